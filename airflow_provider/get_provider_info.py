@@ -1,0 +1,88 @@
+"""Provider metadata that Airflow discovers through the ``apache_airflow_provider`` entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_INTEGRATION = "PostHog"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Describe this provider, its connection type and its classes to Airflow's ProvidersManager."""
+    return {
+        "package-name": "airflow-provider-posthog",
+        "name": "PostHog",
+        "description": "`PostHog <https://posthog.com/>`__: AI session summaries, subscriptions, "
+        "user interviews and data-warehouse saved queries.",
+        "integrations": [
+            {
+                "integration-name": _INTEGRATION,
+                "external-doc-url": "https://posthog.com/docs/api",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider.hooks.posthog"]},
+        ],
+        "operators": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [
+                    "airflow_provider.operators.session_summaries",
+                    "airflow_provider.operators.subscriptions",
+                    "airflow_provider.operators.user_interviews",
+                    "airflow_provider.operators.saved_queries",
+                ],
+            }
+        ],
+        "sensors": [
+            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider.sensors.saved_queries"]},
+        ],
+        "triggers": [
+            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider.triggers.saved_queries"]},
+        ],
+        "extra-links": [
+            "airflow_provider.links.PostHogSubscriptionLink",
+            "airflow_provider.links.PostHogSavedQueryLink",
+        ],
+        "connection-types": [
+            {
+                "connection-type": "posthog",
+                "hook-class-name": "airflow_provider.hooks.posthog.PostHogHook",
+                "hook-name": "PostHog",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["login", "port", "schema"],
+                    "relabeling": {"host": "PostHog host", "password": "Personal API key"},
+                    "placeholders": {
+                        "host": "https://us.posthog.com",
+                        "password": "phx_...",
+                    },
+                },
+                "conn-fields": {
+                    "project_id": {
+                        "label": "Project ID",
+                        "description": "Numeric PostHog project (environment) id, from Project settings.",
+                        "schema": {"type": ["string", "null"], "pattern": "^([0-9]+|@current)$"},
+                    },
+                    "timeout": {
+                        "label": "Request timeout (seconds)",
+                        "description": "Read timeout for ordinary requests. Session summaries use a longer one.",
+                        "schema": {"type": ["number", "null"], "default": 30},
+                    },
+                    "max_retries": {
+                        "label": "Max retries",
+                        "description": "Retries for 429, 5xx, timeouts and connection errors.",
+                        "schema": {"type": ["integer", "null"], "default": 5},
+                    },
+                    "verify": {
+                        "label": "Verify TLS certificates",
+                        "schema": {"type": ["boolean", "null"], "default": True},
+                    },
+                    "allow_insecure_http": {
+                        "label": "Allow plain http:// to a non-loopback host",
+                        "schema": {"type": ["boolean", "null"], "default": False},
+                    },
+                },
+            }
+        ],
+    }

@@ -1,0 +1,180 @@
+"""The PostHog clients: thin sync and async shells that run the shared core with real I/O.
+
+Both build requests with :func:`.calls.build_request`, drive them through :func:`.exchange.exchange`
+(rate limiting, retries, errors) and walk pages with :mod:`.pagination`; they differ only in how
+they send and sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
+from types import TracebackType
+from typing import Any
+
+from airflow_provider.api.async_transport import AiohttpTransport
+from airflow_provider.api.calls import ApiCall, build_request
+from airflow_provider.api.config import ClientConfig
+from airflow_provider.api.errors import PostHogConfigError
+from airflow_provider.api.exchange import Exchange, Send, exchange
+from airflow_provider.api.pagination import Paging, next_params, page_items
+from airflow_provider.api.ratelimit import PROCESS_RATE_LIMITER, RateLimiter
+from airflow_provider.api.retry import RetryPolicy
+from airflow_provider.api.sync_transport import RequestsTransport
+
+
+class _ClientBase:
+    def __init__(self, config: ClientConfig, policy: RetryPolicy | None, limiter: RateLimiter | None) -> None:
+        self.config = config
+        self.policy = policy or RetryPolicy(max_retries=config.max_retries)
+        self.limiter = (limiter or PROCESS_RATE_LIMITER) if config.rate_limit else None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(host={self.config.host!r}, project_id={self.config.project_id!r})"
+
+    def _exchange(self, call: ApiCall, project_id: str | int | None) -> Exchange:
+        return exchange(build_request(self.config, call, project_id), self.policy, self.limiter)
+
+
+class PostHogClient(_ClientBase):
+    """Synchronous PostHog client (workers): ``requests`` with keep-alive, retries, rate limiting.
+
+    :param config: validated settings.
+    :param transport: sends requests; a new :class:`RequestsTransport` by default.
+    :param policy: the retry policy; by default one with ``config.max_retries``.
+    :param limiter: the rate limiter; the process-wide one by default (none if ``config.rate_limit`` is off).
+    :param sleep: how to wait (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        transport: RequestsTransport | None = None,
+        policy: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(config, policy, limiter)
+        self.transport = transport or RequestsTransport()
+        self._sleep = sleep
+
+    def call(self, call: ApiCall, project_id: str | int | None = None) -> Any:
+        """Send ``call`` and return its decoded JSON answer (``None`` for an empty body).
+
+        :param call: the endpoint call.
+        :param project_id: overrides the configured project.
+        """
+        steps = self._exchange(call, project_id)
+        try:
+            action = next(steps)
+            while True:
+                if isinstance(action, Send):
+                    action = steps.send(self.transport.send(action.request))
+                else:
+                    self._sleep(action.seconds)
+                    action = steps.send(None)
+        except StopIteration as done:
+            return done.value
+
+    def paginate(self, call: ApiCall, project_id: str | int | None = None) -> Iterator[Any]:
+        """Yield every item of a paged list, fetching one page at a time.
+
+        :param call: the list call (its params fetch the first page; its ``paging`` says how to go on).
+        :param project_id: overrides the configured project.
+        """
+        paging = _paging(call)
+        params: dict[str, Any] | None = dict(call.params or {})
+        while params is not None:
+            page = self.call(replace(call, params=params), project_id)
+            yield from page_items(page, call.path)
+            params = next_params(paging, params, page)
+
+    def close(self) -> None:
+        """Close the transport's connections."""
+        self.transport.close()
+
+    def __enter__(self) -> PostHogClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncPostHogClient(_ClientBase):
+    """Asynchronous PostHog client (triggerer): aiohttp, same retries, errors and rate limiting.
+
+    :param config: validated settings.
+    :param transport: sends requests; if not given the client opens (and closes) its own.
+    :param policy: the retry policy; by default one with ``config.max_retries``.
+    :param limiter: the rate limiter; the process-wide one by default (none if ``config.rate_limit`` is off).
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        transport: AiohttpTransport | None = None,
+        policy: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        super().__init__(config, policy, limiter)
+        self._owns_transport = transport is None
+        self.transport = transport or AiohttpTransport()
+
+    async def call(self, call: ApiCall, project_id: str | int | None = None) -> Any:
+        """Send ``call`` and return its decoded JSON answer (``None`` for an empty body).
+
+        :param call: the endpoint call.
+        :param project_id: overrides the configured project.
+        """
+        steps = self._exchange(call, project_id)
+        try:
+            action = next(steps)
+            while True:
+                if isinstance(action, Send):
+                    action = steps.send(await self.transport.send(action.request))
+                else:
+                    await asyncio.sleep(action.seconds)
+                    action = steps.send(None)
+        except StopIteration as done:
+            return done.value
+
+    async def paginate(self, call: ApiCall, project_id: str | int | None = None) -> AsyncIterator[Any]:
+        """Yield every item of a paged list, fetching one page at a time.
+
+        :param call: the list call (its params fetch the first page; its ``paging`` says how to go on).
+        :param project_id: overrides the configured project.
+        """
+        paging = _paging(call)
+        params: dict[str, Any] | None = dict(call.params or {})
+        while params is not None:
+            page = await self.call(replace(call, params=params), project_id)
+            for item in page_items(page, call.path):
+                yield item
+            params = next_params(paging, params, page)
+
+    async def close(self) -> None:
+        """Close the transport if this client opened it."""
+        if self._owns_transport:
+            await self.transport.close()
+
+    async def __aenter__(self) -> AsyncPostHogClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+def _paging(call: ApiCall) -> Paging:
+    if call.paging is None:
+        raise PostHogConfigError(
+            f"{call.method} {call.path} is not a paged list; use call() instead of paginate()."
+        )
+    return call.paging

@@ -1,0 +1,230 @@
+"""Client settings, validated once: host, key, project, timeouts, retries, TLS, rate limiting.
+
+Every check raises :class:`PostHogConfigError` naming the connection field or extra to fix, before
+any request is sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider.api.errors import PostHogConfigError
+from airflow_provider.api.limits import US_HOST
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_MAX_RETRIES = 5
+MAX_MAX_RETRIES = 20
+
+_PROJECT_ID = re.compile(r"^([0-9]+|@current)$")
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Validated settings of one PostHog client.
+
+    :param host: base URL without trailing slash, e.g. ``https://eu.posthog.com``.
+    :param api_key: the personal API key; never part of ``repr`` or any message.
+    :param project_id: default project (environment) id, digits or ``@current``; calls may override it.
+    :param timeout: read timeout in seconds for ordinary requests.
+    :param connect_timeout: connect timeout in seconds.
+    :param max_retries: how many times a retryable failure is retried.
+    :param verify: verify TLS certificates (``True``/``False``) or the path of a CA bundle.
+    :param rate_limit: wait client-side to stay under PostHog's per-key rate limits.
+    """
+
+    host: str
+    api_key: str = field(repr=False)
+    project_id: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    verify: bool | str = True
+    rate_limit: bool = True
+
+    @property
+    def key_fingerprint(self) -> str:
+        """A short hash that identifies the key (for rate-limit buckets) without revealing it."""
+        return hashlib.sha256(self.api_key.encode()).hexdigest()[:16]
+
+    def redact(self, text: str) -> str:
+        """Return ``text`` with the API key replaced, for anything that came back from the network.
+
+        :param text: any text that could contain the key.
+        """
+        return text.replace(self.api_key, "***") if self.api_key else text
+
+    @classmethod
+    def from_connection_fields(
+        cls,
+        *,
+        host: str | None,
+        api_key: str | None,
+        extra: Mapping[str, Any],
+        port: int | None = None,
+        project_id: str | int | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> ClientConfig:
+        """Build a config from an Airflow connection's fields and extras (arguments win over extras).
+
+        :param host: the connection's ``host`` (default ``https://us.posthog.com``).
+        :param api_key: the connection's ``password``: the personal API key.
+        :param extra: the connection's extras: ``project_id``, ``timeout``, ``max_retries``, ``verify``,
+            ``allow_insecure_http``, ``rate_limit``.
+        :param port: the connection's ``port``, if the host does not carry one.
+        :param project_id: overrides the ``project_id`` extra.
+        :param timeout: overrides the ``timeout`` extra.
+        :param max_retries: overrides the ``max_retries`` extra.
+        """
+        if not api_key:
+            raise PostHogConfigError(
+                "The connection's 'password' is empty: it must hold the PostHog personal API key (phx_...)."
+            )
+        allow_http = parse_bool(extra.get("allow_insecure_http"), "extra 'allow_insecure_http'", False)
+        raw_project = project_id if project_id is not None else extra.get("project_id")
+        return cls(
+            host=normalise_host(host, port=port, allow_insecure_http=allow_http),
+            api_key=api_key,
+            project_id=None if raw_project in (None, "") else validate_project_id(raw_project, "project_id"),
+            timeout=parse_positive_number(
+                timeout if timeout is not None else extra.get("timeout"), "timeout", DEFAULT_TIMEOUT
+            ),
+            max_retries=parse_max_retries(
+                max_retries if max_retries is not None else extra.get("max_retries")
+            ),
+            verify=parse_verify(extra.get("verify")),
+            rate_limit=parse_bool(extra.get("rate_limit"), "extra 'rate_limit'", True),
+        )
+
+
+def validate_project_id(value: object, name: str) -> str:
+    """Return a project id as text, or raise if it is not digits or ``@current``.
+
+    :param value: the id (int or str).
+    :param name: the field or argument name for the message.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise PostHogConfigError(f"{name} must be a numeric PostHog project id, got {type(value).__name__}.")
+    text = str(value).strip()
+    if not _PROJECT_ID.match(text):
+        raise PostHogConfigError(
+            f"{name} must be the numeric PostHog project id (Project settings → Project ID) or "
+            f"'@current', got {text!r}."
+        )
+    return text
+
+
+def normalise_host(host: str | None, *, port: int | None = None, allow_insecure_http: bool = False) -> str:
+    """Return ``scheme://host[:port][/prefix]`` without trailing slash; https unless loopback or allowed.
+
+    :param host: the connection's host; a bare name gets ``https://``; empty means US Cloud.
+    :param port: a port to add when ``host`` has none.
+    :param allow_insecure_http: accept ``http://`` for a host that is not loopback.
+    """
+    text = (host or "").strip()
+    if not text:
+        return US_HOST
+    if "://" not in text:
+        text = f"https://{text}"
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PostHogConfigError(
+            f"The connection's 'host' must be an http(s) URL such as {US_HOST}, got {host!r}."
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise PostHogConfigError(
+            "The connection's 'host' must be a plain base URL (no credentials, query or fragment), "
+            f"such as {US_HOST}."
+        )
+    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
+        raise PostHogConfigError(
+            f"The connection's 'host' uses plain http:// for {parts.hostname}, which would send the API key "
+            "unencrypted. Use https://, or set the extra 'allow_insecure_http' to true if you must."
+        )
+    netloc = parts.netloc
+    if port and parts.port is None:
+        netloc = f"{netloc}:{port}"
+    return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_bool(value: object, name: str, default: bool) -> bool:
+    """Read a boolean extra that may arrive as bool or text (UI, URI query).
+
+    :param value: the raw value, ``None`` for the default.
+    :param name: the extra's name for the message.
+    :param default: used when ``value`` is ``None``.
+    """
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise PostHogConfigError(f"{name} must be true or false, got {value!r}.")
+
+
+def parse_positive_number(value: object, name: str, default: float) -> float:
+    """Read a number of seconds that must be greater than zero.
+
+    :param value: the raw value (number or numeric text), ``None`` or ``""`` for the default.
+    :param name: the setting's name for the message.
+    :param default: used when ``value`` is empty.
+    """
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not number > 0 or number == float("inf"):
+        raise PostHogConfigError(f"{name} must be a number of seconds greater than 0, got {value!r}.")
+    return number
+
+
+def parse_max_retries(value: object) -> int:
+    """Read ``max_retries``: an integer from 0 to 20.
+
+    :param value: the raw value (int or numeric text), ``None`` or ``""`` for the default.
+    """
+    if value is None or value == "":
+        return DEFAULT_MAX_RETRIES
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or int(text) > MAX_MAX_RETRIES:
+        raise PostHogConfigError(
+            f"max_retries must be an integer from 0 to {MAX_MAX_RETRIES}, got {value!r}."
+        )
+    return int(text)
+
+
+def parse_verify(value: object) -> bool | str:
+    """Read the ``verify`` extra: true/false, or the path of a CA bundle file.
+
+    :param value: the raw value, ``None`` for true.
+    """
+    if value is None or isinstance(value, bool):
+        return value is not False
+    text = str(value).strip()
+    if text.lower() in _TRUE | _FALSE:
+        return parse_bool(text, "extra 'verify'", True)
+    return text

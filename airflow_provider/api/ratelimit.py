@@ -1,0 +1,107 @@
+"""A client-side limiter that keeps one process under PostHog's per-key rate limits.
+
+PostHog counts requests per personal API key in sliding windows (``posthog-api.md`` §5); the
+numbers live in :mod:`airflow_provider.api.limits`. The limiter hands out send times: a caller asks
+for a slot, gets the seconds to wait, and sleeps that long (``time.sleep`` on a worker,
+``asyncio.sleep`` in the triggerer). Reservations are made under a short lock and never block, so
+one limiter serves threads and event loops alike. It is per process: several workers sharing a key
+need an Airflow pool to stay under the limits together (see ``docs/connection.md``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from airflow_provider.api import limits
+
+Rates = tuple[tuple[int, float], ...]
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One throttle PostHog applies: the requests it counts and its (limit, period) pairs.
+
+    :param key: identifies the counted requests (key fingerprint, host, throttle scope, object).
+    :param rates: ``(requests, seconds)`` pairs that must all hold.
+    """
+
+    key: tuple[str, ...]
+    rates: Rates
+
+
+def buckets_for(key_fingerprint: str, host: str, project_id: str, path: str) -> tuple[Bucket, ...]:
+    """Return the throttles PostHog applies to a request path under ``/api/environments/:id/``.
+
+    :param key_fingerprint: identifies the personal API key without revealing it.
+    :param host: the PostHog base URL (limits are per deployment).
+    :param project_id: the project the request goes to.
+    :param path: the path relative to the project, e.g. ``warehouse_saved_queries/<id>/run/``.
+    """
+    owner = (key_fingerprint, host)
+    run = limits.SAVED_QUERY_RUN_PATH.match(path)
+    if run:
+        return (Bucket((*owner, "saved_query_run", project_id, run["id"]), limits.SAVED_QUERY_RUN_RATES),)
+    materialization = limits.MATERIALIZATION_PATH.match(path)
+    if materialization:
+        return (
+            Bucket(
+                (*owner, "materialization", project_id, materialization["id"]), limits.MATERIALIZATION_RATES
+            ),
+        )
+    if limits.CLICKHOUSE_PATH.match(path):
+        return (Bucket((*owner, "clickhouse"), limits.CLICKHOUSE_RATES),)
+    return (Bucket((*owner, "default"), limits.DEFAULT_RATES),)
+
+
+class RateLimiter:
+    """Sliding-window request scheduler shared by every client of a process.
+
+    :param clock: monotonic seconds; injectable for tests.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._history: dict[tuple[str, ...], list[float]] = {}
+
+    def reserve(self, buckets: Sequence[Bucket]) -> float:
+        """Reserve the earliest send time all ``buckets`` allow; return the seconds to wait for it.
+
+        :param buckets: the throttles that count this request.
+        """
+        with self._lock:
+            now = self._clock()
+            send_at = now
+            moved = True
+            while moved:
+                moved = False
+                for bucket in buckets:
+                    history = self._history.setdefault(bucket.key, [])
+                    earliest = _earliest_slot(history, bucket.rates, send_at)
+                    if earliest > send_at:
+                        send_at, moved = earliest, True
+            for bucket in buckets:
+                history = self._history[bucket.key]
+                longest = max(period for _, period in bucket.rates)
+                del history[: bisect_right(history, now - longest)]
+                history.append(send_at)
+            return send_at - now
+
+
+def _earliest_slot(history: list[float], rates: Rates, not_before: float) -> float:
+    # Slots are handed out in order (never before the last reservation), so the history stays
+    # sorted and the window ending at the new slot holds every earlier reservation.
+    send_at = max(not_before, history[-1]) if history else not_before
+    for limit, period in rates:
+        in_window = len(history) - bisect_right(history, send_at - period)
+        if in_window >= limit:
+            send_at = max(send_at, history[len(history) - limit] + period)
+    return send_at
+
+
+PROCESS_RATE_LIMITER = RateLimiter()
+"""The limiter every client in this process uses unless given another one."""

@@ -1,0 +1,234 @@
+"""Reading answers: JSON bodies, and PostHog's error bodies turned into actionable exceptions.
+
+PostHog's errors use the envelope ``{"type", "code", "detail", "attr"}`` (``posthog-api.md`` §4), but
+some endpoints answer ``{"error": ...}``, ``{"detail": ...}``, an empty body (subscription DELETE's
+405) and proxies answer HTML; every shape gives a clear error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from typing import Any
+
+from airflow_provider.api.calls import ApiRequest
+from airflow_provider.api.errors import (
+    PostHogAPIError,
+    PostHogAuthenticationError,
+    PostHogNotFoundError,
+    PostHogPermissionError,
+    PostHogRateLimitError,
+    PostHogServerError,
+    PostHogValidationError,
+)
+from airflow_provider.api.limits import EU_HOST, US_HOST
+from airflow_provider.api.outcomes import RawResponse
+
+_SNIPPET_LENGTH = 200
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+_MISSING_SCOPE = re.compile(r"missing required scope '([^']+)'")
+
+
+class NotJSONError(ValueError):
+    """A success answer whose body is not JSON (truncated, or from a proxy)."""
+
+
+def decode_json(response: RawResponse) -> Any:
+    """Return the JSON body of a success answer, ``None`` for an empty body.
+
+    :param response: the answer.
+    :raises NotJSONError: the body is not valid JSON.
+    """
+    if not response.body.strip():
+        return None
+    try:
+        return json.loads(response.body)
+    except ValueError as exc:
+        raise NotJSONError(
+            f"answered {response.status} with a body that is not JSON: {_snippet(response)}"
+        ) from exc
+
+
+def error_from_response(request: ApiRequest, response: RawResponse, *, retries: int = 0) -> PostHogAPIError:
+    """Build the exception for an error answer, with PostHog's fields and what to do about it.
+
+    :param request: the request that was answered.
+    :param response: the error answer.
+    :param retries: how many retries were made before giving up, for the message.
+    """
+    type_, code, detail, attr = _parse_error_body(response)
+    status = response.status
+    detail = _redact(detail, request)
+    if not detail and status in HTTPStatus._value2member_map_:
+        detail = HTTPStatus(status).phrase
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    text = f"PostHog answered {status} to {request.method} {request.path}: {detail or 'no details'}"
+    if code:
+        text += f" (code '{code}'{f', field {attr!r}' if attr else ''})"
+    text += f". {_advice(request, response, detail, attr, retry_after)}"
+    if retries:
+        text += f" Gave up after {retries} {'retry' if retries == 1 else 'retries'}."
+    return _error_class(status)(
+        text,
+        status=status,
+        type=type_,
+        code=code,
+        detail=detail,
+        attr=attr,
+        method=request.method,
+        path=request.path,
+        retry_after=retry_after,
+    )
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delay-seconds or an HTTP date; ``None`` if unusable.
+
+    :param value: the header's value, ``None`` when absent.
+    :param now: the current time for HTTP dates (default: now, UTC).
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds
+
+
+def _parse_error_body(response: RawResponse) -> tuple[str | None, str | None, str, str | None]:
+    text = response.body.decode("utf-8", "replace").strip()
+    if not text:
+        return None, None, "", None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        content_type = response.headers.get("content-type", "no content type")
+        return None, None, f"the answer is not JSON ({content_type}): {_snippet(response)}", None
+    if isinstance(data, dict):
+        if "type" in data or "detail" in data:
+            attr = data.get("attr")
+            code = data.get("code")
+            return (
+                _optional_text(data.get("type")),
+                _optional_text(code),
+                _as_text(data.get("detail")),
+                _optional_text(attr),
+            )
+        if "error" in data:
+            return None, None, _as_text(data["error"]), None
+        if data:
+            # A raw DRF validation body: {"field": ["message", ...]}; report the first, as PostHog does.
+            field, messages = next(iter(data.items()))
+            return None, None, _as_text(messages), str(field)
+    return None, None, _as_text(data), None
+
+
+def _advice(
+    request: ApiRequest, response: RawResponse, detail: str, attr: str | None, retry_after: float | None
+) -> str:
+    status = response.status
+    host = request.url[: len(request.url) - len(request.path)]
+    if status == 401:
+        return (
+            f"The personal API key was rejected by {host}. A key works only in the PostHog region it was "
+            f"made in (US: {US_HOST}, EU: {EU_HOST}): check that the connection's host matches the key's "
+            "region, and that its password is a current personal API key (phx_...), not a project key."
+        )
+    if status == 403:
+        return _permission_advice(detail)
+    if status == 404:
+        if "project not found" in detail.lower():
+            return (
+                "Check the project_id (PostHog → Project settings → Project ID) and that the key's user "
+                "belongs to that project."
+            )
+        return "The object does not exist in this project (or was deleted): check the id and the project_id."
+    if status == 405:
+        return f"PostHog does not allow {request.method} on this endpoint."
+    if status == 429:
+        wait = f"; it asked to wait {retry_after:g} s" if retry_after is not None else ""
+        return (
+            f"PostHog throttled this API key{wait}. Lower the request rate (an Airflow pool shared by the "
+            "tasks that use this key keeps them under PostHog's limits) or retry later."
+        )
+    if status >= 500:
+        return "PostHog, or a proxy in front of it, failed: retry later; if it persists see https://status.posthog.com."
+    if 300 <= status < 400:
+        location = response.headers.get("location", "another URL")
+        return f"PostHog redirected to {location}: set the connection's host to that base URL."
+    if attr:
+        return f"Fix the field '{attr}' of the request."
+    return "Fix the request before retrying."
+
+
+def _permission_advice(detail: str) -> str:
+    scope = _MISSING_SCOPE.search(detail)
+    lowered = detail.lower()
+    if scope:
+        return (
+            f"Add the scope '{scope[1]}' to the personal API key (PostHog → Settings → Personal API keys → "
+            "edit the key), or use a key that has it."
+        )
+    if "access to the requested project" in lowered or "access to the project" in lowered:
+        return (
+            "The key cannot access this project: allow it in the key's project access, or fix the project_id."
+        )
+    if "does not support personal api key" in lowered:
+        return "PostHog does not allow this action with a personal API key."
+    if "does not allow using personal api keys" in lowered:
+        return "An organization admin must allow personal API keys for this organization."
+    return "Check the key's scopes and its user's access to this project."
+
+
+def _error_class(status: int) -> type[PostHogAPIError]:
+    if status == 401:
+        return PostHogAuthenticationError
+    if status == 403:
+        return PostHogPermissionError
+    if status == 404:
+        return PostHogNotFoundError
+    if status == 429:
+        return PostHogRateLimitError
+    if status >= 500:
+        return PostHogServerError
+    if status >= 400:
+        return PostHogValidationError
+    return PostHogAPIError
+
+
+def _redact(text: str, request: ApiRequest) -> str:
+    key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    return text.replace(key, "***") if key else text
+
+
+def _snippet(response: RawResponse) -> str:
+    text = response.body.decode("utf-8", "replace")
+    text = _SPACE.sub(" ", _TAG.sub(" ", text)).strip()
+    return text[:_SNIPPET_LENGTH] + ("…" if len(text) > _SNIPPET_LENGTH else "")
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, list):
+        return "; ".join(_as_text(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return "" if value is None else str(value)
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,614 @@
+"""Hooks that turn a ``posthog`` Airflow connection into a PostHog client.
+
+:class:`PostHogHook` (workers) wraps the sync client; :class:`PostHogAsyncHook` (triggerer) wraps
+the async client and shares one aiohttp session per connection and event loop. Connection fields:
+``host`` (default ``https://us.posthog.com``), ``password`` (the personal API key) and the extras
+``project_id``, ``timeout``, ``max_retries``, ``verify``, ``allow_insecure_http``, ``rate_limit``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+
+from airflow_provider.api import endpoints
+from airflow_provider.api.async_transport import acquire_shared_transport, release_shared_transport
+from airflow_provider.api.calls import ApiCall
+from airflow_provider.api.client import AsyncPostHogClient, PostHogClient
+from airflow_provider.api.config import ClientConfig, validate_project_id
+from airflow_provider.api.endpoints import AudioInput
+from airflow_provider.api.errors import (
+    PostHogAuthenticationError,
+    PostHogConfigError,
+    PostHogError,
+    PostHogNotFoundError,
+    PostHogPermissionError,
+    PostHogServerError,
+)
+from airflow_provider.api.summaries import (
+    batch_results,
+    split_batches,
+    unique_session_ids,
+    validate_focus_area,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+__all__ = ["PostHogAsyncHook", "PostHogHook"]
+
+DEFAULT_SUMMARY_BATCH_SIZE = 100
+MAX_SUMMARY_CONCURRENCY = 10
+ProjectId = str | int | None
+
+
+class PostHogHook(BaseHook):
+    """Calls PostHog's environment API from a worker: retries, rate limits, every page walked.
+
+    :param posthog_conn_id: the ``posthog`` connection to use.
+    :param project_id: project (environment) id; overrides the connection's ``project_id`` extra.
+    :param timeout: read timeout in seconds; overrides the ``timeout`` extra (default 30).
+    :param max_retries: retries of retryable failures; overrides the ``max_retries`` extra (default 5).
+    """
+
+    conn_name_attr = "posthog_conn_id"
+    default_conn_name = "posthog_default"
+    conn_type = "posthog"
+    hook_name = "PostHog"
+
+    def __init__(
+        self,
+        posthog_conn_id: str = default_conn_name,
+        project_id: ProjectId = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.posthog_conn_id = posthog_conn_id
+        self.project_id = None if project_id is None else validate_project_id(project_id, "project_id")
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._client: PostHogClient | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(posthog_conn_id={self.posthog_conn_id!r}, project_id={self.project_id!r})"
+        )
+
+    def get_conn(self) -> PostHogClient:
+        """The sync client for this connection, built on first use and then reused."""
+        if self._client is None:
+            conn = self.get_connection(self.posthog_conn_id)
+            self._client = PostHogClient(
+                _client_config(conn, conn.extra_dejson, self.project_id, self.timeout, self.max_retries)
+            )
+        return self._client
+
+    def close(self) -> None:
+        """Close the client's HTTP connections (it reopens them if used again)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        project_id: ProjectId = None,
+    ) -> Any:
+        """Call an endpoint this hook does not wrap; a POST is treated as a create (never re-sent
+        after a lost answer).
+
+        :param method: HTTP method.
+        :param path: path under ``/api/environments/:project_id/``, e.g. ``insights/12``.
+        :param params: query parameters.
+        :param json: JSON body.
+        :param project_id: overrides the hook's project.
+        """
+        call = ApiCall(method.upper(), path, params=params, json=json)
+        return self.get_conn().call(call, project_id)
+
+    def ui_url(self, path: str, project_id: ProjectId = None) -> str:
+        """A link into the PostHog app, e.g. ``ui_url("data-warehouse")``, for extra links and logs.
+
+        :param path: the app path after ``/project/:id/``.
+        :param project_id: overrides the hook's project.
+        """
+        config = self.get_conn().config
+        project = (
+            validate_project_id(project_id, "project_id") if project_id is not None else config.project_id
+        )
+        if project is None:
+            raise PostHogConfigError("No PostHog project id: set the connection extra 'project_id'.")
+        return f"{config.host}/project/{project}/{path.lstrip('/')}"
+
+    def test_connection(self) -> tuple[bool, str]:
+        """One authenticated GET of the project; tells a wrong key, wrong project and missing scope apart."""
+        try:
+            client = self.get_conn()
+            project = client.call(endpoints.project())
+        except PostHogError as exc:
+            return False, connection_test_message(exc)
+        return True, _connected_message(client.config, project)
+
+    # Session summaries and recordings
+
+    def create_session_summaries(  # noqa: PLR0917 (the signature is the documented interface)
+        self,
+        session_ids: Iterable[str],
+        focus_area: str | None = None,
+        batch_size: int = DEFAULT_SUMMARY_BATCH_SIZE,
+        max_concurrency: int = 1,
+        on_batch: Callable[[dict[str, dict[str, Any]]], None] | None = None,
+        project_id: ProjectId = None,
+    ) -> dict[str, dict[str, Any]]:
+        """Summarise sessions in batches; return one entry per unique id, in input order.
+
+        A session PostHog could not summarise keeps an entry ``{"error", "error_message"}``. The
+        summaries POST is re-sent after a 504 or a timeout: PostHog caches finished summaries.
+
+        :param session_ids: session ids; duplicates are sent once.
+        :param focus_area: optional text (at most 500 characters) that steers the summaries.
+        :param batch_size: ids per request, 1..300.
+        :param max_concurrency: batches in flight at once (threads), 1..10.
+        :param on_batch: called in this thread with each finished batch's results (to persist them).
+        :param project_id: overrides the hook's project.
+        """
+        ids = unique_session_ids(session_ids)
+        validate_focus_area(focus_area)
+        batches = split_batches(ids, batch_size)
+        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
+            raise PostHogConfigError(f"max_concurrency must be an integer, got {max_concurrency!r}.")
+        if not 1 <= max_concurrency <= MAX_SUMMARY_CONCURRENCY:
+            raise PostHogConfigError(
+                f"max_concurrency must be from 1 to {MAX_SUMMARY_CONCURRENCY}, got {max_concurrency}."
+            )
+        client = self.get_conn()
+        results: dict[str, dict[str, Any]] = {}
+
+        def summarise(batch: list[str]) -> dict[str, dict[str, Any]]:
+            answer = client.call(endpoints.create_session_summaries(batch, focus_area), project_id)
+            if not isinstance(answer, dict):
+                raise PostHogServerError(
+                    f"PostHog answered the session summaries request with {type(answer).__name__}, "
+                    "not an object keyed by session id.",
+                    status=200,
+                )
+            return batch_results(batch, answer)
+
+        def record(batch_result: dict[str, dict[str, Any]]) -> None:
+            results.update(batch_result)
+            failed = sum(1 for entry in batch_result.values() if isinstance(entry, dict) and "error" in entry)
+            self.log.info(
+                "Summarised %d/%d sessions (%d of this batch of %d without a summary).",
+                len(results),
+                len(ids),
+                failed,
+                len(batch_result),
+            )
+            if on_batch is not None:
+                on_batch(batch_result)
+
+        if max_concurrency == 1 or len(batches) == 1:
+            for batch in batches:
+                record(summarise(batch))
+        else:
+            with ThreadPoolExecutor(max_concurrency, thread_name_prefix="posthog-summaries") as pool:
+                futures: list[Future[dict[str, dict[str, Any]]]] = [
+                    pool.submit(summarise, b) for b in batches
+                ]
+                try:
+                    for future in as_completed(futures):
+                        record(future.result())
+                finally:
+                    for future in futures:
+                        future.cancel()
+        return {session_id: results[session_id] for session_id in ids}
+
+    def list_session_recordings(
+        self, date_from: Any = None, date_to: Any = None, project_id: ProjectId = None, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every session recording that started in ``[date_from, date_to]``.
+
+        :param date_from: aware datetime (sent with its offset), date, or PostHog text like ``-3d``.
+        :param date_to: same forms as ``date_from``.
+        :param project_id: overrides the hook's project.
+        :param filters: further PostHog recording filters, e.g. ``person_uuid``.
+        """
+        return self.get_conn().paginate(endpoints.session_recordings(date_from, date_to, filters), project_id)
+
+    # Sessions
+
+    def get_session_property_definitions(
+        self, search: str | None = None, is_numerical: bool | None = None, project_id: ProjectId = None
+    ) -> list[dict[str, Any]]:
+        """Session property definitions.
+
+        :param search: words that must all appear in the property name.
+        :param is_numerical: only numeric (``True``) or non-numeric (``False``) properties.
+        :param project_id: overrides the hook's project.
+        """
+        answer = self.get_conn().call(
+            endpoints.session_property_definitions(search, is_numerical), project_id
+        )
+        return list(answer["results"])
+
+    def get_session_property_values(
+        self, key: str, value: str | None = None, project_id: ProjectId = None
+    ) -> list[dict[str, Any]]:
+        """Values seen for a session property, e.g. ``$channel_type``.
+
+        :param key: the property name.
+        :param value: substring filter.
+        :param project_id: overrides the hook's project.
+        """
+        answer = self.get_conn().call(endpoints.session_property_values(key, value), project_id)
+        return list(answer["results"])
+
+    # Subscriptions
+
+    def list_subscriptions(self, project_id: ProjectId = None, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Yield every subscription (deleted ones only with ``deleted=True``).
+
+        :param project_id: overrides the hook's project.
+        :param filters: PostHog filters such as ``insight``, ``dashboard``, ``deleted``.
+        """
+        return self.get_conn().paginate(endpoints.subscriptions(filters), project_id)
+
+    def create_subscription(self, project_id: ProjectId = None, **fields: Any) -> dict[str, Any]:
+        """Create a subscription; raises :class:`PostHogResponseLostError` rather than risk a duplicate.
+
+        :param project_id: overrides the hook's project.
+        :param fields: ``target_type``, ``target_value``, ``frequency``, ``start_date``, ``insight`` or
+            ``dashboard``, ...
+        """
+        return self.get_conn().call(endpoints.create_subscription(fields), project_id)
+
+    def get_subscription(self, id: int | str, project_id: ProjectId = None) -> dict[str, Any]:
+        """One subscription (also a soft-deleted one).
+
+        :param id: its integer id.
+        :param project_id: overrides the hook's project.
+        """
+        return self.get_conn().call(endpoints.subscription(id), project_id)
+
+    def update_subscription(
+        self, id: int | str, project_id: ProjectId = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Change fields of a subscription.
+
+        :param id: its integer id.
+        :param project_id: overrides the hook's project.
+        :param fields: the fields to change.
+        """
+        return self.get_conn().call(endpoints.update_subscription(id, fields), project_id)
+
+    def delete_subscription(self, id: int | str, project_id: ProjectId = None) -> dict[str, Any]:
+        """Soft-delete a subscription (``PATCH {"deleted": true}``; PostHog refuses DELETE).
+
+        :param id: its integer id.
+        :param project_id: overrides the hook's project.
+        """
+        return self.get_conn().call(endpoints.delete_subscription(id), project_id)
+
+    # User interviews
+
+    def list_user_interviews(self, project_id: ProjectId = None) -> Iterator[dict[str, Any]]:
+        """Yield every user interview.
+
+        :param project_id: overrides the hook's project.
+        """
+        return self.get_conn().paginate(endpoints.user_interviews(), project_id)
+
+    def create_user_interview(
+        self,
+        audio: AudioInput,
+        interviewee_emails: Iterable[str] = (),
+        summary: str | None = None,
+        project_id: ProjectId = None,
+    ) -> dict[str, Any]:
+        """Upload an interview recording (multipart); PostHog transcribes and summarises it.
+
+        :param audio: a file path, the bytes, or a binary file object (at most 20 MB).
+        :param interviewee_emails: addresses of the people interviewed.
+        :param summary: optional summary (PostHog replaces it with its own on create).
+        :param project_id: overrides the hook's project.
+        """
+        call = endpoints.create_user_interview(audio, interviewee_emails, summary)
+        return self.get_conn().call(call, project_id)
+
+    def get_user_interview(self, id: str, project_id: ProjectId = None) -> dict[str, Any]:
+        """One user interview.
+
+        :param id: its UUID.
+        :param project_id: overrides the hook's project.
+        """
+        return self.get_conn().call(endpoints.user_interview(id), project_id)
+
+    def update_user_interview(self, id: str, project_id: ProjectId = None, **fields: Any) -> dict[str, Any]:
+        """Change fields of a user interview, e.g. ``summary``.
+
+        :param id: its UUID.
+        :param project_id: overrides the hook's project.
+        :param fields: the fields to change.
+        """
+        call = endpoints.update_user_interview(id, fields)
+        return self.get_conn().call(call, project_id)
+
+    def delete_user_interview(self, id: str, project_id: ProjectId = None) -> None:
+        """Delete a user interview.
+
+        :param id: its UUID.
+        :param project_id: overrides the hook's project.
+        """
+        self.get_conn().call(endpoints.delete_user_interview(id), project_id)
+
+    # Warehouse saved queries
+
+    def list_saved_queries(
+        self, search: str | None = None, project_id: ProjectId = None
+    ) -> Iterator[dict[str, Any]]:
+        """Yield every saved query (view).
+
+        :param search: substring of the name.
+        :param project_id: overrides the hook's project.
+        """
+        return self.get_conn().paginate(endpoints.saved_queries(search), project_id)
+
+    def create_saved_query(
+        self, name: str, query: str | Mapping[str, Any], project_id: ProjectId = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Create a saved query, or update the one with this name (PostHog upserts by name).
+
+        :param name: the view name: letters, digits, ``_``, ``.``, ``$``.
+        :param query: HogQL text, or a full query object.
+        :param project_id: overrides the hook's project.
+        :param fields: further fields, e.g. ``edited_history_id`` or ``soft_update``.
+        """
+        call = endpoints.create_saved_query(name, query, fields)
+        return self.get_conn().call(call, project_id)
+
+    def get_saved_query(self, id: str, project_id: ProjectId = None) -> dict[str, Any]:
+        """One saved query with ``status``, ``last_run_at``, ``latest_error``.
+
+        :param id: its UUID.
+        :param project_id: overrides the hook's project.
+        """
+        return self.get_conn().call(endpoints.saved_query(id), project_id)
+
+    def update_saved_query(self, id: str, project_id: ProjectId = None, **fields: Any) -> dict[str, Any]:
+        """Change fields of a saved query; a ``query`` given as text is wrapped as HogQL.
+
+        :param id: its UUID.
+        :param project_id: overrides the hook's project.
+        :param fields: the fields to change.
+        """
+        return self.get_conn().call(endpoints.update_saved_query(id, fields), project_id)
+
+    def delete_saved_query(self, id: str, project_id: ProjectId = None) -> None:
+        """Delete a saved query.
+
+        :param id: its UUID.
+        :param project_id: overrides the hook's project.
+        """
+        self.get_conn().call(endpoints.delete_saved_query(id), project_id)
+
+    def run_saved_query(self, id: str, project_id: ProjectId = None) -> None:
+        """Ask PostHog to run a saved query now (no run id comes back; watch its jobs).
+
+        :param id: its UUID.
+        :param project_id: overrides the hook's project.
+        """
+        self.get_conn().call(endpoints.run_saved_query(id), project_id)
+
+    def cancel_saved_query(self, id: str, project_id: ProjectId = None) -> None:
+        """Cancel a running saved query; PostHog answers 403 (:class:`PostHogPermissionError`) for
+        personal API keys.
+
+        :param id: its UUID.
+        :param project_id: overrides the hook's project.
+        """
+        self.get_conn().call(endpoints.cancel_saved_query(id), project_id)
+
+    def materialize_saved_query(
+        self, id: str, sync_frequency: str | None = None, project_id: ProjectId = None
+    ) -> None:
+        """Materialize a saved query on a schedule.
+
+        :param id: its UUID.
+        :param sync_frequency: e.g. ``24hour`` (PostHog's default), ``1hour``, ``7day``.
+        :param project_id: overrides the hook's project.
+        """
+        self.get_conn().call(endpoints.materialize_saved_query(id, sync_frequency), project_id)
+
+    def revert_saved_query_materialization(self, id: str, project_id: ProjectId = None) -> None:
+        """Stop materializing a saved query.
+
+        :param id: its UUID.
+        :param project_id: overrides the hook's project.
+        """
+        self.get_conn().call(endpoints.revert_saved_query_materialization(id), project_id)
+
+    def get_saved_query_run_history(self, id: str, project_id: ProjectId = None) -> list[dict[str, Any]]:
+        """The last runs of a saved query (at most 5), newest first.
+
+        :param id: its UUID.
+        :param project_id: overrides the hook's project.
+        """
+        answer = self.get_conn().call(endpoints.saved_query_run_history(id), project_id)
+        return list(answer["run_history"])
+
+    def list_data_modeling_jobs(
+        self, saved_query_id: str | None = None, page_size: int | None = None, project_id: ProjectId = None
+    ) -> Iterator[dict[str, Any]]:
+        """Yield saved-query runs ("jobs"), newest first, walking cursor pages.
+
+        :param saved_query_id: only this saved query's jobs.
+        :param page_size: jobs per page.
+        :param project_id: overrides the hook's project.
+        """
+        return self.get_conn().paginate(endpoints.data_modeling_jobs(saved_query_id, page_size), project_id)
+
+
+class PostHogAsyncHook(BaseHook):
+    """Calls PostHog from the triggerer without blocking the event loop.
+
+    Hooks of the same connection in the same event loop share one aiohttp session, which the last
+    of them to :meth:`close` closes. Use ``async with PostHogAsyncHook(...) as hook:`` or call
+    :meth:`close` (a trigger's ``cleanup``).
+
+    :param posthog_conn_id: the ``posthog`` connection to use.
+    :param project_id: project (environment) id; overrides the connection's ``project_id`` extra.
+    """
+
+    conn_name_attr = "posthog_conn_id"
+    default_conn_name = "posthog_default"
+    conn_type = "posthog"
+    hook_name = "PostHog"
+
+    def __init__(self, posthog_conn_id: str = default_conn_name, project_id: ProjectId = None) -> None:
+        super().__init__()
+        self.posthog_conn_id = posthog_conn_id
+        self.project_id = None if project_id is None else validate_project_id(project_id, "project_id")
+        self._client: AsyncPostHogClient | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(posthog_conn_id={self.posthog_conn_id!r}, project_id={self.project_id!r})"
+        )
+
+    async def get_conn(self) -> AsyncPostHogClient:
+        """The async client, built on first use (connection looked up with ``aget_connection``)."""
+        if self._client is None:
+            conn = await self.aget_connection(self.posthog_conn_id)
+            config = _client_config(conn, await _async_extra(conn), self.project_id, None, None)
+            self._client = AsyncPostHogClient(
+                config, transport=acquire_shared_transport(self.posthog_conn_id)
+            )
+        return self._client
+
+    async def close(self) -> None:
+        """Release this hook's share of the session (closed when the last hook releases it)."""
+        if self._client is not None:
+            self._client = None
+            await release_shared_transport(self.posthog_conn_id)
+
+    async def __aenter__(self) -> PostHogAsyncHook:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def test_connection(self) -> tuple[bool, str]:
+        """One authenticated GET of the project; tells a wrong key, wrong project and missing scope apart."""
+        try:
+            client = await self.get_conn()
+            project = await client.call(endpoints.project())
+        except PostHogError as exc:
+            return False, connection_test_message(exc)
+        return True, _connected_message(client.config, project)
+
+    async def get_saved_query(self, id: str, project_id: ProjectId = None) -> dict[str, Any]:
+        """One saved query with ``status``, ``last_run_at``, ``latest_error``.
+
+        :param id: its UUID.
+        :param project_id: overrides the hook's project.
+        """
+        client = await self.get_conn()
+        return await client.call(endpoints.saved_query(id), project_id)
+
+    async def list_data_modeling_jobs(
+        self, saved_query_id: str | None = None, page_size: int | None = None, project_id: ProjectId = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Yield saved-query runs ("jobs"), newest first, walking cursor pages.
+
+        :param saved_query_id: only this saved query's jobs.
+        :param page_size: jobs per page (``1`` to read just the newest).
+        :param project_id: overrides the hook's project.
+        """
+        call = endpoints.data_modeling_jobs(saved_query_id, page_size)
+        client = await self.get_conn()
+        async for job in client.paginate(call, project_id):
+            yield job
+
+    async def run_saved_query(self, id: str, project_id: ProjectId = None) -> None:
+        """Ask PostHog to run a saved query now.
+
+        :param id: its UUID.
+        :param project_id: overrides the hook's project.
+        """
+        client = await self.get_conn()
+        await client.call(endpoints.run_saved_query(id), project_id)
+
+    async def cancel_saved_query(self, id: str, project_id: ProjectId = None) -> None:
+        """Cancel a running saved query; PostHog answers 403 for personal API keys.
+
+        :param id: its UUID.
+        :param project_id: overrides the hook's project.
+        """
+        client = await self.get_conn()
+        await client.call(endpoints.cancel_saved_query(id), project_id)
+
+
+def connection_test_message(exc: PostHogError) -> str:
+    """Say which of key, project or scope is wrong, from a failed connection test.
+
+    :param exc: the error of the project GET.
+    """
+    if isinstance(exc, PostHogAuthenticationError):
+        return f"Wrong API key for this host/region. {exc}"
+    if isinstance(exc, PostHogNotFoundError):
+        return f"Wrong project: the project was not found. {exc}"
+    if isinstance(exc, PostHogPermissionError):
+        if "missing required scope" in exc.detail:
+            return f"Missing scope: the key is valid but lacks a scope. {exc}"
+        return f"No access to this project with this key. {exc}"
+    if isinstance(exc, PostHogConfigError):
+        return f"Invalid connection settings. {exc}"
+    return f"Could not check the connection. {exc}"
+
+
+def _connected_message(config: ClientConfig, project: Any) -> str:
+    name = project.get("name") if isinstance(project, dict) else None
+    project_id = project.get("id") if isinstance(project, dict) else config.project_id
+    return f"Connected to PostHog at {config.host}: project {project_id}" + (f" ({name})." if name else ".")
+
+
+def _client_config(
+    conn: Connection,
+    extra: Mapping[str, Any],
+    project_id: str | None,
+    timeout: float | None,
+    max_retries: int | None,
+) -> ClientConfig:
+    return ClientConfig.from_connection_fields(
+        host=conn.host,
+        api_key=conn.password,
+        extra=extra,
+        port=conn.port,
+        project_id=project_id,
+        timeout=timeout,
+        max_retries=max_retries,
+    )
+
+
+async def _async_extra(conn: Connection) -> dict[str, Any]:
+    # Airflow 3.3.2+ masks extras asynchronously; before it, parse the JSON here rather than call
+    # the sync ``extra_dejson``, whose masking can deadlock inside the event loop.
+    accessor = getattr(conn, "aextra_dejson", None)
+    if accessor is not None:
+        return dict(await accessor())
+    try:
+        return dict(json.loads(conn.extra)) if conn.extra else {}
+    except ValueError as exc:
+        raise PostHogConfigError(f"The connection's extra is not valid JSON: {exc}.") from None

@@ -1,0 +1,185 @@
+"""A trigger that waits in the triggerer for a saved query's run to end."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from typing import Any, cast
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider.api.errors import PostHogError
+from airflow_provider.hooks.posthog import PostHogAsyncHook
+from airflow_provider.saved_query_runs import (
+    EVENT_ERROR,
+    EVENT_TIMEOUT,
+    TRANSIENT_ERRORS,
+    RunState,
+    describe_cancel,
+    job_state,
+    run_event,
+    saved_query_state,
+    stop_event,
+)
+
+
+class PostHogSavedQueryRunTrigger(BaseTrigger):
+    """
+    Poll a saved query's run until it ends, its deadline passes, or PostHog cannot be read.
+
+    Every way out yields exactly one event (``success``, ``failed``, ``cancelled``, ``timeout`` or
+    ``error``, each with a ``message``); check it with
+    :func:`airflow_provider.saved_query_runs.validate_run_event`. Lost connections, 5xx and 429 answers
+    are logged once per outage and polling goes on until the deadline. All triggers of one connection
+    in one triggerer share one HTTP session through :class:`PostHogAsyncHook`.
+
+    :param saved_query_id: the saved query (view) whose run is followed.
+    :param deadline: absolute epoch seconds (``time.time()``) after which the trigger yields ``timeout``.
+    :param requested_after: epoch seconds taken just before the run was asked for; the newest job
+        created after it is followed. ``None`` follows the newest run, whenever it started.
+    :param poll_interval: seconds between polls.
+    :param cancel_on_kill: ask PostHog to cancel the run when a user kills the deferred task (the run
+        operator's own run); ``False`` for a sensor watching someone else's run.
+    :param posthog_conn_id: the Airflow connection id; the key itself never enters the kwargs.
+    :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.
+    """
+
+    def __init__(
+        self,
+        *,
+        saved_query_id: str,
+        deadline: float,
+        requested_after: float | None = None,
+        poll_interval: float = 30.0,
+        cancel_on_kill: bool = True,
+        posthog_conn_id: str = "posthog_default",
+        project_id: int | str | None = None,
+    ) -> None:
+        super().__init__()
+        self.saved_query_id = saved_query_id
+        self.deadline = deadline
+        self.requested_after = requested_after
+        self.poll_interval = poll_interval
+        self.cancel_on_kill = cancel_on_kill
+        self.posthog_conn_id = posthog_conn_id
+        self.project_id = project_id
+        self._outage_since: float | None = None
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Return the classpath and the plain-value kwargs that rebuild this trigger anywhere."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "saved_query_id": self.saved_query_id,
+                "deadline": self.deadline,
+                "requested_after": self.requested_after,
+                "poll_interval": self.poll_interval,
+                "cancel_on_kill": self.cancel_on_kill,
+                "posthog_conn_id": self.posthog_conn_id,
+                "project_id": self.project_id,
+            },
+        )
+
+    def _hook(self) -> PostHogAsyncHook:
+        return PostHogAsyncHook(posthog_conn_id=self.posthog_conn_id, project_id=self.project_id)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until the run ends or the deadline passes, then yield one event.
+
+        The hook is released before the event is yielded, so the shared session's last user closes it
+        on every way out, cancellation included.
+        """
+        hook = self._hook()
+        try:
+            payload = await self._wait(hook)
+        except Exception as error:
+            payload = stop_event(
+                EVENT_ERROR,
+                self.saved_query_id,
+                f"Waiting for saved query {self.saved_query_id} failed unexpectedly: "
+                f"{type(error).__name__}: {error}",
+                self.requested_after,
+            )
+        finally:
+            await hook.close()
+        yield TriggerEvent(payload)
+
+    async def _wait(self, hook: PostHogAsyncHook) -> dict[str, Any]:
+        while True:
+            try:
+                state = await self._observe(hook)
+            except TRANSIENT_ERRORS as error:
+                self._note_outage(error)
+            except PostHogError as error:
+                return stop_event(
+                    EVENT_ERROR,
+                    self.saved_query_id,
+                    f"Could not read saved query {self.saved_query_id}: {error}",
+                    self.requested_after,
+                )
+            else:
+                self._note_recovery()
+                if state.terminal:
+                    return run_event(self.saved_query_id, state, self.requested_after)
+            remaining = self.deadline - time.time()
+            if remaining <= 0:
+                return stop_event(
+                    EVENT_TIMEOUT,
+                    self.saved_query_id,
+                    f"Saved query {self.saved_query_id} run had not ended by its deadline "
+                    f"({time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(self.deadline))}).",
+                    self.requested_after,
+                )
+            await asyncio.sleep(min(self.poll_interval, remaining))
+
+    async def _observe(self, hook: PostHogAsyncHook) -> RunState:
+        # Only the newest job matters: read one, then close the generator so no further page is asked.
+        jobs = cast(
+            "AsyncGenerator[dict[str, Any], None]",
+            hook.list_data_modeling_jobs(saved_query_id=self.saved_query_id, page_size=1),
+        )
+        async with aclosing(jobs):
+            newest_job = await anext(jobs, None)
+        state = job_state(newest_job, self.requested_after)
+        if state is None:
+            state = saved_query_state(await hook.get_saved_query(self.saved_query_id), self.requested_after)
+        return state
+
+    def _note_outage(self, error: PostHogError) -> None:
+        if self._outage_since is None:
+            self._outage_since = time.monotonic()
+            self.log.warning(
+                "Cannot reach PostHog for saved query %s (%s); polling goes on until the deadline.",
+                self.saved_query_id,
+                error,
+            )
+
+    def _note_recovery(self) -> None:
+        if self._outage_since is not None:
+            self.log.info(
+                "Reached PostHog again for saved query %s after %.1f s.",
+                self.saved_query_id,
+                time.monotonic() - self._outage_since,
+            )
+            self._outage_since = None
+
+    async def on_kill(self) -> None:
+        """Ask PostHog to cancel the run when a user kills the deferred task (Airflow 3.3+).
+
+        Older Airflow versions never call this; the run then goes on in PostHog. PostHog refuses the
+        cancel to personal API keys (403): that is logged as a warning saying the run goes on.
+        """
+        if not self.cancel_on_kill:
+            return
+        hook = self._hook()
+        error: PostHogError | None = None
+        try:
+            await hook.cancel_saved_query(self.saved_query_id)
+        except PostHogError as raised:
+            error = raised
+        finally:
+            await hook.close()
+        level, message = describe_cancel(self.saved_query_id, error)
+        self.log.log(level, message)

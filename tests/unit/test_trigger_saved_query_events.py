@@ -1,0 +1,167 @@
+"""Which job is ours, when a run has ended, what the trigger reports, and how that report is checked."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.serde import deserialize, serialize
+
+from airflow_provider.saved_query_runs import (
+    EVENT_CANCELLED,
+    EVENT_ERROR,
+    EVENT_FAILED,
+    EVENT_SUCCESS,
+    EVENT_TIMEOUT,
+    TERMINAL_STATUSES,
+    RunState,
+    job_state,
+    parse_time,
+    run_event,
+    saved_query_state,
+    stop_event,
+    validate_run_event,
+)
+from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
+
+T0 = datetime(2026, 11, 26, 12, 0, 0, 500000, tzinfo=timezone.utc).timestamp()
+BEFORE = "2026-11-26T12:00:00.100000Z"
+AFTER = "2026-11-26T12:00:00.900000Z"
+
+
+def job(status: str, created_at: str = AFTER, error: str | None = None) -> dict[str, Any]:
+    return {"id": "job-1", "status": status, "created_at": created_at, "error": error}
+
+
+@pytest.mark.parametrize(
+    ("newest", "requested_after", "expected"),
+    [
+        (None, T0, None),
+        (job("Completed", created_at=BEFORE), T0, None),
+        (job("Running"), T0, RunState("Running", "job-1")),
+        (job("Completed"), T0, RunState("Completed", "job-1")),
+        (job("Failed", error="Table missing"), T0, RunState("Failed", "job-1", "Table missing")),
+        (job("Skipped"), T0, RunState("Skipped", "job-1")),
+        (job("Completed", created_at=BEFORE), None, RunState("Completed", "job-1")),
+    ],
+    ids=["no-job", "only-older-job", "running", "completed", "failed", "skipped", "any-run"],
+)
+def test_job_state_follows_only_a_job_created_after_the_request(
+    newest: dict[str, Any] | None, requested_after: float | None, expected: RunState | None
+) -> None:
+    assert job_state(newest, requested_after) == expected
+
+
+@pytest.mark.parametrize(
+    ("saved_query", "expected_status"),
+    [
+        ({"status": "Completed", "last_run_at": BEFORE}, None),
+        ({"status": "Failed", "last_run_at": None, "latest_error": "old"}, None),
+        ({"status": "Running", "last_run_at": BEFORE}, "Running"),
+        ({"status": "Completed", "last_run_at": AFTER}, "Completed"),
+        ({"status": None, "last_run_at": None}, None),
+        ({"status": "Modified", "last_run_at": BEFORE}, "Modified"),
+    ],
+    ids=["earlier-outcome", "earlier-failure", "running", "completed-now", "never-run", "modified"],
+)
+def test_saved_query_state_never_takes_an_earlier_runs_outcome_for_ours(
+    saved_query: dict[str, Any], expected_status: str | None
+) -> None:
+    state = saved_query_state(saved_query, T0)
+    assert state.status == expected_status
+    assert not state.terminal or state.status in TERMINAL_STATUSES
+
+
+def test_run_event_reports_failure_with_posthogs_error_text() -> None:
+    event = run_event("sq-1", RunState("Failed", "job-1", "Column foo does not exist"), T0)
+    assert event["status"] == EVENT_FAILED
+    assert "Column foo does not exist" in event["message"]
+    assert event["requested_after"] == T0
+    assert run_event("sq-1", RunState("Cancelled", "job-1"), T0)["status"] == EVENT_CANCELLED
+    assert run_event("sq-1", RunState("Skipped", "job-1"), T0)["status"] == EVENT_FAILED
+    assert run_event("sq-1", RunState("Completed", "job-1"), T0)["status"] == EVENT_SUCCESS
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        None,
+        "success",
+        {},
+        {"status": "succeeded", "message": "", "saved_query_id": "sq", "run_status": None, "job_id": None},
+        {"status": "success"},
+    ],
+    ids=["missing", "not-a-dict", "empty", "unknown-status", "missing-fields"],
+)
+def test_a_missing_or_unknown_event_is_refused(event: object) -> None:
+    with pytest.raises(AirflowException, match="outcome is unknown"):
+        validate_run_event(event)
+
+
+@pytest.mark.parametrize("status", [EVENT_TIMEOUT, EVENT_ERROR])
+def test_stop_events_are_accepted_as_they_are(status: str) -> None:
+    event = stop_event(status, "sq-1", "why", None)
+    assert validate_run_event(event) is event
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, None),
+        ("", None),
+        (T0, T0),
+        ("2026-11-26T12:00:00.500000Z", T0),
+        ("2026-11-26T12:00:00.500000+00:00", T0),
+        ("2026-11-26T13:00:00.500000+01:00", T0),
+        (datetime(2026, 11, 26, 12, 0, 0, 500000), T0),
+    ],
+)
+def test_parse_time_accepts_epochs_datetimes_and_iso_strings(value: object, expected: float | None) -> None:
+    assert parse_time(value, "requested_after") == expected
+
+
+@pytest.mark.parametrize("value", ["yesterday", True, [1]])
+def test_parse_time_names_the_field_for_bad_input(value: object) -> None:
+    with pytest.raises(ValueError, match="requested_after must be"):
+        parse_time(value, "requested_after")
+
+
+def test_trigger_round_trips_through_airflow_serde_with_plain_kwargs() -> None:
+    trigger = PostHogSavedQueryRunTrigger(
+        saved_query_id="0193b5d2-0000-7000-8000-000000000001",
+        deadline=T0 + 3600,
+        requested_after=T0,
+        poll_interval=5.0,
+        cancel_on_kill=False,
+        posthog_conn_id="posthog_eu",
+        project_id=42,
+    )
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider.triggers.saved_queries.PostHogSavedQueryRunTrigger"
+    assert all(isinstance(value, (str, int, float, bool, type(None))) for value in kwargs.values())
+    assert not any("key" in name or "password" in name for name in kwargs)
+
+    restored_kwargs = deserialize(serialize(kwargs))
+    assert isinstance(restored_kwargs, dict)
+    module, _, name = classpath.rpartition(".")
+    rebuilt = getattr(importlib.import_module(module), name)(**restored_kwargs)
+
+    assert restored_kwargs == kwargs
+    assert rebuilt.serialize() == (classpath, kwargs)
+
+
+@pytest.mark.parametrize("event", [None, {"status": "done"}], ids=["missing", "unknown"])
+def test_run_operator_and_sensor_fail_on_a_missing_or_unknown_event(event: object) -> None:
+    from airflow_provider.operators.saved_queries import PostHogRunSavedQueryOperator
+    from airflow_provider.sensors.saved_queries import PostHogSavedQuerySensor
+
+    operator = PostHogRunSavedQueryOperator(task_id="run_view", saved_query_id="sq")
+    sensor = PostHogSavedQuerySensor(task_id="wait_for_view", saved_query_id="sq")
+
+    with pytest.raises(AirflowException, match="outcome is unknown"):
+        operator.execute_complete(context={}, event=event)  # type: ignore[arg-type]
+    with pytest.raises(AirflowException, match="outcome is unknown"):
+        sensor.execute_complete(context={}, event=event)  # type: ignore[arg-type]

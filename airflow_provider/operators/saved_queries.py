@@ -1,0 +1,424 @@
+"""Operators for PostHog data-warehouse saved queries (views): upsert, run, delete, materialize."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.configuration import conf
+from airflow.sdk.exceptions import AirflowException
+
+from airflow_provider.api import endpoints
+from airflow_provider.api.errors import (
+    PostHogError,
+    PostHogNotFoundError,
+    PostHogResponseLostError,
+    PostHogValidationError,
+)
+from airflow_provider.hooks.posthog import PostHogHook
+from airflow_provider.links import PostHogSavedQueryLink
+from airflow_provider.saved_query_runs import (
+    EVENT_SUCCESS,
+    EVENT_TIMEOUT,
+    TRANSIENT_ERRORS,
+    RunState,
+    describe_cancel,
+    describe_run,
+    job_state,
+    saved_query_state,
+    validate_run_event,
+)
+from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+__all__ = [
+    "PostHogCreateOrUpdateSavedQueryOperator",
+    "PostHogDeleteSavedQueryOperator",
+    "PostHogMaterializeSavedQueryOperator",
+    "PostHogRevertSavedQueryMaterializationOperator",
+    "PostHogRunSavedQueryOperator",
+]
+
+# PostHog's answer to a stale ``edited_history_id`` (posthog-api.md §7.5).
+_CONCURRENT_EDIT_DETAIL = "modified by someone else"
+
+
+def require_saved_query_id(value: object) -> str:
+    """Return ``saved_query_id`` as a non-empty string, or raise naming the argument.
+
+    :raises ValueError: for anything but a non-empty string.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"saved_query_id must be a non-empty string (the saved query's UUID), got {value!r}")
+    return value.strip()
+
+
+def poll_run_state(hook: PostHogHook, saved_query_id: str, requested_after: float | None) -> RunState:
+    """Read where a saved query's run stands: its newest job, else the saved query's own status.
+
+    :param requested_after: epoch seconds taken before the run was asked for, or ``None`` for the
+        newest run whenever it started.
+    """
+    newest_job = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query_id)), None)
+    state = job_state(newest_job, requested_after)
+    if state is None:
+        state = saved_query_state(hook.get_saved_query(saved_query_id), requested_after)
+    return state
+
+
+def push_saved_query_url(context: Context, hook: PostHogHook, saved_query_id: str) -> None:
+    """Push the saved query's PostHog URL to XCom for the "View in PostHog" link (before any deferral)."""
+    PostHogSavedQueryLink.persist(context, hook.ui_url(PostHogSavedQueryLink.ui_path(saved_query_id)))
+
+
+def cancel_run(hook: PostHogHook, saved_query_id: str, log: Any) -> None:
+    """Ask PostHog to cancel a run; a refusal (403 for personal API keys) is logged, never raised."""
+    error: PostHogError | None = None
+    try:
+        hook.cancel_saved_query(saved_query_id)
+    except PostHogError as raised:
+        error = raised
+    level, message = describe_cancel(saved_query_id, error)
+    log.log(level, message)
+
+
+class _SavedQueryOperator(BaseOperator):
+    """Shared arguments, hook and "View in PostHog" link of the saved-query operators.
+
+    :param posthog_conn_id: Airflow connection id of the PostHog connection.
+    :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.
+    """
+
+    operator_extra_links: tuple[PostHogSavedQueryLink, ...] = (PostHogSavedQueryLink(),)
+
+    def __init__(
+        self,
+        *,
+        posthog_conn_id: str = "posthog_default",
+        project_id: int | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.posthog_conn_id = posthog_conn_id
+        self.project_id = project_id
+
+    @cached_property
+    def hook(self) -> PostHogHook:
+        """The sync hook for this task's connection and project."""
+        return PostHogHook(posthog_conn_id=self.posthog_conn_id, project_id=self.project_id)
+
+
+class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
+    """
+    Create a saved query (view) by name, or update its query if it changed.
+
+    An existing view is read fresh and updated only when its query differs, sending PostHog the
+    ``edited_history_id`` it just returned: if someone edits the view in PostHog meanwhile, PostHog
+    refuses and the task fails saying so; their edit is never overwritten.
+
+    Returns ``{"id", "name", "action"}`` with ``action`` one of ``created``, ``updated``, ``unchanged``.
+
+    :param name: the view's name (letters, digits, ``_``, ``.``, ``$``; at most 128 characters).
+    :param query: a HogQL string, or a query object such as ``{"kind": "HogQLQuery", "query": "..."}``.
+    :param posthog_conn_id: Airflow connection id of the PostHog connection.
+    :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.
+    """
+
+    template_fields = ("name", "query", "posthog_conn_id", "project_id")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"query": "sql"}
+
+    def __init__(self, *, name: str, query: str | dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.name = name
+        self.query = query
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        # Building the create request checks name and query before anything is sent.
+        query = endpoints.create_saved_query(self.name, self.query, {}).json["query"]
+        name = self.name
+        existing = self._find(name)
+        if existing is None:
+            saved, action = self._create(name, query), "created"
+        else:
+            saved, action = self._update(self.hook.get_saved_query(existing["id"]), query)
+        saved_query_id = str(saved["id"])
+        self.log.info("Saved query %s (%s): %s.", name, saved_query_id, action)
+        push_saved_query_url(context, self.hook, saved_query_id)
+        return {"id": saved_query_id, "name": name, "action": action}
+
+    def _find(self, name: str) -> dict[str, Any] | None:
+        return next((sq for sq in self.hook.list_saved_queries(search=name) if sq.get("name") == name), None)
+
+    def _create(self, name: str, query: dict[str, Any]) -> dict[str, Any]:
+        # PostHog's POST is an upsert by name: if someone created the view since _find, PostHog
+        # refuses to replace its query without their edited_history_id, which is reported below.
+        return self._refuse_concurrent_edit(name, lambda: self.hook.create_saved_query(name, query))
+
+    def _update(self, current: dict[str, Any], query: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        stored = current.get("query") or {}
+        if all(stored.get(key) == value for key, value in query.items()):
+            return current, "unchanged"
+        updated = self._refuse_concurrent_edit(
+            current["name"],
+            lambda: self.hook.update_saved_query(
+                current["id"], query=query, edited_history_id=current.get("latest_history_id")
+            ),
+        )
+        return updated, "updated"
+
+    @staticmethod
+    def _refuse_concurrent_edit(name: str, send: Any) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = send()
+        except PostHogValidationError as error:
+            if _CONCURRENT_EDIT_DETAIL in (error.detail or "").lower():
+                raise AirflowException(
+                    f"Saved query {name} was edited in PostHog while this task ran, so its query was not "
+                    f"overwritten ({error.detail}). Check the edit in PostHog, then run the task again."
+                ) from error
+            raise
+        return result
+
+
+def _run_result(
+    saved_query_id: str, requested_after: float | None, status: str | None, job_id: str | None
+) -> dict[str, Any]:
+    requested_at = None
+    if requested_after is not None:
+        requested_at = datetime.fromtimestamp(requested_after, timezone.utc).isoformat()
+    return {
+        "saved_query_id": saved_query_id,
+        "requested_at": requested_at,
+        "status": status,
+        "job_id": job_id,
+    }
+
+
+class PostHogRunSavedQueryOperator(_SavedQueryOperator):
+    """
+    Ask PostHog to run a saved query now and, by default, wait until the run ends.
+
+    PostHog's ``run`` returns no run id, so the operator notes the time just before asking and
+    follows the newest data-modeling job created after it (falling back to the saved query's
+    ``status``). ``Completed`` succeeds; ``Failed``, ``Cancelled`` and ``Skipped`` fail the task
+    with PostHog's error text. When the wait passes ``timeout`` (or ``execution_timeout``), or the
+    task is killed, the operator asks PostHog to cancel the run; PostHog refuses that to personal API
+    keys, which is logged as a warning (the run goes on in PostHog).
+
+    Returns ``{"saved_query_id", "requested_at", "status", "job_id"}``; ``status`` is ``requested``
+    when not waiting.
+
+    :param saved_query_id: the saved query's UUID.
+    :param wait_for_completion: wait for the run to end; ``False`` returns right after asking.
+    :param check_interval: seconds between status checks.
+    :param timeout: seconds to wait for the run before cancelling it and failing.
+    :param deferrable: wait in the triggerer instead of a worker slot
+        (default ``[operators] default_deferrable``).
+    :param posthog_conn_id: Airflow connection id of the PostHog connection.
+    :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.
+    """
+
+    template_fields = ("saved_query_id", "posthog_conn_id", "project_id")
+
+    def __init__(
+        self,
+        *,
+        saved_query_id: str,
+        wait_for_completion: bool = True,
+        check_interval: float = 30.0,
+        timeout: float = 7 * 24 * 3600.0,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if (
+            isinstance(check_interval, bool)
+            or not isinstance(check_interval, (int, float))
+            or check_interval <= 0
+        ):
+            raise ValueError(f"check_interval must be a positive number of seconds, got {check_interval!r}")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.saved_query_id = saved_query_id
+        self.wait_for_completion = wait_for_completion
+        self.check_interval = float(check_interval)
+        self.timeout = float(timeout)
+        self.deferrable = deferrable
+        self._waiting_for: str | None = None
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        saved_query_id = require_saved_query_id(self.saved_query_id)
+        push_saved_query_url(context, self.hook, saved_query_id)
+        requested_after = time.time()
+        self._ask_for_run(saved_query_id, requested_after)
+        if not self.wait_for_completion:
+            return _run_result(saved_query_id, requested_after, "requested", None)
+        deadline = self._deadline(requested_after)
+        if self.deferrable:
+            self.defer(
+                trigger=PostHogSavedQueryRunTrigger(
+                    saved_query_id=saved_query_id,
+                    deadline=deadline,
+                    requested_after=requested_after,
+                    poll_interval=self.check_interval,
+                    cancel_on_kill=True,
+                    posthog_conn_id=self.posthog_conn_id,
+                    project_id=self.project_id,
+                ),
+                method_name="execute_complete",
+            )
+        self._waiting_for = saved_query_id
+        try:
+            state = self._wait(saved_query_id, requested_after, deadline)
+        finally:
+            self._waiting_for = None
+        if not state.succeeded:
+            raise AirflowException(describe_run(saved_query_id, state))
+        self.log.info(describe_run(saved_query_id, state))
+        return _run_result(saved_query_id, requested_after, state.status, state.job_id)
+
+    def _ask_for_run(self, saved_query_id: str, requested_after: float) -> None:
+        try:
+            self.hook.run_saved_query(saved_query_id)
+        except PostHogResponseLostError:
+            # Re-sending could start a second run; follow the one PostHog started, if it did.
+            if poll_run_state(self.hook, saved_query_id, requested_after).status is None:
+                raise
+            self.log.warning("The answer to the run request was lost, but PostHog started the run.")
+
+    def _deadline(self, requested_after: float) -> float:
+        deadline = requested_after + self.timeout
+        if isinstance(self.execution_timeout, timedelta):
+            deadline = min(deadline, time.time() + self.execution_timeout.total_seconds())
+        return deadline
+
+    def _wait(self, saved_query_id: str, requested_after: float, deadline: float) -> RunState:
+        while True:
+            try:
+                state = poll_run_state(self.hook, saved_query_id, requested_after)
+            except TRANSIENT_ERRORS as error:
+                self.log.warning("Cannot read the run of saved query %s yet: %s", saved_query_id, error)
+            else:
+                if state.terminal:
+                    return state
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                cancel_run(self.hook, saved_query_id, self.log)
+                raise AirflowException(
+                    f"Saved query {saved_query_id} run had not ended after the timeout "
+                    f"({self.timeout:g} s or execution_timeout); PostHog was asked to cancel it."
+                )
+            time.sleep(min(self.check_interval, remaining))
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume after the trigger: succeed only on a validated ``success`` event.
+
+        :param event: the trigger's event; a missing or unknown one fails the task.
+        """
+        checked = validate_run_event(event)
+        saved_query_id = checked["saved_query_id"]
+        if checked["status"] == EVENT_TIMEOUT:
+            cancel_run(self.hook, saved_query_id, self.log)
+            raise AirflowException(f"{checked['message']} PostHog was asked to cancel it.")
+        if checked["status"] != EVENT_SUCCESS:
+            raise AirflowException(checked["message"])
+        self.log.info(checked["message"])
+        return _run_result(
+            saved_query_id, checked["requested_after"], checked["run_status"], checked["job_id"]
+        )
+
+    def on_kill(self) -> None:
+        """Ask PostHog to cancel the run this task is waiting for (sync path)."""
+        if self._waiting_for is not None:
+            cancel_run(self.hook, self._waiting_for, self.log)
+
+
+class PostHogDeleteSavedQueryOperator(_SavedQueryOperator):
+    """
+    Delete a saved query (PostHog soft-deletes it and reverts its materialization).
+
+    A saved query that is already gone counts as deleted, so a retry succeeds.
+    Returns ``{"id", "deleted": True}``.
+
+    :param saved_query_id: the saved query's UUID.
+    :param posthog_conn_id: Airflow connection id of the PostHog connection.
+    :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.
+    """
+
+    template_fields = ("saved_query_id", "posthog_conn_id", "project_id")
+    operator_extra_links = ()
+
+    def __init__(self, *, saved_query_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.saved_query_id = saved_query_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        saved_query_id = require_saved_query_id(self.saved_query_id)
+        try:
+            self.hook.delete_saved_query(saved_query_id)
+        except PostHogNotFoundError:
+            self.log.info("Saved query %s does not exist (already deleted).", saved_query_id)
+        else:
+            self.log.info("Deleted saved query %s.", saved_query_id)
+        return {"id": saved_query_id, "deleted": True}
+
+
+class PostHogMaterializeSavedQueryOperator(_SavedQueryOperator):
+    """
+    Materialize a saved query: PostHog stores it as a table and refreshes it on a schedule.
+
+    Returns ``{"id", "sync_frequency"}``.
+
+    :param saved_query_id: the saved query's UUID.
+    :param sync_frequency: refresh schedule (``15min``, ``30min``, ``1hour``, ``6hour``, ``12hour``,
+        ``24hour``, ``7day``, ``30day``; ``never`` pauses it). ``None`` leaves PostHog's default
+        (``24hour``).
+    :param posthog_conn_id: Airflow connection id of the PostHog connection.
+    :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.
+    """
+
+    template_fields = ("saved_query_id", "sync_frequency", "posthog_conn_id", "project_id")
+
+    def __init__(self, *, saved_query_id: str, sync_frequency: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.saved_query_id = saved_query_id
+        self.sync_frequency = sync_frequency
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        saved_query_id = require_saved_query_id(self.saved_query_id)
+        # Building the request checks sync_frequency before anything is sent.
+        endpoints.materialize_saved_query(saved_query_id, self.sync_frequency)
+        push_saved_query_url(context, self.hook, saved_query_id)
+        self.hook.materialize_saved_query(saved_query_id, sync_frequency=self.sync_frequency)
+        self.log.info("Materialized saved query %s (sync_frequency=%s).", saved_query_id, self.sync_frequency)
+        return {"id": saved_query_id, "sync_frequency": self.sync_frequency}
+
+
+class PostHogRevertSavedQueryMaterializationOperator(_SavedQueryOperator):
+    """
+    Revert a saved query's materialization: PostHog drops its table and schedule; the view stays.
+
+    Returns ``{"id", "is_materialized": False}``.
+
+    :param saved_query_id: the saved query's UUID.
+    :param posthog_conn_id: Airflow connection id of the PostHog connection.
+    :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.
+    """
+
+    template_fields = ("saved_query_id", "posthog_conn_id", "project_id")
+
+    def __init__(self, *, saved_query_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.saved_query_id = saved_query_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        saved_query_id = require_saved_query_id(self.saved_query_id)
+        push_saved_query_url(context, self.hook, saved_query_id)
+        self.hook.revert_saved_query_materialization(saved_query_id)
+        self.log.info("Reverted the materialization of saved query %s.", saved_query_id)
+        return {"id": saved_query_id, "is_materialized": False}

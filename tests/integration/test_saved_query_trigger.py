@@ -1,0 +1,178 @@
+"""PostHogSavedQueryRunTrigger against the emulator: outcomes, lost connections, deadlines, kills."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowException
+from structlog.testing import capture_logs
+
+from airflow_provider.hooks.posthog import PostHogHook
+from airflow_provider.operators import PostHogRunSavedQueryOperator
+from airflow_provider.triggers import PostHogSavedQueryRunTrigger
+
+
+@pytest.fixture
+def saved_query_id(posthog_conn: Any) -> str:
+    """A fresh view in the emulator, with runs that end after 0.3 s."""
+    posthog_conn.configure(job_run_seconds=0.3)
+    created = PostHogHook().create_saved_query("airflow_trigger_test", "select event from events")
+    return str(created["id"])
+
+
+def start_run(saved_query_id: str) -> float:
+    requested_after = time.time()
+    PostHogHook().run_saved_query(saved_query_id)
+    return requested_after
+
+
+def make_trigger(saved_query_id: str, requested_after: float | None, *, deadline_in: float = 20.0) -> Any:
+    return PostHogSavedQueryRunTrigger(
+        saved_query_id=saved_query_id,
+        deadline=time.time() + deadline_in,
+        requested_after=requested_after,
+        poll_interval=0.1,
+    )
+
+
+async def first_event(trigger: PostHogSavedQueryRunTrigger) -> dict[str, Any]:
+    async for event in trigger.run():
+        payload: dict[str, Any] = event.payload
+        return payload
+    raise AssertionError("the trigger ended without an event")
+
+
+def job_polls(emulator: Any) -> list[dict[str, Any]]:
+    return emulator.requests(method="GET", path="data_modeling_jobs")
+
+
+def cancel_posts(emulator: Any, saved_query_id: str) -> list[dict[str, Any]]:
+    return emulator.requests(method="POST", path=f"warehouse_saved_queries/{saved_query_id}/cancel")
+
+
+async def test_trigger_yields_success_once_the_job_completes(posthog_conn: Any, saved_query_id: str) -> None:
+    event = await first_event(make_trigger(saved_query_id, start_run(saved_query_id)))
+
+    assert event["status"] == "success"
+    assert event["run_status"] == "Completed"
+    assert event["job_id"]
+    assert len(job_polls(posthog_conn)) >= 2  # it saw the job Running before it saw it Completed
+
+
+@pytest.mark.parametrize(
+    ("outcome", "event_status"), [("Failed", "failed"), ("Cancelled", "cancelled"), ("Skipped", "failed")]
+)
+def test_a_run_that_does_not_complete_fails_the_task_with_posthogs_text(
+    posthog_conn: Any, saved_query_id: str, outcome: str, event_status: str
+) -> None:
+    posthog_conn.configure(job_outcome=outcome, job_error="Column `evnt` does not exist in table events")
+    event = asyncio.run(first_event(make_trigger(saved_query_id, start_run(saved_query_id))))
+    operator = PostHogRunSavedQueryOperator(task_id="run_view", saved_query_id=saved_query_id)
+
+    assert event["status"] == event_status
+    with pytest.raises(AirflowException, match=f"ended {outcome}") as failure:
+        operator.execute_complete(context={}, event=event)
+    if outcome == "Failed":
+        assert "Column `evnt` does not exist in table events" in str(failure.value)
+    assert cancel_posts(posthog_conn, saved_query_id) == []
+
+
+async def test_trigger_rides_out_a_lost_connection_and_recovers(
+    posthog_conn: Any, saved_query_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = json.loads(posthog_conn.airflow_conn_json())
+    conn["extra"] = {**conn.get("extra", {}), "max_retries": 0}
+    monkeypatch.setenv("AIRFLOW_CONN_POSTHOG_DEFAULT", json.dumps(conn))
+    requested_after = start_run(saved_query_id)
+    posthog_conn.add_fault(method="GET", path=r"/data_modeling_jobs", kind="drop", times=4)
+
+    with capture_logs() as logs:
+        event = await first_event(make_trigger(saved_query_id, requested_after))
+
+    assert event["status"] == "success"
+    assert len(job_polls(posthog_conn)) >= 5  # four dropped, then answered
+    assert [entry["log_level"] for entry in logs if "Cannot reach PostHog" in entry["event"]] == ["warning"]
+    assert any("Reached PostHog again" in entry["event"] for entry in logs)
+
+
+def test_an_expired_deadline_fails_the_task_and_asks_posthog_to_cancel(
+    posthog_conn: Any, saved_query_id: str
+) -> None:
+    posthog_conn.configure(job_run_seconds=60)
+    requested_after = start_run(saved_query_id)
+    event = asyncio.run(first_event(make_trigger(saved_query_id, requested_after, deadline_in=0.4)))
+    operator = PostHogRunSavedQueryOperator(task_id="run_view", saved_query_id=saved_query_id)
+
+    assert event["status"] == "timeout"
+    with capture_logs() as logs, pytest.raises(AirflowException, match="deadline"):
+        operator.execute_complete(context={}, event=event)
+
+    assert len(cancel_posts(posthog_conn, saved_query_id)) == 1
+    assert [entry["log_level"] for entry in logs if "the run goes on in PostHog" in entry["event"]] == [
+        "warning"
+    ]
+
+
+@pytest.mark.parametrize("cancel_allowed", [False, True], ids=["personal-key-403", "cancel-allowed"])
+async def test_killing_the_deferred_task_asks_posthog_to_cancel_the_run(
+    posthog_conn: Any, saved_query_id: str, cancel_allowed: bool
+) -> None:
+    posthog_conn.configure(job_run_seconds=60, allow_cancel_with_personal_key=cancel_allowed)
+    trigger = make_trigger(saved_query_id, start_run(saved_query_id))
+    waiting = asyncio.create_task(first_event(trigger))
+    while not job_polls(posthog_conn):
+        await asyncio.sleep(0.05)
+
+    # What the triggerer does when a user marks the deferred task failed: cancel, then on_kill().
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    with capture_logs() as logs:
+        await trigger.on_kill()
+
+    assert len(cancel_posts(posthog_conn, saved_query_id)) == 1
+    refused = [
+        entry
+        for entry in logs
+        if entry["log_level"] == "warning" and "the run goes on in PostHog" in entry["event"]
+    ]
+    newest_job = next(iter(PostHogHook().list_data_modeling_jobs(saved_query_id=saved_query_id)))
+    if cancel_allowed:
+        assert refused == []
+        assert newest_job["status"] == "Cancelled"
+    else:
+        assert len(refused) == 1
+        assert newest_job["status"] == "Running"
+
+
+async def test_a_sensors_trigger_never_cancels_the_run_it_watches(
+    posthog_conn: Any, saved_query_id: str
+) -> None:
+    posthog_conn.configure(job_run_seconds=60, allow_cancel_with_personal_key=True)
+    trigger = PostHogSavedQueryRunTrigger(
+        saved_query_id=saved_query_id,
+        deadline=time.time() + 20,
+        requested_after=start_run(saved_query_id),
+        poll_interval=0.1,
+        cancel_on_kill=False,
+    )
+
+    await trigger.on_kill()
+
+    assert cancel_posts(posthog_conn, saved_query_id) == []
+
+
+async def test_a_deleted_saved_query_ends_the_wait_with_an_error_event(
+    posthog_conn: Any, saved_query_id: str
+) -> None:
+    requested_after = time.time()
+    PostHogHook().delete_saved_query(saved_query_id)
+
+    event = await first_event(make_trigger(saved_query_id, requested_after))
+
+    assert event["status"] == "error"
+    assert saved_query_id in event["message"]

@@ -1,0 +1,87 @@
+"""Each paging style, as data: a page in, the next page's query out; ``next`` links never leave the host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from airflow_provider.api import ApiCall, ClientConfig, Paging
+from airflow_provider.api.calls import build_request
+from airflow_provider.api.pagination import UnexpectedPageError, next_params, page_items
+
+
+def test_next_url_paging_reuses_the_query_of_next() -> None:
+    page = {
+        "count": 250,
+        "next": "https://us.posthog.com/api/environments/1/subscriptions/?deleted=true&limit=100&offset=100",
+        "results": [{}] * 100,
+    }
+    assert next_params(Paging.NEXT_URL, {"deleted": True}, page) == {
+        "deleted": "true",
+        "limit": "100",
+        "offset": "100",
+    }
+
+
+def test_next_url_paging_stops_when_next_is_null() -> None:
+    assert next_params(Paging.NEXT_URL, {"offset": "200"}, {"next": None, "results": [{}]}) is None
+
+
+def test_cursor_paging_carries_the_cursor_and_filters() -> None:
+    page = {
+        "next": "https://us.posthog.com/api/environments/1/data_modeling_jobs/?cursor=cD0yMDI2&limit=1&saved_query_id=abc",
+        "previous": None,
+        "results": [{"id": "job"}],
+    }
+    assert next_params(Paging.NEXT_URL, {"saved_query_id": "abc", "limit": 1}, page) == {
+        "saved_query_id": "abc",
+        "limit": "1",
+        "cursor": "cD0yMDI2",
+    }
+
+
+def test_next_url_that_repeats_the_page_is_refused() -> None:
+    page = {"next": "https://us.posthog.com/x/?offset=100", "results": [{}]}
+    with pytest.raises(UnexpectedPageError, match="repeats the current page"):
+        next_params(Paging.NEXT_URL, {"offset": 100}, page)
+
+
+def test_page_number_paging_counts_pages_while_next_is_set() -> None:
+    assert next_params(Paging.PAGE_NUMBER, {"search": "v"}, {"next": "…?page=2", "results": [{}]}) == {
+        "search": "v",
+        "page": 2,
+    }
+    assert next_params(Paging.PAGE_NUMBER, {"page": 2}, {"next": "…?page=3", "results": [{}]}) == {"page": 3}
+    assert next_params(Paging.PAGE_NUMBER, {"page": 3}, {"next": None, "results": [{}]}) is None
+
+
+@pytest.mark.parametrize(
+    ("params", "page", "expected"),
+    [
+        ({"date_from": "-3d"}, {"results": [{}] * 50, "has_next": True}, {"date_from": "-3d", "offset": 50}),
+        ({"offset": 50}, {"results": [{}] * 50, "has_next": True}, {"offset": 100}),
+        ({"offset": 100}, {"results": [{}] * 7, "has_next": False}, None),
+        ({"offset": 100}, {"results": [], "has_next": True}, None),
+    ],
+)
+def test_has_next_paging_advances_offset_by_what_was_received(
+    params: dict[str, Any], page: dict[str, Any], expected: dict[str, Any] | None
+) -> None:
+    assert next_params(Paging.HAS_NEXT, params, page) == expected
+
+
+def test_a_next_link_to_another_host_is_followed_on_the_configured_host_only() -> None:
+    config = ClientConfig(host="https://eu.posthog.com", api_key="phx_demo_all_scopes", project_id="1")
+    page = {"next": "https://evil.example.com/steal/?offset=100&limit=100", "results": [{}]}
+    following = next_params(Paging.NEXT_URL, {}, page)
+    assert following is not None
+    sent = build_request(config, ApiCall("GET", "subscriptions", params=following))
+    assert sent.url == "https://eu.posthog.com/api/environments/1/subscriptions/"
+    assert dict(sent.params) == {"offset": "100", "limit": "100"}
+
+
+@pytest.mark.parametrize("page", [[1, 2], {"results": "x"}, {"count": 1}, None])
+def test_a_page_without_results_list_is_an_error(page: Any) -> None:
+    with pytest.raises(UnexpectedPageError, match="GET subscriptions"):
+        page_items(page, "subscriptions")

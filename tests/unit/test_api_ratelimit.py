@@ -1,0 +1,99 @@
+"""The client-side limiter keeps one process under PostHog's per-key limits (fake clock)."""
+
+from __future__ import annotations
+
+import threading
+
+from airflow_provider.api.ratelimit import Bucket, RateLimiter, buckets_for
+
+KEY = "fingerprint"
+HOST = "https://us.posthog.com"
+VIEW = "0192f3a0-aaaa-7bbb-8ccc-000000000001"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_paths_map_to_posthog_throttles() -> None:
+    (default,) = buckets_for(KEY, HOST, "1", "subscriptions/")
+    assert default.rates == ((480, 60.0), (4800, 3600.0))
+    (clickhouse,) = buckets_for(KEY, HOST, "1", "session_summaries/create_session_summaries_individually/")
+    assert clickhouse.rates == ((240, 60.0), (1200, 3600.0))
+    assert buckets_for(KEY, HOST, "1", "sessions/values/")[0] == clickhouse
+    (run,) = buckets_for(KEY, HOST, "1", f"warehouse_saved_queries/{VIEW}/run/")
+    assert run.rates == ((10, 60.0),)
+    assert VIEW in run.key
+    (materialize,) = buckets_for(KEY, HOST, "1", f"warehouse_saved_queries/{VIEW}/materialize/")
+    assert materialize.rates == ((5, 3600.0),)
+    assert (
+        buckets_for(KEY, HOST, "1", f"warehouse_saved_queries/{VIEW}/revert_materialization/")[0]
+        == materialize
+    )
+    assert buckets_for(KEY, HOST, "1", f"warehouse_saved_queries/{VIEW}/")[0] == default
+
+
+def test_requests_under_the_limit_go_at_once() -> None:
+    limiter = RateLimiter(clock=FakeClock())
+    bucket = Bucket(("k",), ((3, 60.0),))
+    assert [limiter.reserve([bucket]) for _ in range(3)] == [0.0, 0.0, 0.0]
+
+
+def test_the_request_over_the_limit_waits_until_the_oldest_leaves_the_window() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock)
+    bucket = Bucket(("k",), ((3, 60.0),))
+    for offset in (0.0, 10.0, 20.0):
+        clock.now = 1000.0 + offset
+        limiter.reserve([bucket])
+    clock.now = 1030.0
+    assert limiter.reserve([bucket]) == 30.0
+    assert limiter.reserve([bucket]) == 40.0
+
+
+def test_the_hourly_limit_applies_when_the_minute_limit_has_room() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock)
+    bucket = Bucket(("k",), ((480, 60.0), (4800, 3600.0)))
+    for minute in range(10):
+        clock.now = 1000.0 + minute * 60.0
+        assert max(limiter.reserve([bucket]) for _ in range(480)) == 0.0
+    clock.now = 1000.0 + 600.0
+    assert limiter.reserve([bucket]) == 3000.0
+
+
+def test_buckets_of_other_keys_and_views_are_independent() -> None:
+    limiter = RateLimiter(clock=FakeClock())
+    view_a = buckets_for(KEY, HOST, "1", f"warehouse_saved_queries/{VIEW}/run/")
+    view_b = buckets_for(KEY, HOST, "1", "warehouse_saved_queries/0192f3a0-aaaa-7bbb-8ccc-000000000002/run/")
+    other_key = buckets_for("other", HOST, "1", f"warehouse_saved_queries/{VIEW}/run/")
+    for _ in range(10):
+        limiter.reserve(view_a)
+    assert limiter.reserve(view_a) == 60.0
+    assert limiter.reserve(view_b) == 0.0
+    assert limiter.reserve(other_key) == 0.0
+
+
+def test_reservations_from_many_threads_never_exceed_the_limit() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock)
+    bucket = Bucket(("k",), ((10, 60.0),))
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def reserve() -> None:
+        for _ in range(5):
+            wait = limiter.reserve([bucket])
+            with lock:
+                waits.append(wait)
+
+    threads = [threading.Thread(target=reserve) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(waits) == [0.0] * 10 + [60.0] * 10 + [120.0] * 10 + [180.0] * 10

@@ -1,0 +1,71 @@
+"""The FastAPI application: routes of every area, PostHog's error envelope for every error."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp
+
+from .errors import APIError, RawResponse, method_not_allowed, not_found, server_error
+from .middleware import EmulatorMiddleware
+from .routes import (
+    control,
+    projects,
+    saved_queries,
+    session_recordings,
+    session_summaries,
+    sessions,
+    subscriptions,
+    user_interviews,
+)
+from .runtime import Emulator
+
+
+def create_app(emulator: Emulator) -> ASGIApp:
+    """The ASGI application serving ``emulator``.
+
+    :param emulator: the state, config, faults and log to serve.
+    """
+    app = FastAPI(title="PostHog emulator", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.emulator = emulator
+    for module in (
+        projects,
+        session_summaries,
+        session_recordings,
+        sessions,
+        subscriptions,
+        user_interviews,
+        saved_queries,
+        control,
+    ):
+        app.router.routes.extend(module.routes)
+    app.add_exception_handler(APIError, _api_error)
+    app.add_exception_handler(RawResponse, _raw_response)
+    app.add_exception_handler(HTTPException, _http_exception)
+    app.add_exception_handler(Exception, _unhandled)
+    return EmulatorMiddleware(app, emulator)
+
+
+async def _api_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, APIError)
+    return error.response()
+
+
+async def _raw_response(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RawResponse)
+    return error.response
+
+
+async def _http_exception(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    if error.status_code == 405:
+        return method_not_allowed(request.method).response()
+    if error.status_code == 404:
+        return not_found().response()
+    return APIError(error.status_code, "error", str(error.detail)).response()
+
+
+async def _unhandled(request: Request, error: Exception) -> Response:
+    return server_error().response()

@@ -1,0 +1,1 @@
+"""HTTP routes, one module per PostHog API area plus the ``/_emulator`` control API."""

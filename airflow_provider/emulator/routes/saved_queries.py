@@ -1,0 +1,328 @@
+"""``warehouse_saved_queries/`` and ``data_modeling_jobs/`` (posthog-api.md sections 7.5 and 8).
+
+POST is an upsert by name (200 when the name exists) with the ``edited_history_id`` check; the
+list is page-numbered; DELETE is a soft 204; ``run`` answers 200 with no body and starts a job that
+finishes after ``job_run_seconds``; ``cancel`` is refused to personal API keys unless configured.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from airflow_provider.emulator import fields
+from airflow_provider.emulator.access import admit, emulator_of
+from airflow_provider.emulator.bodies import json_object
+from airflow_provider.emulator.config import DEFAULT_JOB_ERROR
+from airflow_provider.emulator.errors import RawResponse, not_found, validation_error
+from airflow_provider.emulator.pagination import cursor, page_number
+from airflow_provider.emulator.routing import api_route
+from airflow_provider.emulator.runtime import Emulator
+from airflow_provider.emulator.seed import stable_uuid, utc_now
+from airflow_provider.emulator.timefmt import iso
+from airflow_provider.emulator.warehouse import (
+    RUN_HISTORY_LENGTH,
+    SYNC_FREQUENCIES,
+    finish,
+    infer_columns,
+    new_job,
+    new_saved_query,
+    public_job,
+    validate_name,
+    validate_query,
+)
+
+READ_SCOPE = "warehouse_view:read"
+WRITE_SCOPE = "warehouse_view:write"
+DEFAULT_SYNC_FREQUENCY = "24hour"
+MODIFIED_ELSEWHERE = "The query was modified by someone else."
+
+
+async def list_saved_queries(request: Request) -> Response:
+    """Saved queries, newest first, page-numbered, ``search`` on the name; no ``query`` in list items.
+
+    :param request: the request.
+    """
+    await admit(request, READ_SCOPE)
+    emulator = _advanced(request)
+    search = request.query_params.get("search", "").lower()
+    with emulator.state.lock:
+        items = [
+            {key: value for key, value in item.items() if key != "query"}
+            for item in sorted(
+                emulator.state.objects["saved_queries"].values(),
+                key=lambda item: item["created_at"],
+                reverse=True,
+            )
+            if not item["deleted"] and search in item["name"].lower()
+        ]
+    return JSONResponse(page_number(request, items, emulator.config.saved_query_page_size))
+
+
+async def create_saved_query(request: Request) -> Response:
+    """Create (201), or update the saved query that already has this name (200).
+
+    :param request: the request.
+    """
+    await admit(request, WRITE_SCOPE)
+    emulator = _advanced(request)
+    body = await json_object(request)
+    name = validate_name(fields.get(body, "name", is_required=True))
+    state = emulator.state
+    with state.lock:
+        existing = next(
+            (
+                item
+                for item in state.objects["saved_queries"].values()
+                if item["name"] == name and not item["deleted"]
+            ),
+            None,
+        )
+    if existing is not None:
+        _update(emulator, existing, body)
+        return JSONResponse(existing)
+    query = validate_query(fields.get(body, "query", is_required=True))
+    now = utc_now()
+    saved_query = new_saved_query(
+        stable_uuid("saved_query", name, now.timestamp()),
+        name,
+        query,
+        created_at=iso(now) or "",
+        created_by=state.user,
+        history_id=state.take_history_id(),
+    )
+    with state.lock:
+        state.objects["saved_queries"][saved_query["id"]] = saved_query
+    return JSONResponse(saved_query, status_code=201)
+
+
+async def retrieve_saved_query(request: Request) -> Response:
+    """One saved query (deleted ones are not found).
+
+    :param request: the request.
+    """
+    await admit(request, READ_SCOPE)
+    _advanced(request)
+    return JSONResponse(_find(request))
+
+
+async def update_saved_query(request: Request) -> Response:
+    """``PATCH``/``PUT``: change the name or the query (``edited_history_id`` must be current).
+
+    :param request: the request.
+    """
+    await admit(request, WRITE_SCOPE)
+    emulator = _advanced(request)
+    saved_query = _find(request)
+    body = await json_object(request)
+    if "name" in body:
+        body["name"] = validate_name(body["name"])
+    _update(emulator, saved_query, body)
+    return JSONResponse(saved_query)
+
+
+async def destroy_saved_query(request: Request) -> Response:
+    """Soft delete (204): marked deleted, renamed, materialization reverted.
+
+    :param request: the request.
+    """
+    await admit(request, WRITE_SCOPE)
+    saved_query = _find(request)
+    with emulator_of(request).state.lock:
+        saved_query.update(
+            deleted=True,
+            name=f"POSTHOG_DELETED_{saved_query['id'].replace('-', '')}",
+            is_materialized=False,
+            sync_frequency=None,
+        )
+    return Response(status_code=204)
+
+
+async def run_saved_query(request: Request) -> Response:
+    """Start a data-modeling job: 200 with an empty body and no run id, like PostHog.
+
+    :param request: the request.
+    """
+    saved_query_id = request.path_params["saved_query_id"]
+    await admit(request, WRITE_SCOPE, ("saved_query",), f"saved_query:{saved_query_id}")
+    emulator = _advanced(request)
+    saved_query = _find(request)
+    config = emulator.config
+    with emulator.state.lock:
+        job = new_job(
+            saved_query,
+            utc_now(),
+            config.job_run_seconds,
+            config.job_outcome,
+            config.job_error or DEFAULT_JOB_ERROR,
+        )
+        emulator.state.objects["data_modeling_jobs"][job["id"]] = job
+        saved_query["status"] = "Running"
+    return Response(status_code=200)
+
+
+async def cancel_saved_query(request: Request) -> Response:
+    """403 for personal API keys (PostHog's ``cancel`` has no scopes) unless allowed by config.
+
+    :param request: the request.
+    """
+    emulator = emulator_of(request)
+    allowed = emulator.config.allow_cancel_with_personal_key
+    await admit(request, WRITE_SCOPE if allowed else None)
+    emulator = _advanced(request)
+    saved_query = _find(request)
+    with emulator.state.lock:
+        running = [
+            job
+            for job in emulator.state.objects["data_modeling_jobs"].values()
+            if job["saved_query_id"] == saved_query["id"] and job["status"] == "Running"
+        ]
+        if not running and saved_query["status"] != "Running":
+            raise RawResponse(
+                JSONResponse({"error": "Cannot cancel a query that is not running"}, status_code=400)
+            )
+        for job in running:
+            finish(job, None, "Cancelled", utc_now())
+        saved_query["status"] = "Cancelled"
+    return Response(status_code=200)
+
+
+async def materialize_saved_query(request: Request) -> Response:
+    """Turn materialization on (200, empty): ``is_materialized`` and a ``sync_frequency``.
+
+    :param request: the request.
+    """
+    saved_query_id = request.path_params["saved_query_id"]
+    await admit(request, WRITE_SCOPE, ("materialization",), f"materialization:{saved_query_id}")
+    saved_query = _find(request)
+    body = await json_object(request)
+    frequency = body.get("sync_frequency", DEFAULT_SYNC_FREQUENCY)
+    if frequency not in SYNC_FREQUENCIES:
+        raise validation_error("sync_frequency", "invalid_choice", f'"{frequency}" is not a valid choice.')
+    with emulator_of(request).state.lock:
+        saved_query.update(is_materialized=True, sync_frequency=frequency)
+    return Response(status_code=200)
+
+
+async def revert_materialization(request: Request) -> Response:
+    """Turn materialization off (200, empty): status, last run, error and frequency cleared.
+
+    :param request: the request.
+    """
+    saved_query_id = request.path_params["saved_query_id"]
+    await admit(request, WRITE_SCOPE, ("materialization",), f"materialization:{saved_query_id}")
+    saved_query = _find(request)
+    with emulator_of(request).state.lock:
+        saved_query.update(
+            status=None, last_run_at=None, latest_error=None, sync_frequency=None, is_materialized=False
+        )
+    return Response(status_code=200)
+
+
+async def run_history(request: Request) -> Response:
+    """The last five runs, newest first.
+
+    :param request: the request.
+    """
+    await admit(request, READ_SCOPE)
+    emulator = _advanced(request)
+    saved_query = _find(request)
+    with emulator.state.lock:
+        jobs = _jobs_newest_first(emulator, saved_query["id"])[:RUN_HISTORY_LENGTH]
+    history = [
+        {"status": job["status"], "timestamp": job["last_run_at"] or job["created_at"]} for job in jobs
+    ]
+    return JSONResponse({"run_history": history})
+
+
+async def list_data_modeling_jobs(request: Request) -> Response:
+    """Jobs newest first, cursor-paginated, optionally for one ``saved_query_id``.
+
+    :param request: the request.
+    """
+    await admit(request, READ_SCOPE)
+    emulator = _advanced(request)
+    with emulator.state.lock:
+        jobs = [
+            public_job(job)
+            for job in _jobs_newest_first(emulator, request.query_params.get("saved_query_id"))
+        ]
+    return JSONResponse(cursor(request, jobs, lambda job: [job["created_at"], job["id"]]))
+
+
+async def retrieve_data_modeling_job(request: Request) -> Response:
+    """One job.
+
+    :param request: the request.
+    """
+    await admit(request, READ_SCOPE)
+    emulator = _advanced(request)
+    job = emulator.state.objects["data_modeling_jobs"].get(request.path_params["job_id"])
+    if job is None:
+        raise not_found()
+    return JSONResponse(public_job(job))
+
+
+def _advanced(request: Request) -> Emulator:
+    emulator = emulator_of(request)
+    emulator.advance()
+    return emulator
+
+
+def _find(request: Request) -> dict[str, Any]:
+    saved_query: dict[str, Any] | None = (
+        emulator_of(request).state.objects["saved_queries"].get(request.path_params["saved_query_id"])
+    )
+    if saved_query is None or saved_query["deleted"]:
+        raise not_found()
+    return saved_query
+
+
+def _jobs_newest_first(emulator: Emulator, saved_query_id: str | None) -> list[dict[str, Any]]:
+    jobs = [
+        job
+        for job in emulator.state.objects["data_modeling_jobs"].values()
+        if saved_query_id is None or job["saved_query_id"] == saved_query_id
+    ]
+    return sorted(jobs, key=lambda job: (job["created_at"], job["id"]), reverse=True)
+
+
+def _update(emulator: Emulator, saved_query: dict[str, Any], body: dict[str, Any]) -> None:
+    """Apply a partial update; a new query needs the current ``edited_history_id`` unless ``soft_update``."""
+    changes: dict[str, Any] = {}
+    if "name" in body:
+        changes["name"] = body["name"]
+    if "query" in body:
+        query = validate_query(body["query"])
+        soft_update = fields.boolean("soft_update", body.get("soft_update", False))
+        edited = body.get("edited_history_id")
+        if not soft_update and str(edited) != str(saved_query["latest_history_id"]):
+            raise validation_error(None, "invalid", MODIFIED_ELSEWHERE)
+        if query != saved_query["query"]:
+            changes.update(
+                query=query,
+                columns=infer_columns(query["query"]),
+                latest_history_id=emulator.state.take_history_id(),
+                status="Modified",
+            )
+    with emulator.state.lock:
+        saved_query.update(changes)
+
+
+_ITEM = "/warehouse_saved_queries/{saved_query_id}"
+routes = [
+    api_route("/warehouse_saved_queries", list_saved_queries, ["GET"]),
+    api_route("/warehouse_saved_queries", create_saved_query, ["POST"]),
+    api_route(_ITEM, retrieve_saved_query, ["GET"]),
+    api_route(_ITEM, update_saved_query, ["PATCH", "PUT"]),
+    api_route(_ITEM, destroy_saved_query, ["DELETE"]),
+    api_route(_ITEM + "/run", run_saved_query, ["POST"]),
+    api_route(_ITEM + "/cancel", cancel_saved_query, ["POST"]),
+    api_route(_ITEM + "/materialize", materialize_saved_query, ["POST"]),
+    api_route(_ITEM + "/revert_materialization", revert_materialization, ["POST"]),
+    api_route(_ITEM + "/run_history", run_history, ["GET"]),
+    api_route("/data_modeling_jobs", list_data_modeling_jobs, ["GET"]),
+    api_route("/data_modeling_jobs/{job_id}", retrieve_data_modeling_job, ["GET"]),
+]

@@ -1,0 +1,135 @@
+"""``GET sessions/property_definitions/`` and ``GET sessions/values/`` (posthog-api.md section 7.2)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from airflow_provider.emulator.access import admit, emulator_of
+from airflow_provider.emulator.errors import validation_error
+from airflow_provider.emulator.routing import api_route
+from airflow_provider.emulator.throttle import CLICKHOUSE_CLASSES
+
+_UTM = ("source", "campaign", "medium", "term", "content")
+_CLICK_IDS = (
+    "gclid",
+    "gad_source",
+    "gclsrc",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "fbclid",
+    "msclkid",
+    "twclid",
+    "li_fat_id",
+    "mc_cid",
+    "igshid",
+    "ttclid",
+    "_kx",
+    "irclid",
+)
+#: Session properties of PostHog's v2 sessions table, with their property types.
+PROPERTY_TYPES: dict[str, str] = {
+    "$start_timestamp": "DateTime",
+    "$end_timestamp": "DateTime",
+    "$entry_current_url": "String",
+    "$entry_pathname": "String",
+    "$entry_hostname": "String",
+    "$end_current_url": "String",
+    "$end_pathname": "String",
+    "$end_hostname": "String",
+    "$entry_referring_domain": "String",
+    **{f"$entry_utm_{name}": "String" for name in _UTM},
+    **{f"$entry_{name}": "String" for name in _CLICK_IDS},
+    "$pageview_count": "Numeric",
+    "$autocapture_count": "Numeric",
+    "$screen_count": "Numeric",
+    "$channel_type": "String",
+    "$session_duration": "Duration",
+    "$is_bounce": "Boolean",
+    "$last_external_click_url": "String",
+    "$vitals_lcp": "Numeric",
+}
+#: PostHog's default channel types, offered for ``$channel_type`` whatever the data holds.
+DEFAULT_CHANNEL_TYPES = (
+    "Cross Network",
+    "Paid Search",
+    "Paid Social",
+    "Paid Video",
+    "Paid Shopping",
+    "Paid Unknown",
+    "Direct",
+    "Organic Search",
+    "Organic Social",
+    "Organic Video",
+    "Organic Shopping",
+    "Push",
+    "SMS",
+    "Audio",
+    "Email",
+    "Referral",
+    "Affiliate",
+    "Unknown",
+)
+
+
+async def property_definitions(request: Request) -> Response:
+    """Session property names, filtered by ``search`` words and ``is_numerical``; not paginated.
+
+    :param request: the request.
+    """
+    await admit(request, "query:read", CLICKHOUSE_CLASSES)
+    words = re.findall(r"\w+", request.query_params.get("search", ""))
+    numerical_only = request.query_params.get("is_numerical") == "true"
+    results: list[dict[str, Any]] = [
+        {
+            "id": name,
+            "name": name,
+            "is_numerical": kind in ("Numeric", "Duration"),
+            "property_type": kind,
+            "is_seen_on_filtered_events": None,
+            "tags": [],
+        }
+        for name, kind in PROPERTY_TYPES.items()
+        if all(word in name for word in words) and (not numerical_only or kind in ("Numeric", "Duration"))
+    ]
+    return JSONResponse({"count": len(results), "results": results})
+
+
+async def property_values(request: Request) -> Response:
+    """Values a session property takes in the seeded sessions, filtered by ``value`` (substring).
+
+    :param request: the request.
+    """
+    await admit(request, "query:read", CLICKHOUSE_CLASSES)
+    key = request.query_params.get("key")
+    if not key:
+        raise validation_error(None, "invalid", "Key not provided")
+    search = request.query_params.get("value", "").lower()
+    with emulator_of(request).state.lock:
+        sessions = list(emulator_of(request).state.sessions.values())
+    values = _values(key, sessions)
+    results = [{"name": value} for value in values if search in value.lower()]
+    return JSONResponse({"results": results, "refreshing": False})
+
+
+def _values(key: str, sessions: list[dict[str, Any]]) -> list[str]:
+    kind = PROPERTY_TYPES.get(key)
+    if kind == "Boolean":
+        return ["1", "0"]
+    if kind != "String":
+        return []
+    seen = [session["entry"].get(key) for session in sessions]
+    values = [value for value in dict.fromkeys(seen) if isinstance(value, str)]
+    if key == "$channel_type":
+        values += [channel for channel in DEFAULT_CHANNEL_TYPES if channel not in values]
+    return values
+
+
+routes = [
+    api_route("/sessions/property_definitions", property_definitions, ["GET"]),
+    api_route("/sessions/values", property_values, ["GET"]),
+]

@@ -1,0 +1,177 @@
+"""``user_interviews/``: multipart upload of a recorded interview (posthog-api.md sections 7.4 and 9.9).
+
+Create needs ``multipart/form-data`` with an ``audio`` file (anything else is 415); the server
+writes the transcript and overwrites the summary; the audio is never returned; DELETE is a hard 204.
+"""
+
+from __future__ import annotations
+
+from email.utils import parseaddr
+from typing import Any
+
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from airflow_provider.emulator import fields, interviews
+from airflow_provider.emulator.access import admit, emulator_of
+from airflow_provider.emulator.bodies import json_object, media_type
+from airflow_provider.emulator.errors import not_found, unsupported_media_type, validation_error
+from airflow_provider.emulator.pagination import limit_offset
+from airflow_provider.emulator.routing import api_route
+from airflow_provider.emulator.seed import stable_uuid, utc_now
+from airflow_provider.emulator.timefmt import iso
+
+READ_SCOPE = "user_interview_DO_NOT_USE:read"
+WRITE_SCOPE = "user_interview_DO_NOT_USE:write"
+EMAIL_MAX_LENGTH = 254
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+async def list_user_interviews(request: Request) -> Response:
+    """Interviews, newest first, limit/offset.
+
+    :param request: the request.
+    """
+    await admit(request, READ_SCOPE)
+    emulator = emulator_of(request)
+    with emulator.state.lock:
+        items = sorted(
+            emulator.state.objects["user_interviews"].values(),
+            key=lambda item: item["created_at"],
+            reverse=True,
+        )
+    return JSONResponse(limit_offset(request, items))
+
+
+async def create_user_interview(request: Request) -> Response:
+    """Transcribe and summarise an uploaded interview (201).
+
+    :param request: the request.
+    """
+    await admit(request, WRITE_SCOPE)
+    kind = media_type(request)
+    if kind != "multipart/form-data":
+        raise unsupported_media_type(kind)
+    form = await request.form(max_part_size=MAX_UPLOAD_BYTES)
+    request.state.form_fields = _loggable(form)
+    emails = _emails(form.getlist("interviewee_emails"))
+    upload = form.get("audio")
+    if not isinstance(upload, UploadFile):
+        raise validation_error(
+            "audio",
+            "required" if upload is None else "invalid",
+            "No file was submitted."
+            if upload is None
+            else "The submitted data was not a file. Check the encoding type on the form.",
+        )
+    audio = await upload.read()
+    if not audio:
+        raise validation_error("audio", "empty", "The submitted file is empty.")
+    emulator = emulator_of(request)
+    now = utc_now()
+    interview = {
+        "id": stable_uuid("user_interview", now.timestamp(), upload.filename, len(audio)),
+        "created_by": emulator.state.user,
+        "created_at": iso(now),
+        "interviewee_emails": emails,
+        "transcript": interviews.transcript(audio, emails),
+        "summary": interviews.summary(audio, emails),
+    }
+    with emulator.state.lock:
+        emulator.state.objects["user_interviews"][interview["id"]] = interview
+    return JSONResponse(interview, status_code=201)
+
+
+async def retrieve_user_interview(request: Request) -> Response:
+    """One interview.
+
+    :param request: the request.
+    """
+    await admit(request, READ_SCOPE)
+    return JSONResponse(_find(request))
+
+
+async def update_user_interview(request: Request) -> Response:
+    """Change ``summary`` or ``interviewee_emails`` (JSON or multipart).
+
+    :param request: the request.
+    """
+    await admit(request, WRITE_SCOPE)
+    interview = _find(request)
+    if media_type(request) == "multipart/form-data":
+        form = await request.form(max_part_size=MAX_UPLOAD_BYTES)
+        request.state.form_fields = _loggable(form)
+        body: dict[str, Any] = {key: form.get(key) for key in form if key != "interviewee_emails"}
+        if "interviewee_emails" in form:
+            body["interviewee_emails"] = form.getlist("interviewee_emails")
+    else:
+        body = await json_object(request)
+    changes: dict[str, Any] = {}
+    if "interviewee_emails" in body:
+        changes["interviewee_emails"] = _emails(
+            fields.a_list("interviewee_emails", body["interviewee_emails"])
+        )
+    if "summary" in body:
+        changes["summary"] = fields.string("summary", fields.get(body, "summary", is_required=False))
+    with emulator_of(request).state.lock:
+        interview.update(changes)
+    return JSONResponse(interview)
+
+
+async def destroy_user_interview(request: Request) -> Response:
+    """Hard delete (204).
+
+    :param request: the request.
+    """
+    await admit(request, WRITE_SCOPE)
+    interview = _find(request)
+    emulator = emulator_of(request)
+    with emulator.state.lock:
+        del emulator.state.objects["user_interviews"][interview["id"]]
+    return Response(status_code=204)
+
+
+def _find(request: Request) -> dict[str, Any]:
+    interview: dict[str, Any] | None = (
+        emulator_of(request).state.objects["user_interviews"].get(request.path_params["interview_id"])
+    )
+    if interview is None:
+        raise not_found()
+    return interview
+
+
+def _emails(values: list[Any]) -> list[str]:
+    emails = []
+    for index, value in enumerate(values):
+        text = fields.string(
+            f"interviewee_emails__{index}", value, max_length=EMAIL_MAX_LENGTH, allow_blank=False
+        )
+        _, address = parseaddr(text)
+        local, _, domain = address.partition("@")
+        if not local or "." not in domain or " " in address:
+            raise validation_error(f"interviewee_emails__{index}", "invalid", "Enter a valid email address.")
+        emails.append(text)
+    return emails
+
+
+def _loggable(form: FormData) -> dict[str, Any]:
+    """Form fields for the request log; files appear as their name, type and size."""
+    logged: dict[str, list[Any]] = {}
+    for key, value in form.multi_items():
+        shown = (
+            {"filename": value.filename, "content_type": value.content_type, "size": value.size}
+            if isinstance(value, UploadFile)
+            else value
+        )
+        logged.setdefault(key, []).append(shown)
+    return {key: values[0] if len(values) == 1 else values for key, values in logged.items()}
+
+
+routes = [
+    api_route("/user_interviews", list_user_interviews, ["GET"]),
+    api_route("/user_interviews", create_user_interview, ["POST"]),
+    api_route("/user_interviews/{interview_id}", retrieve_user_interview, ["GET"]),
+    api_route("/user_interviews/{interview_id}", update_user_interview, ["PATCH", "PUT"]),
+    api_route("/user_interviews/{interview_id}", destroy_user_interview, ["DELETE"]),
+]

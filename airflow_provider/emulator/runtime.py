@@ -1,0 +1,93 @@
+"""One running emulator's moving parts: config, objects, faults, request log and throttle histories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .config import EmulatorConfig
+from .faults import Fault, FaultList
+from .requestlog import RequestLog
+from .seed import ALL_SCOPES_KEY, PROJECT_ID, READ_ONLY_KEY, build_seed, utc_now
+from .state import State
+from .throttle import Throttle
+from .warehouse import advance_jobs
+
+
+class Emulator:
+    """Everything one emulator instance holds, shared by its routes and its control API.
+
+    :param seed: seed name (``demo`` or ``empty``).
+    :param state_file: JSON file that keeps created objects across restarts, or ``None``.
+    :param config: start-up settings; ``reset()`` returns to these.
+    """
+
+    project_id = PROJECT_ID
+    api_key = ALL_SCOPES_KEY
+    read_only_key = READ_ONLY_KEY
+
+    def __init__(self, seed: str = "demo", state_file: Path | None = None, **config: Any) -> None:
+        self.initial_config = EmulatorConfig().updated(config)
+        self.config = self.initial_config
+        self.state = State(seed, self.config.session_count, state_file)
+        self.faults = FaultList()
+        self.log = RequestLog()
+        self.throttle = Throttle()
+
+    def configure(self, **overrides: Any) -> dict[str, Any]:
+        """Change settings now; a changed ``session_count`` rebuilds the seeded sessions.
+
+        :param overrides: settings and their values (see :class:`EmulatorConfig`).
+        :raises ValueError: for unknown names or bad values.
+        """
+        new = self.config.updated(overrides)
+        if new.session_count != self.config.session_count:
+            self._reseed_sessions(new.session_count)
+        self.config = new
+        return new.as_dict()
+
+    def reset(self) -> None:
+        """State back to the seed, faults and request log cleared, settings back to the start-up ones."""
+        self.config = self.initial_config
+        self.state.reset(self.config.session_count)
+        self.state.save()
+        self.faults.clear()
+        self.log.clear()
+        self.throttle.clear()
+
+    def add_fault(self, **spec: Any) -> dict[str, Any]:
+        """Queue a fault (see :class:`Fault` for the fields).
+
+        :param spec: ``kind``, ``method``, ``path``, ``status``, ``times``, ``retry_after``, ``delay``.
+        """
+        fault = Fault(
+            kind=spec.get("kind", "status"),
+            method=spec.get("method", "POST"),
+            path=spec.get("path", ""),
+            status=spec.get("status", 502),
+            times=spec.get("times", 1),
+            retry_after=spec.get("retry_after"),
+            delay=spec.get("delay", 0.0),
+        )
+        self.faults.add(fault)
+        return fault.as_dict()
+
+    def advance(self) -> None:
+        """Finish the data-modeling jobs whose time is up (called before anything reads them)."""
+        state = self.state
+        with state.lock:
+            changed = advance_jobs(
+                state.objects["data_modeling_jobs"], state.objects["saved_queries"], utc_now()
+            )
+        if changed:
+            state.save()
+
+    def counts(self) -> dict[str, int]:
+        """Live object counts (see :meth:`State.counts`)."""
+        self.advance()
+        return self.state.counts()
+
+    def _reseed_sessions(self, session_count: int) -> None:
+        with self.state.lock:
+            self.state.seed.sessions = build_seed(self.state.seed_name, session_count, utc_now()).sessions
+            self.state.sessions = {session["id"]: session for session in self.state.seed.sessions}

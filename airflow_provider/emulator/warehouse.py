@@ -1,0 +1,273 @@
+"""Warehouse saved queries and their data-modeling jobs: validation rules and the job lifecycle.
+
+Rules from posthog-api.md sections 7.5 and 8. Jobs move ``Running`` -> terminal status when read
+after their finish time, so no background task is needed and tests control time through
+``job_run_seconds``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from .errors import required, validation_error
+from .seed import stable_uuid
+from .timefmt import iso, parse_datetime
+
+VIEW_NAME = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$]*$")
+NAME_MAX_LENGTH = 128
+#: PostHog's own tables; a view may not take their names.
+POSTHOG_TABLES = frozenset(
+    {
+        "events",
+        "persons",
+        "person_distinct_ids",
+        "sessions",
+        "groups",
+        "cohort_people",
+        "static_cohort_people",
+        "session_replay_events",
+        "log_entries",
+        "numbers",
+        "heatmaps",
+        "query_log",
+        "error_tracking_issue_fingerprint_overrides",
+        "document_embeddings",
+    }
+)
+SYNC_FREQUENCIES = ("5min", "15min", "30min", "1hour", "6hour", "12hour", "24hour", "7day", "30day")
+RUN_HISTORY_LENGTH = 5
+_SELECT = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def validate_name(name: Any) -> str:
+    """PostHog's view-name rules.
+
+    :param name: the ``name`` from the body.
+    :raises APIError: 400 on the ``name`` field.
+    """
+    if name is None:
+        raise required("name")
+    if not isinstance(name, str):
+        raise validation_error("name", "invalid", "Not a valid string.")
+    if not name:
+        raise validation_error("name", "blank", "This field may not be blank.")
+    if len(name) > NAME_MAX_LENGTH:
+        raise validation_error(
+            "name", "max_length", f"Ensure this field has no more than {NAME_MAX_LENGTH} characters."
+        )
+    if not VIEW_NAME.match(name):
+        raise validation_error(
+            "name",
+            "invalid",
+            f"{name} is not a valid view name. "
+            "View names can only contain letters, numbers, '_', '.', or '$' ",
+        )
+    if name.lower() in POSTHOG_TABLES:
+        raise validation_error(
+            "name",
+            "invalid",
+            f"{name} is not a valid view name. View names cannot overlap with PostHog table names.",
+        )
+    return name
+
+
+def validate_query(query: Any) -> dict[str, Any]:
+    """A saved query's ``query``: an object with a HogQL ``query`` string that looks like a SELECT.
+
+    :param query: the ``query`` from the body.
+    :raises APIError: 400 on the ``query`` field.
+    """
+    if query is None:
+        raise required("query")
+    if not isinstance(query, dict):
+        raise validation_error(
+            "query",
+            "invalid",
+            f'Query must be a JSON object with a "query" key, got {type(query).__name__}.',
+        )
+    sql = query.get("query")
+    if not isinstance(sql, str) or not sql.strip():
+        raise validation_error(
+            "query", "invalid", 'Query object must contain a non-empty "query" key with the SQL string.'
+        )
+    placeholder = _PLACEHOLDER.search(sql)
+    if placeholder:
+        raise validation_error(
+            "query", "invalid", f"Variables like {{{placeholder.group(1)}}} are not allowed in views"
+        )
+    if not _SELECT.match(sql):
+        first_word = sql.split()[0]
+        raise validation_error(
+            "query",
+            "invalid",
+            f"Invalid query: Syntax error at line 1, column 0: no viable alternative at input '{first_word}'",
+        )
+    return {"kind": query.get("kind", "HogQLQuery"), "query": sql}
+
+
+def infer_columns(sql: str) -> list[dict[str, Any]]:
+    """Column descriptions from the SELECT list (alias or last name part; counts are integers).
+
+    :param sql: the view's HogQL.
+    """
+    select = re.split(
+        r"\bfrom\b", re.sub(r"^\s*select\s+", "", sql, flags=re.IGNORECASE), maxsplit=1, flags=re.IGNORECASE
+    )[0]
+    columns = []
+    for expression in _split_top_level(select):
+        alias = re.search(r"\bas\s+([A-Za-z_$][\w$]*)\s*$", expression, re.IGNORECASE)
+        name = (
+            alias.group(1) if alias else re.split(r"[.\s()]+", expression.strip().rstrip(")"))[-1] or "column"
+        )
+        counted = re.match(r"\s*(count|sum|uniq)\w*\s*\(", expression, re.IGNORECASE)
+        columns.append(
+            {
+                "key": name,
+                "name": name,
+                "type": "integer" if counted else "string",
+                "schema_valid": True,
+                "fields": None,
+                "table": None,
+                "chain": None,
+            }
+        )
+    return columns
+
+
+def new_saved_query(
+    saved_query_id: str,
+    name: str,
+    query: dict[str, Any],
+    *,
+    created_at: str,
+    created_by: dict[str, Any],
+    history_id: int,
+) -> dict[str, Any]:
+    """A saved query as stored: every field PostHog returns.
+
+    :param saved_query_id: its UUID.
+    :param name: view name (validated).
+    :param query: ``{"kind": "HogQLQuery", "query": sql}`` (validated).
+    :param created_at: creation time, ISO 8601.
+    :param created_by: the creating user.
+    :param history_id: the query's first ``latest_history_id``.
+    """
+    return {
+        "id": saved_query_id,
+        "deleted": False,
+        "name": name,
+        "query": query,
+        "created_by": created_by,
+        "created_at": created_at,
+        "sync_frequency": None,
+        "columns": infer_columns(query["query"]),
+        "status": None,
+        "last_run_at": None,
+        "managed_viewset_kind": None,
+        "latest_error": None,
+        "latest_history_id": history_id,
+        "is_materialized": False,
+        "origin": "data_warehouse",
+    }
+
+
+def new_job(
+    saved_query: dict[str, Any], now: datetime, run_seconds: float, outcome: str, error: str
+) -> dict[str, Any]:
+    """A data-modeling job that is ``Running`` now and reaches ``outcome`` after ``run_seconds``.
+
+    :param saved_query: the query being run.
+    :param now: when the run was asked for.
+    :param run_seconds: how long it stays ``Running``.
+    :param outcome: its terminal status.
+    :param error: the error text if ``outcome`` is ``Failed``.
+    """
+    job_id = stable_uuid("job", saved_query["id"], now.timestamp())
+    workflow_id = f"{saved_query['id']}-{now.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}"
+    return {
+        "id": job_id,
+        "saved_query_id": saved_query["id"],
+        "status": "Running",
+        "rows_materialized": 0,
+        "error": None,
+        "created_at": iso(now),
+        "last_run_at": None,
+        "workflow_id": workflow_id,
+        "workflow_run_id": stable_uuid("workflow_run", workflow_id),
+        "rows_expected": None,
+        "_finish_at": iso(now + timedelta(seconds=run_seconds)),
+        "_outcome": outcome,
+        "_error": error if outcome == "Failed" else None,
+        "_status_before": saved_query["status"],
+    }
+
+
+def advance_jobs(
+    jobs: dict[str, dict[str, Any]], saved_queries: dict[str, dict[str, Any]], now: datetime
+) -> bool:
+    """Finish every ``Running`` job whose time is up and update its saved query.
+
+    :param jobs: all jobs by id.
+    :param saved_queries: all saved queries by id.
+    :param now: the current time.
+    :returns: whether anything changed.
+    """
+    changed = False
+    for job in jobs.values():
+        finish_at = parse_datetime(job["_finish_at"]) or now
+        if job["status"] != "Running" or finish_at > now:
+            continue
+        finish(job, saved_queries.get(job["saved_query_id"]), job["_outcome"], finish_at)
+        changed = True
+    return changed
+
+
+def finish(job: dict[str, Any], saved_query: dict[str, Any] | None, outcome: str, at: datetime) -> None:
+    """Move a job (and the saved query it runs) to a terminal status.
+
+    :param job: the running job.
+    :param saved_query: its saved query, if it still exists.
+    :param outcome: ``Completed``, ``Failed``, ``Cancelled`` or ``Skipped``.
+    :param at: when it finished.
+    """
+    job["status"] = outcome
+    job["last_run_at"] = iso(at)
+    if outcome == "Completed":
+        job["rows_materialized"] = 1000 + int(job["id"][:4], 16) % 9000
+        job["rows_expected"] = job["rows_materialized"]
+    if outcome == "Failed":
+        job["error"] = job["_error"]
+    if saved_query is None:
+        return
+    if outcome == "Skipped":
+        saved_query["status"] = job["_status_before"]
+        return
+    saved_query["status"] = outcome
+    if outcome == "Completed":
+        saved_query["last_run_at"] = iso(at)
+        saved_query["latest_error"] = None
+    elif outcome == "Failed":
+        saved_query["latest_error"] = job["error"]
+
+
+def public_job(job: dict[str, Any]) -> dict[str, Any]:
+    """A job as the API shows it (internal ``_`` fields removed).
+
+    :param job: the stored job.
+    """
+    return {key: value for key, value in job.items() if not key.startswith("_")}
+
+
+def _split_top_level(text: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [part for part in [*parts, current] if part.strip()]

@@ -1,0 +1,234 @@
+"""Every hook method over real HTTP against the emulator, asserting on what the server saw and holds."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider.api import (
+    PostHogNotFoundError,
+    PostHogPermissionError,
+    PostHogResponseLostError,
+    PostHogValidationError,
+)
+from airflow_provider.hooks.posthog import PostHogAsyncHook, PostHogHook
+
+DEMO_INSIGHT = 101  # an insight of the emulator's demo seed
+SUBSCRIPTION = {
+    "insight": DEMO_INSIGHT,
+    "target_type": "email",
+    "target_value": "team@example.com",
+    "frequency": "weekly",
+    "byweekday": ["monday"],
+    "start_date": "2026-12-07T09:00:00Z",
+}
+
+
+@pytest.fixture
+def hook(posthog_conn: Any) -> Any:
+    posthog = PostHogHook()
+    yield posthog
+    posthog.close()
+
+
+def test_connection_test_succeeds_and_tells_a_wrong_key_and_project_apart(
+    hook: PostHogHook, posthog_conn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ok, message = hook.test_connection()
+    assert ok, message
+    assert f"project {posthog_conn.project_id}" in message
+    assert [(r["method"], r["path"]) for r in posthog_conn.requests()] == [
+        ("GET", f"/api/projects/{posthog_conn.project_id}/")
+    ]
+
+    assert PostHogHook(project_id=999).test_connection()[1].startswith("Wrong project")
+    monkeypatch.setenv("AIRFLOW_CONN_POSTHOG_DEFAULT", posthog_conn.airflow_conn_json(key="phx_demo_unknown"))
+    ok, message = PostHogHook().test_connection()
+    assert not ok
+    assert message.startswith("Wrong API key for this host/region")
+
+
+def test_subscription_lifecycle_with_soft_delete(hook: PostHogHook, posthog_conn: Any) -> None:
+    created = hook.create_subscription(**SUBSCRIPTION, title="Weekly KPIs")
+    assert hook.get_subscription(created["id"])["title"] == "Weekly KPIs"
+    assert hook.update_subscription(created["id"], interval=2)["interval"] == 2
+    hook.delete_subscription(created["id"])
+
+    patches = posthog_conn.requests(method="PATCH")
+    assert [patch["body"] for patch in patches] == [{"interval": 2}, {"deleted": True}]
+    assert posthog_conn.requests(method="DELETE") == []
+    assert [s["id"] for s in hook.list_subscriptions()] == []
+    assert [s["id"] for s in hook.list_subscriptions(deleted=True)] == [created["id"]]
+
+
+def test_every_subscription_page_is_walked(hook: PostHogHook, posthog_conn: Any) -> None:
+    created = [hook.create_subscription(**SUBSCRIPTION)["id"] for _ in range(5)]
+    assert sorted(s["id"] for s in hook.list_subscriptions(limit=2)) == sorted(created)
+    pages = posthog_conn.requests(method="GET", path=r"/subscriptions/?$")
+    assert len(pages) == 3
+
+
+def test_create_subscription_is_not_duplicated_when_the_answer_is_lost(
+    hook: PostHogHook, posthog_conn: Any
+) -> None:
+    posthog_conn.add_fault(method="POST", path=r"/subscriptions/?$", kind="after_processing", status=502)
+    with pytest.raises(PostHogResponseLostError, match="may have been created"):
+        hook.create_subscription(**SUBSCRIPTION)
+    assert len(posthog_conn.requests(method="POST", path=r"/subscriptions/?$")) == 1
+    assert posthog_conn.counts()["subscriptions"] == 1
+
+
+def test_a_bad_subscription_field_comes_back_named(hook: PostHogHook) -> None:
+    with pytest.raises(PostHogValidationError) as caught:
+        hook.create_subscription(**{**SUBSCRIPTION, "byweekday": ["funday"]})
+    assert caught.value.attr == "byweekday__0"
+    assert "byweekday__0" in str(caught.value)
+
+
+def test_user_interview_upload_and_lifecycle(hook: PostHogHook, posthog_conn: Any, tmp_path: Path) -> None:
+    recording = tmp_path / "call.mp3"
+    recording.write_bytes(b"ID3" + b"\x00" * 2048)
+    created = hook.create_user_interview(recording, interviewee_emails=["Jane Doe <jane@acme.com>"])
+    assert created["interviewee_emails"] == ["Jane Doe <jane@acme.com>"]
+    assert "audio" not in created
+    (upload,) = posthog_conn.requests(method="POST", path=r"/user_interviews/?$")
+    assert upload["status"] == 201
+
+    assert hook.update_user_interview(created["id"], summary="Short")["summary"] == "Short"
+    assert [i["id"] for i in hook.list_user_interviews()] == [created["id"]]
+    assert hook.get_user_interview(created["id"])["id"] == created["id"]
+    hook.delete_user_interview(created["id"])
+    assert posthog_conn.counts()["user_interviews"] == 0
+    with pytest.raises(PostHogNotFoundError):
+        hook.get_user_interview(created["id"])
+
+
+def test_saved_query_lifecycle_runs_and_jobs(hook: PostHogHook, posthog_conn: Any) -> None:
+    posthog_conn.configure(job_run_seconds=0.2)
+    created = hook.create_saved_query("airflow_test_view", "select event from events limit 10")
+    view = created["id"]
+    again = hook.create_saved_query("airflow_test_view", "select 2", soft_update=True)
+    assert again["id"] == view, "POST is an upsert by name"
+    assert hook.get_saved_query(view)["query"]["query"] == "select 2"
+    hook.update_saved_query(view, query="select 3", soft_update=True)
+
+    assert hook.run_saved_query(view) is None
+    jobs = list(hook.list_data_modeling_jobs(saved_query_id=view))
+    assert len(jobs) == 1
+    assert jobs[0]["saved_query_id"] == view
+    with pytest.raises(PostHogPermissionError, match="personal API key"):
+        hook.cancel_saved_query(view)
+
+    hook.materialize_saved_query(view, sync_frequency="24hour")
+    assert hook.get_saved_query(view)["is_materialized"] is True
+    hook.revert_saved_query_materialization(view)
+    assert hook.get_saved_query(view)["is_materialized"] is False
+    assert isinstance(hook.get_saved_query_run_history(view), list)
+    hook.delete_saved_query(view)
+    assert view not in {q["id"] for q in hook.list_saved_queries()}
+
+
+def test_every_saved_query_page_is_walked(hook: PostHogHook, posthog_conn: Any) -> None:
+    posthog_conn.configure(saved_query_page_size=1)
+    names = [query["name"] for query in hook.list_saved_queries()]
+    assert len(names) == posthog_conn.counts()["saved_queries"] == 2
+    assert len(posthog_conn.requests(method="GET", path=r"/warehouse_saved_queries/?$")) == 2
+
+
+def test_every_job_page_is_walked_by_cursor(hook: PostHogHook, posthog_conn: Any) -> None:
+    view = next(iter(hook.list_saved_queries()))["id"]
+    for _ in range(3):
+        hook.run_saved_query(view)
+    jobs = list(hook.list_data_modeling_jobs(saved_query_id=view, page_size=2))
+    assert len(jobs) == 3
+    created = [job["created_at"] for job in jobs]
+    assert created == sorted(created, reverse=True), "newest first"
+    assert len(posthog_conn.requests(method="GET", path=r"/data_modeling_jobs/?$")) == 2
+
+
+def test_session_properties_and_values(hook: PostHogHook) -> None:
+    definitions = hook.get_session_property_definitions(search="entry url")
+    assert "$entry_current_url" in {d["name"] for d in definitions}
+    assert all("entry" in d["name"] and "url" in d["name"] for d in definitions)
+    channels = hook.get_session_property_values("$channel_type", value="Paid")
+    assert channels and all("Paid" in value["name"] for value in channels)
+
+
+def test_recordings_of_an_interval_are_summarised_in_batches(hook: PostHogHook, posthog_conn: Any) -> None:
+    now = datetime.now(timezone.utc)
+    recordings = list(hook.list_session_recordings(date_from=now - timedelta(days=8), date_to=now, limit=10))
+    ids = [recording["id"] for recording in recordings]
+    assert len(ids) == posthog_conn.counts()["sessions"]
+    assert len(posthog_conn.requests(method="GET", path=r"/session_recordings/?$")) == math.ceil(
+        len(ids) / 10
+    )
+
+    batches: list[dict[str, Any]] = []
+    results = hook.create_session_summaries(
+        ids + ids[:5], batch_size=15, max_concurrency=2, on_batch=batches.append
+    )
+    assert list(results) == ids
+    posts = posthog_conn.requests(method="POST", path=r"/create_session_summaries_individually/?$")
+    assert sorted(len(post["body"]["session_ids"]) for post in posts) == sorted([15, 15, len(ids) - 30])
+    assert sum(len(batch) for batch in batches) == len(ids)
+    assert any("error" in entry for entry in results.values()), "the seed has sessions too short to summarise"
+    assert any("segments" in entry for entry in results.values())
+
+
+def test_summaries_are_resent_after_a_gateway_timeout_without_redoing_work(
+    hook: PostHogHook, posthog_conn: Any
+) -> None:
+    ids = [recording["id"] for recording in hook.list_session_recordings(date_from="-8d", limit=5)][:3]
+    posthog_conn.add_fault(
+        path=r"/create_session_summaries_individually/?$", kind="after_processing", status=504
+    )
+    results = hook.create_session_summaries(ids)
+    assert list(results) == ids
+    assert len(posthog_conn.requests(method="POST", path=r"/create_session_summaries_individually/?$")) == 2
+
+
+def test_escape_hatch_request_reaches_unwrapped_endpoints(hook: PostHogHook, posthog_conn: Any) -> None:
+    hook.create_subscription(**SUBSCRIPTION)
+    page = hook.request("GET", "subscriptions", params={"limit": 1})
+    assert page["count"] == 1
+    assert (
+        hook.ui_url("data-warehouse")
+        == f"{posthog_conn.url}/project/{posthog_conn.project_id}/data-warehouse"
+    )
+
+
+def test_async_hook_reads_runs_and_pages_jobs(hook: PostHogHook, posthog_conn: Any) -> None:
+    view_id = next(iter(hook.list_saved_queries()))["id"]
+
+    async def scenario() -> tuple[bool, str, int, str]:
+        async with PostHogAsyncHook() as async_hook:
+            ok, _ = await async_hook.test_connection()
+            view = await async_hook.get_saved_query(view_id)
+            await async_hook.run_saved_query(view["id"])
+            await async_hook.run_saved_query(view["id"])
+            jobs = [job async for job in async_hook.list_data_modeling_jobs(view["id"], page_size=1)]
+            try:
+                await async_hook.cancel_saved_query(view["id"])
+            except PostHogPermissionError as exc:
+                refused = str(exc)
+            return ok, view["name"], len(jobs), refused
+
+    ok, name, job_count, refused = asyncio.run(scenario())
+    assert ok
+    assert name
+    assert job_count == 2
+    assert "personal API key" in refused
+    assert len(posthog_conn.requests(method="GET", path=r"/data_modeling_jobs/?$")) == 2
+
+
+def test_emulator_connection_json_is_what_the_hook_reads(posthog_conn: Any) -> None:
+    conn = json.loads(posthog_conn.airflow_conn_json())
+    config = PostHogHook().get_conn().config
+    assert config.host == conn["host"]
+    assert config.project_id == str(posthog_conn.project_id)

@@ -66,7 +66,8 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "timeout": {
                         "label": "Request timeout (seconds)",
-                        "description": "Read timeout for ordinary requests. Session summaries use a longer one.",
+                        "description": "Read timeout for ordinary requests. Session summaries use a "
+                        "longer one.",
                         "schema": {"type": ["number", "null"], "default": 30},
                     },
                     "max_retries": {
@@ -81,6 +82,12 @@ def get_provider_info() -> dict[str, Any]:
                     "allow_insecure_http": {
                         "label": "Allow plain http:// to a non-loopback host",
                         "schema": {"type": ["boolean", "null"], "default": False},
+                    },
+                    "rate_limit": {
+                        "label": "Client-side rate limiting",
+                        "description": "Wait to stay under PostHog's per-key rate limits. Turn off only for "
+                        "a self-hosted instance without throttling.",
+                        "schema": {"type": ["boolean", "null"], "default": True},
                     },
                 },
             }

@@ -47,7 +47,7 @@ class RetryPolicy:
 
     max_retries: int = DEFAULT_MAX_RETRIES
     backoff_base: float = 1.0
-    max_wait: float = 60.0
+    max_wait: float = 120.0
     max_total_wait: float = 300.0
     jitter: Callable[[float], float] = field(default=full_jitter, compare=False)
 

@@ -1,0 +1,387 @@
+"""Saved-query operators and the sensor against the emulator, called the way the task runner calls them."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowException, AirflowRescheduleException, TaskDeferred
+from structlog.testing import capture_logs
+
+from airflow_provider.hooks.posthog import PostHogHook
+from airflow_provider.operators import (
+    PostHogCreateOrUpdateSavedQueryOperator,
+    PostHogDeleteSavedQueryOperator,
+    PostHogMaterializeSavedQueryOperator,
+    PostHogRevertSavedQueryMaterializationOperator,
+    PostHogRunSavedQueryOperator,
+)
+from airflow_provider.sensors import PostHogSavedQuerySensor
+from airflow_provider.triggers import PostHogSavedQueryRunTrigger
+
+URL_KEY = "posthog_saved_query_url"
+VIEW = "airflow_operator_test"
+
+
+class RunningTaskInstance:
+    """Stands in for the task runner's task instance: records XCom pushes, never rescheduled before."""
+
+    def __init__(self) -> None:
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+    def get_first_reschedule_date(self, context: Any) -> None:
+        return None
+
+
+@pytest.fixture
+def ti() -> RunningTaskInstance:
+    return RunningTaskInstance()
+
+
+@pytest.fixture
+def saved_query(posthog_conn: Any) -> dict[str, Any]:
+    posthog_conn.configure(job_run_seconds=0.3)
+    return PostHogHook().create_saved_query(VIEW, "select event from events")
+
+
+def run_posts(emulator: Any) -> list[dict[str, Any]]:
+    return emulator.requests(method="POST", path=r"/warehouse_saved_queries/[^/]+/run/?$")
+
+
+def cancel_posts(emulator: Any) -> list[dict[str, Any]]:
+    return emulator.requests(method="POST", path=r"/warehouse_saved_queries/[^/]+/cancel/?$")
+
+
+# Create or update
+
+
+def test_create_or_update_creates_a_missing_view_and_pushes_its_link(posthog_conn: Any, ti: Any) -> None:
+    result = PostHogCreateOrUpdateSavedQueryOperator(
+        task_id="upsert", name="daily_views", query="select count() from events"
+    ).execute({"ti": ti})
+
+    assert result["action"] == "created"
+    stored = PostHogHook().get_saved_query(result["id"])
+    assert stored["query"] == {"kind": "HogQLQuery", "query": "select count() from events"}
+    assert ti.pushed[URL_KEY].endswith(f"/project/{posthog_conn.project_id}/sql?open_view={result['id']}")
+
+
+def test_create_or_update_sends_nothing_when_the_query_is_unchanged(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    result = PostHogCreateOrUpdateSavedQueryOperator(
+        task_id="upsert", name=VIEW, query={"kind": "HogQLQuery", "query": "select event from events"}
+    ).execute({"ti": ti})
+
+    assert result == {"id": saved_query["id"], "name": VIEW, "action": "unchanged"}
+    assert posthog_conn.requests(method="PATCH") == []
+    assert len(posthog_conn.requests(method="POST", path="warehouse_saved_queries")) == 1  # the fixture's
+
+
+def test_create_or_update_sends_the_history_id_it_just_read(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    result = PostHogCreateOrUpdateSavedQueryOperator(
+        task_id="upsert", name=VIEW, query="select distinct_id from events"
+    ).execute({"ti": ti})
+
+    assert result["action"] == "updated"
+    (patch,) = posthog_conn.requests(method="PATCH")
+    assert patch["body"]["edited_history_id"] == saved_query["latest_history_id"]
+    assert (
+        PostHogHook().get_saved_query(saved_query["id"])["query"]["query"] == "select distinct_id from events"
+    )
+
+
+def test_create_or_update_reports_a_concurrent_edit_instead_of_overwriting_it(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    # Hold our PATCH for a second; meanwhile someone else changes the query in PostHog.
+    posthog_conn.add_fault(method="PATCH", path="warehouse_saved_queries", kind="delay", delay=1.0)
+    operator = PostHogCreateOrUpdateSavedQueryOperator(
+        task_id="upsert", name=VIEW, query="select 2 from events"
+    )
+    failure: list[BaseException] = []
+    worker = threading.Thread(target=lambda: _record_failure(failure, operator.execute, {"ti": ti}))
+    worker.start()
+    while not posthog_conn.requests(method="GET", path=f"warehouse_saved_queries/{saved_query['id']}"):
+        time.sleep(0.02)
+    PostHogHook().create_saved_query(
+        VIEW, "select 'theirs' from events", edited_history_id=saved_query["latest_history_id"]
+    )
+    worker.join(timeout=10)
+
+    assert len(failure) == 1
+    assert isinstance(failure[0], AirflowException)
+    assert "edited in PostHog while this task ran" in str(failure[0])
+    assert PostHogHook().get_saved_query(saved_query["id"])["query"]["query"] == "select 'theirs' from events"
+
+
+def _record_failure(failures: list[BaseException], call: Any, *args: Any) -> None:
+    try:
+        call(*args)
+    except BaseException as error:
+        failures.append(error)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"name": "1st view", "query": "select 1"}, "name"),
+        ({"name": "ok_view", "query": ""}, "query"),
+        ({"name": "ok_view", "query": {"kind": "HogQLQuery"}}, "query"),
+    ],
+)
+def test_create_or_update_refuses_bad_input_before_any_request(
+    posthog_conn: Any, ti: Any, arguments: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{field} must"):
+        PostHogCreateOrUpdateSavedQueryOperator(task_id="upsert", **arguments).execute({"ti": ti})
+    assert posthog_conn.requests() == []
+
+
+# Run
+
+
+def test_run_waits_on_a_worker_until_the_job_completes(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    before = time.time()
+    result = PostHogRunSavedQueryOperator(
+        task_id="run", saved_query_id=saved_query["id"], deferrable=False, check_interval=0.1
+    ).execute({"ti": ti})
+
+    newest_job = next(iter(PostHogHook().list_data_modeling_jobs(saved_query_id=saved_query["id"])))
+    assert result["status"] == "Completed"
+    assert result["job_id"] == newest_job["id"]
+    assert result["requested_at"] >= time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(before))
+    assert len(run_posts(posthog_conn)) == 1
+    assert ti.pushed[URL_KEY].endswith(f"sql?open_view={saved_query['id']}")
+
+
+def test_run_without_waiting_returns_right_after_asking(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    result = PostHogRunSavedQueryOperator(
+        task_id="run", saved_query_id=saved_query["id"], wait_for_completion=False
+    ).execute({"ti": ti})
+
+    assert result["status"] == "requested"
+    assert len(run_posts(posthog_conn)) == 1
+    assert posthog_conn.requests(method="GET", path="data_modeling_jobs") == []
+
+
+def test_deferrable_run_pushes_the_link_then_defers_with_plain_kwargs(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    operator = PostHogRunSavedQueryOperator(
+        task_id="run", saved_query_id=saved_query["id"], deferrable=True, check_interval=5, timeout=600
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute({"ti": ti})
+
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, PostHogSavedQueryRunTrigger)
+    _, kwargs = trigger.serialize()
+    assert kwargs["posthog_conn_id"] == "posthog_default"
+    assert kwargs["cancel_on_kill"] is True
+    assert time.time() + 590 < kwargs["deadline"] <= time.time() + 600
+    assert posthog_conn.api_key not in repr(kwargs)
+    assert (
+        deferred.value.timeout is None
+    )  # the deadline lives in the trigger, so a timeout reaches execute_complete
+    assert ti.pushed[URL_KEY].endswith(f"sql?open_view={saved_query['id']}")
+
+
+def test_run_on_a_worker_cancels_when_the_timeout_passes(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    posthog_conn.configure(job_run_seconds=60)
+    operator = PostHogRunSavedQueryOperator(
+        task_id="run", saved_query_id=saved_query["id"], deferrable=False, check_interval=0.1, timeout=0.5
+    )
+    with capture_logs() as logs, pytest.raises(AirflowException, match="timeout"):
+        operator.execute({"ti": ti})
+
+    assert len(cancel_posts(posthog_conn)) == 1
+    assert any(entry["log_level"] == "warning" and "goes on in PostHog" in entry["event"] for entry in logs)
+
+
+def test_killing_a_run_waiting_on_a_worker_cancels_it(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    posthog_conn.configure(job_run_seconds=60, allow_cancel_with_personal_key=True)
+    operator = PostHogRunSavedQueryOperator(
+        task_id="run", saved_query_id=saved_query["id"], deferrable=False, check_interval=0.1
+    )
+    failure: list[BaseException] = []
+    worker = threading.Thread(target=lambda: _record_failure(failure, operator.execute, {"ti": ti}))
+    worker.start()
+    while not posthog_conn.requests(method="GET", path="data_modeling_jobs"):
+        time.sleep(0.02)
+
+    operator.on_kill()
+    worker.join(timeout=10)
+
+    assert len(cancel_posts(posthog_conn)) == 1
+    assert len(failure) == 1
+    assert "ended Cancelled" in str(failure[0])
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"saved_query_id": "sq", "check_interval": 0}, "check_interval must be a positive number"),
+        ({"saved_query_id": "sq", "timeout": -1}, "timeout must be a positive number"),
+    ],
+)
+def test_run_refuses_bad_intervals_when_the_dag_is_parsed(arguments: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        PostHogRunSavedQueryOperator(task_id="run", **arguments)
+
+
+def test_run_refuses_an_id_that_is_not_a_uuid_before_any_request(posthog_conn: Any, ti: Any) -> None:
+    with pytest.raises(ValueError, match="saved query id must be a UUID"):
+        PostHogRunSavedQueryOperator(task_id="run", saved_query_id="daily_views").execute({"ti": ti})
+    assert posthog_conn.requests() == []
+
+
+# Delete, materialize, revert
+
+
+def test_delete_succeeds_again_when_the_view_is_already_gone(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    operator = PostHogDeleteSavedQueryOperator(task_id="delete", saved_query_id=saved_query["id"])
+
+    assert operator.execute({"ti": ti}) == {"id": saved_query["id"], "deleted": True}
+    assert operator.execute({"ti": ti}) == {"id": saved_query["id"], "deleted": True}
+    assert [entry["status"] for entry in posthog_conn.requests(method="DELETE")] == [204, 404]
+
+
+def test_materialize_then_revert(posthog_conn: Any, saved_query: dict[str, Any], ti: Any) -> None:
+    materialized = PostHogMaterializeSavedQueryOperator(
+        task_id="materialize", saved_query_id=saved_query["id"], sync_frequency="1hour"
+    ).execute({"ti": ti})
+    stored = PostHogHook().get_saved_query(saved_query["id"])
+    assert materialized == {"id": saved_query["id"], "sync_frequency": "1hour"}
+    assert (stored["is_materialized"], stored["sync_frequency"]) == (True, "1hour")
+
+    PostHogRevertSavedQueryMaterializationOperator(
+        task_id="revert", saved_query_id=saved_query["id"]
+    ).execute({"ti": ti})
+    stored = PostHogHook().get_saved_query(saved_query["id"])
+    assert (stored["is_materialized"], stored["sync_frequency"]) == (False, None)
+    assert ti.pushed[URL_KEY].endswith(f"sql?open_view={saved_query['id']}")
+
+
+def test_materialize_refuses_an_unknown_frequency_before_any_request(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    seen_before = len(posthog_conn.requests())
+    with pytest.raises(ValueError, match="sync_frequency must be one of"):
+        PostHogMaterializeSavedQueryOperator(
+            task_id="materialize", saved_query_id=saved_query["id"], sync_frequency="hourly"
+        ).execute({"ti": ti})
+    assert len(posthog_conn.requests()) == seen_before
+
+
+# Sensor
+
+
+def make_sensor(saved_query_id: str, requested_after: float | None, **kwargs: Any) -> PostHogSavedQuerySensor:
+    return PostHogSavedQuerySensor(
+        task_id="wait",
+        saved_query_id=saved_query_id,
+        requested_after=requested_after,
+        poke_interval=0.1,
+        timeout=30,
+        **kwargs,
+    )
+
+
+def test_sensor_pokes_until_the_run_completes(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    requested_after = time.time()
+    PostHogHook().run_saved_query(saved_query["id"])
+    sensor = make_sensor(saved_query["id"], requested_after)
+
+    assert not sensor.poke({"ti": ti}).is_done
+    result = sensor.execute({"ti": ti})
+
+    assert result["status"] == "Completed"
+    assert len(posthog_conn.requests(method="GET", path="data_modeling_jobs")) >= 2
+
+
+def test_sensor_is_not_fooled_by_an_earlier_run(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    PostHogHook().run_saved_query(saved_query["id"])
+    time.sleep(0.4)  # that run completed before the one we wait for was asked for
+
+    assert not make_sensor(saved_query["id"], time.time()).poke({"ti": ti}).is_done
+    assert make_sensor(saved_query["id"], None).poke({"ti": ti}).is_done
+
+
+def test_sensor_fails_with_posthogs_text_when_the_run_fails(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    posthog_conn.configure(job_run_seconds=0.0, job_outcome="Failed", job_error="Division by zero in view")
+    requested_after = time.time()
+    PostHogHook().run_saved_query(saved_query["id"])
+
+    with pytest.raises(AirflowException, match="ended Failed: Division by zero in view"):
+        make_sensor(saved_query["id"], requested_after).execute({"ti": ti})
+
+
+def test_sensor_in_reschedule_mode_frees_the_slot_while_the_run_goes_on(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    posthog_conn.configure(job_run_seconds=60)
+    requested_after = time.time()
+    PostHogHook().run_saved_query(saved_query["id"])
+
+    with pytest.raises(AirflowRescheduleException):
+        make_sensor(saved_query["id"], requested_after, mode="reschedule").execute({"ti": ti})
+
+
+def test_deferrable_sensor_checks_once_before_deferring(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    posthog_conn.configure(job_run_seconds=60)
+    requested_after = time.time()
+    PostHogHook().run_saved_query(saved_query["id"])
+
+    with pytest.raises(TaskDeferred) as deferred:
+        make_sensor(saved_query["id"], requested_after, deferrable=True).execute({"ti": ti})
+
+    _, kwargs = deferred.value.trigger.serialize()
+    assert kwargs["cancel_on_kill"] is False  # the sensor only watches
+    assert kwargs["requested_after"] == requested_after
+    assert len(posthog_conn.requests(method="GET", path="data_modeling_jobs")) == 1
+
+
+def test_deferrable_sensor_does_not_defer_for_a_finished_run(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    requested_after = time.time()
+    PostHogHook().run_saved_query(saved_query["id"])
+    time.sleep(0.4)
+
+    result = make_sensor(saved_query["id"], requested_after, deferrable=True).execute({"ti": ti})
+
+    assert result["status"] == "Completed"
+
+
+def test_sensor_refuses_a_requested_after_that_is_not_a_time(posthog_conn: Any, ti: Any) -> None:
+    with pytest.raises(ValueError, match="requested_after must be"):
+        PostHogSavedQuerySensor(task_id="wait", saved_query_id="sq", requested_after="soon").execute(
+            {"ti": ti}
+        )
+    assert posthog_conn.requests() == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,7 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.state_file:
             print(f"state kept in {args.state_file}", flush=True)
 
-    make_server(emulator, on_ready=announce, log_level=args.log_level).run(sockets=[sock])
+    # uvicorn re-raises the Ctrl-C it handled once it has shut down cleanly.
+    with contextlib.suppress(KeyboardInterrupt):
+        make_server(emulator, on_ready=announce, log_level=args.log_level).run(sockets=[sock])
+    print("PostHog emulator stopped", flush=True)
     return 0
 
 

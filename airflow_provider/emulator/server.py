@@ -119,11 +119,11 @@ def run_emulator(
     emulator = Emulator(seed, Path(state_file) if state_file is not None else None, **config)
     sock = bind(host, port)
     server = make_server(emulator)
+    running = RunningEmulator(emulator, url_of(sock))
     thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="posthog-emulator", daemon=True
+        target=server.run, kwargs={"sockets": [sock]}, name=f"posthog-emulator {running.url}", daemon=True
     )
     thread.start()
-    running = RunningEmulator(emulator, url_of(sock))
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while not server.started:

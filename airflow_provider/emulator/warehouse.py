@@ -175,7 +175,13 @@ def new_saved_query(
 
 
 def new_job(
-    saved_query: dict[str, Any], now: datetime, run_seconds: float, outcome: str, error: str
+    saved_query: dict[str, Any],
+    now: datetime,
+    *,
+    run_seconds: float,
+    outcome: str,
+    error: str,
+    sequence: int,
 ) -> dict[str, Any]:
     """A data-modeling job that is ``Running`` now and reaches ``outcome`` after ``run_seconds``.
 
@@ -184,6 +190,7 @@ def new_job(
     :param run_seconds: how long it stays ``Running``.
     :param outcome: its terminal status.
     :param error: the error text if ``outcome`` is ``Failed``.
+    :param sequence: creation order, breaking ties between jobs created in the same microsecond.
     """
     job_id = stable_uuid("job", saved_query["id"], now.timestamp())
     workflow_id = f"{saved_query['id']}-{now.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}"
@@ -202,6 +209,7 @@ def new_job(
         "_outcome": outcome,
         "_error": error if outcome == "Failed" else None,
         "_status_before": saved_query["status"],
+        "_sequence": sequence,
     }
 
 

@@ -151,14 +151,16 @@ async def run_saved_query(request: Request) -> Response:
     saved_query = _find(request)
     config = emulator.config
     with emulator.state.lock:
+        all_jobs = emulator.state.objects["data_modeling_jobs"]
         job = new_job(
             saved_query,
             utc_now(),
-            config.job_run_seconds,
-            config.job_outcome,
-            config.job_error or DEFAULT_JOB_ERROR,
+            run_seconds=config.job_run_seconds,
+            outcome=config.job_outcome,
+            error=config.job_error or DEFAULT_JOB_ERROR,
+            sequence=len(all_jobs),
         )
-        emulator.state.objects["data_modeling_jobs"][job["id"]] = job
+        all_jobs[job["id"]] = job
         saved_query["status"] = "Running"
     return Response(status_code=200)
 
@@ -286,7 +288,7 @@ def _jobs_newest_first(emulator: Emulator, saved_query_id: str | None) -> list[d
         for job in emulator.state.objects["data_modeling_jobs"].values()
         if saved_query_id is None or job["saved_query_id"] == saved_query_id
     ]
-    return sorted(jobs, key=lambda job: (job["created_at"], job["id"]), reverse=True)
+    return sorted(jobs, key=lambda job: (job["created_at"], job["_sequence"]), reverse=True)
 
 
 def _update(emulator: Emulator, saved_query: dict[str, Any], body: dict[str, Any]) -> None:

@@ -1,0 +1,240 @@
+"""Warehouse saved queries and data-modeling jobs (sections 7.5, 8, 9.6, 9.10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from emulator_http import api, envelope, session, wait_until
+
+ONLY_CHARACTERS = "View names can only contain letters, numbers, '_', '.', or '$' "
+SQL = {"kind": "HogQLQuery", "query": "SELECT event, count() AS total FROM events GROUP BY event"}
+
+
+def create(emulator: Any, name: str = "events_by_name", query: dict[str, Any] = SQL) -> Any:
+    response = session(emulator).post(
+        api(emulator, "warehouse_saved_queries/"), json={"name": name, "query": query}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def get(emulator: Any, saved_query_id: str) -> Any:
+    return session(emulator).get(api(emulator, f"warehouse_saved_queries/{saved_query_id}/")).json()
+
+
+def run(emulator: Any, saved_query_id: str) -> Any:
+    return session(emulator).post(api(emulator, f"warehouse_saved_queries/{saved_query_id}/run/"))
+
+
+def jobs(emulator: Any, **params: Any) -> Any:
+    return session(emulator).get(api(emulator, "data_modeling_jobs/"), params=params).json()
+
+
+def test_create_answers_201_with_columns_and_no_status(emulator: Any) -> None:
+    created = create(emulator)
+    assert created["status"] is None and created["is_materialized"] is False
+    assert [column["name"] for column in created["columns"]] == ["event", "total"]
+    assert isinstance(created["latest_history_id"], int)
+    assert emulator.counts()["saved_queries"] == 3
+
+
+def test_post_with_an_existing_name_updates_it_with_200(emulator: Any) -> None:
+    created = create(emulator)
+    http = session(emulator)
+    changed = {"kind": "HogQLQuery", "query": "SELECT 1 AS one"}
+    stale = http.post(
+        api(emulator, "warehouse_saved_queries/"), json={"name": created["name"], "query": changed}
+    )
+    assert stale.status_code == 400
+    assert stale.json() == envelope(
+        "validation_error", "invalid_input", "The query was modified by someone else."
+    )
+    upsert = http.post(
+        api(emulator, "warehouse_saved_queries/"),
+        json={"name": created["name"], "query": changed, "edited_history_id": created["latest_history_id"]},
+    )
+    assert upsert.status_code == 200
+    assert upsert.json()["id"] == created["id"]
+    assert upsert.json()["latest_history_id"] > created["latest_history_id"]
+    assert emulator.counts()["saved_queries"] == 3
+
+
+def test_soft_update_skips_the_history_check(emulator: Any) -> None:
+    created = create(emulator)
+    response = session(emulator).patch(
+        api(emulator, f"warehouse_saved_queries/{created['id']}/"),
+        json={"query": {"kind": "HogQLQuery", "query": "SELECT 2 AS two"}, "soft_update": True},
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "Modified"
+
+
+@pytest.mark.parametrize(
+    ("name", "detail"),
+    [
+        ("has space", f"has space is not a valid view name. {ONLY_CHARACTERS}"),
+        ("1starts_with_digit", f"1starts_with_digit is not a valid view name. {ONLY_CHARACTERS}"),
+        ("events", "events is not a valid view name. View names cannot overlap with PostHog table names."),
+    ],
+)  # fmt: skip
+def test_view_name_rules(emulator: Any, name: str, detail: str) -> None:
+    response = session(emulator).post(
+        api(emulator, "warehouse_saved_queries/"), json={"name": name, "query": SQL}
+    )
+    assert response.status_code == 400
+    assert response.json() == envelope("validation_error", "invalid_input", detail, "name")
+
+
+def test_name_longer_than_128_and_bad_query_are_refused(emulator: Any) -> None:
+    http = session(emulator)
+    long_name = http.post(api(emulator, "warehouse_saved_queries/"), json={"name": "v" * 129, "query": SQL})
+    assert long_name.json()["code"] == "max_length"
+    not_object = http.post(api(emulator, "warehouse_saved_queries/"), json={"name": "v", "query": "SELECT 1"})
+    assert not_object.json()["attr"] == "query"
+    variables = http.post(
+        api(emulator, "warehouse_saved_queries/"), json={"name": "v", "query": {"query": "SELECT {filters}"}}
+    )
+    assert variables.json()["detail"] == "Variables like {filters} are not allowed in views"
+
+
+def test_list_is_page_numbered_with_search_and_without_query(emulator: Any) -> None:
+    emulator.configure(saved_query_page_size=2)
+    create(emulator, "view_a")
+    http = session(emulator)
+    first = http.get(api(emulator, "warehouse_saved_queries/")).json()
+    assert first["count"] == 3
+    assert first["next"] == f"{api(emulator, 'warehouse_saved_queries/')}?page=2"
+    assert "query" not in first["results"][0]
+    second = http.get(first["next"]).json()
+    assert len(second["results"]) == 1 and second["next"] is None
+    assert second["previous"] == api(emulator, "warehouse_saved_queries/")
+    out_of_range = http.get(api(emulator, "warehouse_saved_queries/"), params={"page": 3})
+    assert out_of_range.status_code == 404
+    assert out_of_range.json() == envelope("invalid_request", "not_found", "Invalid page.")
+    found = http.get(api(emulator, "warehouse_saved_queries/"), params={"search": "VIEW_"}).json()
+    assert [item["name"] for item in found["results"]] == ["view_a"]
+
+
+def test_delete_is_a_soft_204(emulator: Any) -> None:
+    created = create(emulator)
+    http = session(emulator)
+    response = http.delete(api(emulator, f"warehouse_saved_queries/{created['id']}/"))
+    assert response.status_code == 204
+    assert http.get(api(emulator, f"warehouse_saved_queries/{created['id']}/")).status_code == 404
+    assert emulator.counts()["saved_queries"] == 2
+    assert create(emulator, created["name"])["id"] != created["id"]
+
+
+def test_run_answers_200_empty_and_the_job_completes_after_job_run_seconds(emulator: Any) -> None:
+    emulator.configure(job_run_seconds=0.3)
+    created = create(emulator)
+    response = run(emulator, created["id"])
+    assert (response.status_code, response.content) == (200, b"")
+    assert get(emulator, created["id"])["status"] == "Running"
+    assert jobs(emulator, saved_query_id=created["id"])["results"][0]["status"] == "Running"
+    done = wait_until(
+        lambda: get(emulator, created["id"])["status"] == "Completed" and get(emulator, created["id"])
+    )
+    assert done["last_run_at"] is not None and done["latest_error"] is None
+    job = jobs(emulator, saved_query_id=created["id"])["results"][0]
+    assert job["status"] == "Completed" and job["rows_materialized"] > 0
+    assert set(job) == {
+        "id", "saved_query_id", "status", "rows_materialized", "error", "created_at", "last_run_at",
+        "workflow_id", "workflow_run_id", "rows_expected",
+    }  # fmt: skip
+
+
+def test_failed_job_sets_latest_error(emulator: Any) -> None:
+    emulator.configure(job_run_seconds=0.05, job_outcome="Failed", job_error="Unknown table events_v2")
+    created = create(emulator)
+    run(emulator, created["id"])
+    failed = wait_until(
+        lambda: get(emulator, created["id"])["status"] == "Failed" and get(emulator, created["id"])
+    )
+    assert failed["latest_error"] == "Unknown table events_v2"
+    assert jobs(emulator)["results"][0]["error"] == "Unknown table events_v2"
+
+
+def test_jobs_are_cursor_paginated_newest_first_and_filtered_by_saved_query(emulator: Any) -> None:
+    emulator.configure(job_run_seconds=0.01)
+    first, second = create(emulator, "view_one"), create(emulator, "view_two")
+    for saved_query in (first, second, first):
+        run(emulator, saved_query["id"])
+    page = jobs(emulator, limit=2)
+    assert set(page) == {"next", "previous", "results"}
+    assert [job["saved_query_id"] for job in page["results"]] == [first["id"], second["id"]]
+    assert page["previous"] is None
+    http = session(emulator)
+    rest = http.get(page["next"]).json()
+    assert [job["saved_query_id"] for job in rest["results"]] == [first["id"]]
+    assert rest["next"] is None
+    assert [job["id"] for job in http.get(rest["previous"]).json()["results"]] == [
+        job["id"] for job in page["results"]
+    ]
+    assert len(jobs(emulator, saved_query_id=first["id"])["results"]) == 2
+
+
+def test_cancel_is_refused_to_personal_api_keys(emulator: Any) -> None:
+    created = create(emulator)
+    response = session(emulator).post(api(emulator, f"warehouse_saved_queries/{created['id']}/cancel/"))
+    assert response.status_code == 403
+    assert response.json() == envelope(
+        "authentication_error", "permission_denied", "This action does not support personal API key access"
+    )
+
+
+def test_cancel_when_allowed_stops_the_running_job_and_refuses_when_idle(emulator: Any) -> None:
+    emulator.configure(job_run_seconds=30, allow_cancel_with_personal_key=True)
+    created = create(emulator)
+    url = api(emulator, f"warehouse_saved_queries/{created['id']}/cancel/")
+    idle = session(emulator).post(url)
+    assert idle.status_code == 400
+    assert idle.json() == {"error": "Cannot cancel a query that is not running"}
+    run(emulator, created["id"])
+    cancelled = session(emulator).post(url)
+    assert (cancelled.status_code, cancelled.content) == (200, b"")
+    assert get(emulator, created["id"])["status"] == "Cancelled"
+    assert jobs(emulator)["results"][0]["status"] == "Cancelled"
+
+
+def test_materialize_and_revert(emulator: Any) -> None:
+    emulator.configure(job_run_seconds=0.01)
+    created = create(emulator)
+    http = session(emulator)
+    response = http.post(api(emulator, f"warehouse_saved_queries/{created['id']}/materialize/"))
+    assert (response.status_code, response.content) == (200, b"")
+    materialized = get(emulator, created["id"])
+    assert materialized["is_materialized"] is True and materialized["sync_frequency"] == "24hour"
+    run(emulator, created["id"])
+    wait_until(lambda: get(emulator, created["id"])["status"] == "Completed")
+    reverted = http.post(api(emulator, f"warehouse_saved_queries/{created['id']}/revert_materialization/"))
+    assert reverted.status_code == 200
+    after = get(emulator, created["id"])
+    assert (after["is_materialized"], after["status"], after["last_run_at"], after["sync_frequency"]) == (
+        False, None, None, None,
+    )  # fmt: skip
+
+
+def test_run_history_lists_at_most_five_runs_newest_first(emulator: Any) -> None:
+    emulator.configure(job_run_seconds=0.01, throttle=False)
+    created = create(emulator)
+    for _ in range(6):
+        run(emulator, created["id"])
+    wait_until(lambda: all(job["status"] == "Completed" for job in jobs(emulator)["results"]))
+    history = (
+        session(emulator).get(api(emulator, f"warehouse_saved_queries/{created['id']}/run_history/")).json()
+    )
+    assert len(history["run_history"]) == 5
+    assert {entry["status"] for entry in history["run_history"]} == {"Completed"}
+    timestamps = [entry["timestamp"] for entry in history["run_history"]]
+    assert timestamps == sorted(timestamps, reverse=True)
+
+
+def test_read_only_key_can_list_but_not_run(emulator: Any) -> None:
+    http = session(emulator, emulator.read_only_key)
+    saved_query_id = http.get(api(emulator, "warehouse_saved_queries/")).json()["results"][0]["id"]
+    response = http.post(api(emulator, f"warehouse_saved_queries/{saved_query_id}/run/"))
+    assert response.status_code == 403
+    assert response.json()["detail"] == "API key missing required scope 'warehouse_view:write'"
+    assert emulator.counts()["data_modeling_jobs"] == 0

@@ -1,0 +1,100 @@
+"""User interviews: multipart create with audio, no audio in answers, UUIDs, 204 delete (7.4, 9.9)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from emulator_http import api, envelope, session
+
+WRITE_SCOPE = "user_interview_DO_NOT_USE:write"
+
+
+def upload(emulator: Any, audio: bytes = b"ID3 fake mp3 bytes", **data: Any) -> Any:
+    return session(emulator).post(
+        api(emulator, "user_interviews/"), files={"audio": ("call.mp3", audio, "audio/mpeg")}, data=data
+    )
+
+
+def test_multipart_create_transcribes_and_summarises_without_returning_audio(emulator: Any) -> None:
+    response = upload(
+        emulator, interviewee_emails=["Jane Doe <jane@acme.com>", "bob@acme.com"], summary="mine"
+    )
+    assert response.status_code == 201
+    interview = response.json()
+    assert uuid.UUID(interview["id"])
+    assert set(interview) == {"id", "created_by", "created_at", "interviewee_emails", "transcript", "summary"}
+    assert interview["interviewee_emails"] == ["Jane Doe <jane@acme.com>", "bob@acme.com"]
+    assert "#### Jane Doe" in interview["transcript"]
+    assert interview["summary"].startswith("## User background")
+    logged = emulator.requests(method="POST", path="user_interviews")[0]["body"]
+    assert logged["audio"] == {"filename": "call.mp3", "content_type": "audio/mpeg", "size": 18}
+
+
+def test_same_audio_gives_the_same_transcript(emulator: Any) -> None:
+    first, second = upload(emulator, b"recording-1").json(), upload(emulator, b"recording-1").json()
+    assert first["id"] != second["id"]
+    assert first["transcript"] == second["transcript"]
+
+
+def test_json_create_is_415_in_the_envelope(emulator: Any) -> None:
+    response = session(emulator).post(api(emulator, "user_interviews/"), json={"audio": "call.mp3"})
+    assert response.status_code == 415
+    assert response.json() == envelope(
+        "invalid_request", "unsupported_media_type", 'Unsupported media type "application/json" in request.'
+    )
+    assert emulator.counts()["user_interviews"] == 0
+
+
+def test_missing_audio_file_is_required(emulator: Any) -> None:
+    response = session(emulator).post(
+        api(emulator, "user_interviews/"), files={"interviewee_emails": (None, "a@b.co")}
+    )
+    assert response.status_code == 400
+    assert response.json() == envelope("validation_error", "required", "No file was submitted.", "audio")
+
+
+def test_empty_audio_file_is_refused(emulator: Any) -> None:
+    response = upload(emulator, b"")
+    assert response.json() == envelope("validation_error", "empty", "The submitted file is empty.", "audio")
+
+
+def test_bad_email_is_reported_with_its_index(emulator: Any) -> None:
+    response = upload(emulator, interviewee_emails=["ok@example.com", "not an email"])
+    assert response.status_code == 400
+    assert response.json() == envelope(
+        "validation_error", "invalid_input", "Enter a valid email address.", "interviewee_emails__1"
+    )
+
+
+def test_patch_changes_summary_and_delete_is_a_hard_204(emulator: Any) -> None:
+    http = session(emulator)
+    interview = upload(emulator).json()
+    url = api(emulator, f"user_interviews/{interview['id']}/")
+    patched = http.patch(url, json={"summary": "Edited by a human"})
+    assert patched.status_code == 200
+    assert patched.json()["summary"] == "Edited by a human"
+    assert http.get(url).json()["summary"] == "Edited by a human"
+    deleted = http.delete(url)
+    assert deleted.status_code == 204
+    assert deleted.content == b""
+    assert http.get(url).status_code == 404
+    assert emulator.counts()["user_interviews"] == 0
+
+
+def test_list_is_limit_offset_newest_first(emulator: Any) -> None:
+    ids = [upload(emulator, f"audio {index}".encode()).json()["id"] for index in range(3)]
+    page = session(emulator).get(api(emulator, "user_interviews/"), params={"limit": 2}).json()
+    assert page["count"] == 3
+    assert [item["id"] for item in page["results"]] == ids[::-1][:2]
+    assert page["next"].endswith("?limit=2&offset=2")
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE"])
+def test_read_only_key_cannot_change_interviews(emulator: Any, method: str) -> None:
+    interview = upload(emulator).json()
+    path = "user_interviews/" if method == "POST" else f"user_interviews/{interview['id']}/"
+    response = session(emulator, emulator.read_only_key).request(method, api(emulator, path), json={})
+    assert response.status_code == 403
+    assert response.json()["detail"] == f"API key missing required scope '{WRITE_SCOPE}'"

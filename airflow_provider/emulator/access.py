@@ -85,20 +85,18 @@ async def _authenticate(request: Request, emulator: Emulator) -> str:
             key, source = body["personal_api_key"], "body"
     if key is None and "personal_api_key" in request.query_params:
         key, source = request.query_params["personal_api_key"], "query string"
-    site = f"{request.url.scheme}://{request.url.netloc}"
-    challenge = {"WWW-Authenticate": WWW_AUTHENTICATE.format(site=site)}
     if key is None:
-        raise APIError(
-            401, "not_authenticated", "Authentication credentials were not provided.", headers=challenge
-        )
+        raise _unauthenticated(request, "not_authenticated", "Authentication credentials were not provided.")
     if key not in emulator.state.seed.keys:
-        raise APIError(
-            401,
-            "authentication_failed",
-            f"Personal API key found in request {source} is invalid.",
-            headers=challenge,
+        raise _unauthenticated(
+            request, "authentication_failed", f"Personal API key found in request {source} is invalid."
         )
     return key
+
+
+def _unauthenticated(request: Request, code: str, detail: str) -> APIError:
+    site = f"{request.url.scheme}://{request.url.netloc}"
+    return APIError(401, code, detail, headers={"WWW-Authenticate": WWW_AUTHENTICATE.format(site=site)})
 
 
 def _check_project(request: Request, emulator: Emulator) -> None:

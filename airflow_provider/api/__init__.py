@@ -1,16 +1,18 @@
 """PostHog API client: knows HTTP and PostHog, nothing of Airflow.
 
-A sans-I/O core decides (requests in :mod:`.calls` and :mod:`.endpoints`, retries in :mod:`.retry`,
-errors in :mod:`.responses`, pages in :mod:`.pagination`, rate limits in :mod:`.ratelimit`); the sync
-(``requests``) and async (aiohttp) transports only send and sleep. Neither HTTP library is imported
-until the first request.
+A sans-I/O core decides (calls in :mod:`.calls`, :mod:`.endpoints` and :mod:`.prepare`, retries in
+:mod:`.retry`, errors in :mod:`.responses`, pages in :mod:`.pagination`, rate limits in
+:mod:`.ratelimit`); the sync (``requests``) and async (aiohttp) transports only send and sleep.
+
+DAG files import this package constantly, so only the errors load eagerly; the other names load
+on first use, and neither HTTP library is imported before the first request.
 """
 
 from __future__ import annotations
 
-from airflow_provider.api.calls import ApiCall
-from airflow_provider.api.client import AsyncPostHogClient, PostHogClient
-from airflow_provider.api.config import ClientConfig
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from airflow_provider.api.errors import (
     PostHogAPIError,
     PostHogAuthenticationError,
@@ -24,8 +26,22 @@ from airflow_provider.api.errors import (
     PostHogServerError,
     PostHogValidationError,
 )
-from airflow_provider.api.pagination import Paging
-from airflow_provider.api.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from airflow_provider.api.calls import ApiCall
+    from airflow_provider.api.client import AsyncPostHogClient, PostHogClient
+    from airflow_provider.api.config import ClientConfig
+    from airflow_provider.api.pagination import Paging
+    from airflow_provider.api.retry import RetryPolicy
+
+_LAZY = {
+    "ApiCall": "calls",
+    "AsyncPostHogClient": "client",
+    "ClientConfig": "config",
+    "Paging": "pagination",
+    "PostHogClient": "client",
+    "RetryPolicy": "retry",
+}
 
 __all__ = [
     "ApiCall",
@@ -46,3 +62,12 @@ __all__ = [
     "PostHogValidationError",
     "RetryPolicy",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

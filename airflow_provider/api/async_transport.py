@@ -14,8 +14,8 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.api.calls import ApiRequest
 from airflow_provider.api.outcomes import FailureKind, Outcome, RawResponse, TransportFailure
+from airflow_provider.api.prepare import ApiRequest
 
 if TYPE_CHECKING:
     import aiohttp

@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
 from airflow_provider.api.async_transport import AiohttpTransport
-from airflow_provider.api.calls import ApiCall, build_request
+from airflow_provider.api.calls import ApiCall
 from airflow_provider.api.config import ClientConfig
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.exchange import Exchange, Send, exchange
 from airflow_provider.api.pagination import Paging, next_params, page_items
+from airflow_provider.api.prepare import build_request
 from airflow_provider.api.ratelimit import PROCESS_RATE_LIMITER, RateLimiter
 from airflow_provider.api.retry import RetryPolicy
 from airflow_provider.api.sync_transport import RequestsTransport
@@ -88,7 +88,7 @@ class PostHogClient(_ClientBase):
         paging = _paging(call)
         params: dict[str, Any] | None = dict(call.params or {})
         while params is not None:
-            page = self.call(replace(call, params=params), project_id)
+            page = self.call(call.with_params(params), project_id)
             yield from page_items(page, call.path)
             params = next_params(paging, params, page)
 
@@ -153,7 +153,7 @@ class AsyncPostHogClient(_ClientBase):
         paging = _paging(call)
         params: dict[str, Any] | None = dict(call.params or {})
         while params is not None:
-            page = await self.call(replace(call, params=params), project_id)
+            page = await self.call(call.with_params(params), project_id)
             for item in page_items(page, call.path):
                 yield item
             params = next_params(paging, params, page)

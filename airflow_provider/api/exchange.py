@@ -13,8 +13,8 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider.api.calls import ApiRequest
 from airflow_provider.api.outcomes import FailureKind, Outcome, RawResponse, TransportFailure
+from airflow_provider.api.prepare import ApiRequest
 from airflow_provider.api.ratelimit import RateLimiter
 from airflow_provider.api.responses import NotJSONError, decode_json
 from airflow_provider.api.retry import RetryPolicy

@@ -15,7 +15,6 @@ from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
 
-from airflow_provider.api.calls import ApiRequest
 from airflow_provider.api.errors import (
     PostHogAPIError,
     PostHogAuthenticationError,
@@ -27,6 +26,7 @@ from airflow_provider.api.errors import (
 )
 from airflow_provider.api.limits import EU_HOST, US_HOST
 from airflow_provider.api.outcomes import RawResponse
+from airflow_provider.api.prepare import ApiRequest
 
 _SNIPPET_LENGTH = 200
 _TAG = re.compile(r"<[^>]*>")

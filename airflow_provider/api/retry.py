@@ -15,10 +15,10 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from airflow_provider.api.calls import ApiRequest
 from airflow_provider.api.config import DEFAULT_MAX_RETRIES
 from airflow_provider.api.errors import PostHogConnectionError, PostHogResponseLostError
 from airflow_provider.api.outcomes import FailureKind, Outcome, RawResponse, TransportFailure
+from airflow_provider.api.prepare import ApiRequest
 from airflow_provider.api.responses import error_from_response, parse_retry_after
 
 REFUSED_BEFORE_PROCESSING = frozenset({429, 503})

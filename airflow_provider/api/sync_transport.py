@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from airflow_provider.api.calls import ApiRequest
 from airflow_provider.api.outcomes import FailureKind, Outcome, RawResponse, TransportFailure
+from airflow_provider.api.prepare import ApiRequest
 
 if TYPE_CHECKING:
     import requests

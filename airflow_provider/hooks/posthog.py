@@ -1,7 +1,9 @@
 """Hooks that turn a ``posthog`` Airflow connection into a PostHog client.
 
 :class:`PostHogHook` (workers) wraps the sync client; :class:`PostHogAsyncHook` (triggerer) wraps
-the async client and shares one aiohttp session per connection and event loop. Connection fields:
+the async client and shares one aiohttp session per connection and event loop. The client, its
+settings and the HTTP libraries load on first use, not at import: DAG files import this module
+constantly. Connection fields:
 ``host`` (default ``https://us.posthog.com``), ``password`` (the personal API key) and the extras
 ``project_id``, ``timeout``, ``max_retries``, ``verify``, ``allow_insecure_http``, ``rate_limit``.
 """
@@ -17,10 +19,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 
 from airflow_provider.api import endpoints
-from airflow_provider.api.async_transport import acquire_shared_transport, release_shared_transport
 from airflow_provider.api.calls import ApiCall
-from airflow_provider.api.client import AsyncPostHogClient, PostHogClient
-from airflow_provider.api.config import ClientConfig, validate_project_id
 from airflow_provider.api.endpoints import AudioInput
 from airflow_provider.api.errors import (
     PostHogAuthenticationError,
@@ -39,6 +38,9 @@ from airflow_provider.api.summaries import (
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
+
+    from airflow_provider.api.client import AsyncPostHogClient, PostHogClient
+    from airflow_provider.api.config import ClientConfig
 
 __all__ = ["PostHogAsyncHook", "PostHogHook"]
 
@@ -70,7 +72,7 @@ class PostHogHook(BaseHook):
     ) -> None:
         super().__init__()
         self.posthog_conn_id = posthog_conn_id
-        self.project_id = None if project_id is None else validate_project_id(project_id, "project_id")
+        self.project_id = _validated_project_id(project_id)
         self.timeout = timeout
         self.max_retries = max_retries
         self._client: PostHogClient | None = None
@@ -83,6 +85,9 @@ class PostHogHook(BaseHook):
     def get_conn(self) -> PostHogClient:
         """The sync client for this connection, built on first use and then reused."""
         if self._client is None:
+            # Imported here, not at module level: DAG files import this module constantly.
+            from airflow_provider.api.client import PostHogClient
+
             conn = self.get_connection(self.posthog_conn_id)
             self._client = PostHogClient(
                 _client_config(conn, conn.extra_dejson, self.project_id, self.timeout, self.max_retries)
@@ -123,9 +128,7 @@ class PostHogHook(BaseHook):
         :param project_id: overrides the hook's project.
         """
         config = self.get_conn().config
-        project = (
-            validate_project_id(project_id, "project_id") if project_id is not None else config.project_id
-        )
+        project = _validated_project_id(project_id) or config.project_id
         if project is None:
             raise PostHogConfigError("No PostHog project id: set the connection extra 'project_id'.")
         return f"{config.host}/project/{project}/{path.lstrip('/')}"
@@ -477,7 +480,7 @@ class PostHogAsyncHook(BaseHook):
     def __init__(self, posthog_conn_id: str = default_conn_name, project_id: ProjectId = None) -> None:
         super().__init__()
         self.posthog_conn_id = posthog_conn_id
-        self.project_id = None if project_id is None else validate_project_id(project_id, "project_id")
+        self.project_id = _validated_project_id(project_id)
         self._client: AsyncPostHogClient | None = None
 
     def __repr__(self) -> str:
@@ -488,6 +491,9 @@ class PostHogAsyncHook(BaseHook):
     async def get_conn(self) -> AsyncPostHogClient:
         """The async client, built on first use (connection looked up with ``aget_connection``)."""
         if self._client is None:
+            from airflow_provider.api.async_transport import acquire_shared_transport
+            from airflow_provider.api.client import AsyncPostHogClient
+
             conn = await self.aget_connection(self.posthog_conn_id)
             config = _client_config(conn, await _async_extra(conn), self.project_id, None, None)
             self._client = AsyncPostHogClient(
@@ -498,6 +504,8 @@ class PostHogAsyncHook(BaseHook):
     async def close(self) -> None:
         """Release this hook's share of the session (closed when the last hook releases it)."""
         if self._client is not None:
+            from airflow_provider.api.async_transport import release_shared_transport
+
             self._client = None
             await release_shared_transport(self.posthog_conn_id)
 
@@ -584,6 +592,14 @@ def _connected_message(config: ClientConfig, project: Any) -> str:
     return f"Connected to PostHog at {config.host}: project {project_id}" + (f" ({name})." if name else ".")
 
 
+def _validated_project_id(project_id: ProjectId) -> str | None:
+    if project_id is None:
+        return None
+    from airflow_provider.api.config import validate_project_id
+
+    return validate_project_id(project_id, "project_id")
+
+
 def _client_config(
     conn: Connection,
     extra: Mapping[str, Any],
@@ -591,6 +607,8 @@ def _client_config(
     timeout: float | None,
     max_retries: int | None,
 ) -> ClientConfig:
+    from airflow_provider.api.config import ClientConfig
+
     return ClientConfig.from_connection_fields(
         host=conn.host,
         api_key=conn.password,

@@ -18,8 +18,8 @@ from airflow_provider.api import (
     PostHogServerError,
     PostHogValidationError,
 )
-from airflow_provider.api.calls import build_request
 from airflow_provider.api.outcomes import RawResponse
+from airflow_provider.api.prepare import build_request
 from airflow_provider.api.responses import error_from_response
 
 KEY = "phx_demo_all_scopes"

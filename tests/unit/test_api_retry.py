@@ -20,9 +20,9 @@ from airflow_provider.api import (
     PostHogValidationError,
     RetryPolicy,
 )
-from airflow_provider.api.calls import ApiRequest, build_request
 from airflow_provider.api.exchange import Send, Sleep, exchange
 from airflow_provider.api.outcomes import FailureKind, Outcome, RawResponse, TransportFailure
+from airflow_provider.api.prepare import ApiRequest, build_request
 from airflow_provider.api.ratelimit import RateLimiter
 from airflow_provider.api.responses import parse_retry_after
 

@@ -1,0 +1,109 @@
+"""What importing the provider's hook, operators, sensors and triggers adds to ``import airflow.sdk``.
+
+DAG files are parsed constantly, so this is paid again and again. Each run is a fresh interpreter;
+runs come in pairs (``import airflow.sdk`` alone, then with the provider's modules, order
+alternating), and the median of the per-pair differences is reported, in ms and in MiB of RSS.
+Byte code is cached (in a temporary ``PYTHONPYCACHEPREFIX``, warmed first), as in a deployment.
+
+Usage: ``.venv/bin/python benchmarks/import_cost.py [--pairs 9]``. Target: at most 15 ms and 1.5 MiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+from airflow_provider.get_provider_info import get_provider_info
+
+TARGET_MS = 15.0
+TARGET_MIB = 1.5
+
+CHILD = """
+import sys, time
+
+def rss_kib():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+started = time.perf_counter()
+import airflow.sdk
+sdk_done, sdk_rss = time.perf_counter(), rss_kib()
+for name in sys.argv[1:]:
+    __import__(name)
+done = time.perf_counter()
+print((done - started) * 1000, rss_kib(), (done - sdk_done) * 1000, rss_kib() - sdk_rss)
+"""
+
+
+def provider_modules() -> tuple[list[str], list[str]]:
+    """The hook, operator, sensor and trigger modules the provider declares: (present, missing)."""
+    info = get_provider_info()
+    declared = [
+        module
+        for kind in ("hooks", "operators", "sensors", "triggers")
+        for entry in info.get(kind, [])
+        for module in entry["python-modules"]
+    ]
+    present = [module for module in declared if importlib.util.find_spec(module) is not None]
+    return present, [module for module in declared if module not in present]
+
+
+def measure(modules: list[str], env: dict[str, str]) -> tuple[float, float, float, float]:
+    """Import ``airflow.sdk`` (and ``modules``) in a fresh interpreter.
+
+    :returns: total ms, total RSS KiB, ms of ``modules`` after ``airflow.sdk``, RSS KiB they added.
+    """
+    output = subprocess.run(
+        [sys.executable, "-c", CHILD, *modules], check=True, capture_output=True, text=True, env=env
+    ).stdout.split()
+    total_ms, rss, added_ms, added_rss = (float(value) for value in output[-4:])
+    return total_ms, rss, added_ms, added_rss
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=9, help="paired runs (default 9)")
+    arguments = parser.parse_args()
+    modules, missing = provider_modules()
+    with tempfile.TemporaryDirectory(prefix="import-cost-pyc-") as pycache:
+        env = {**os.environ, "PYTHONPYCACHEPREFIX": pycache}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        measure(modules, env)  # writes the byte code of everything both sides import
+        baseline: list[tuple[float, float, float, float]] = []
+        provider: list[tuple[float, float, float, float]] = []
+        for pair in range(arguments.pairs):
+            if pair % 2:
+                provider.append(measure(modules, env))
+                baseline.append(measure([], env))
+            else:
+                baseline.append(measure([], env))
+                provider.append(measure(modules, env))
+    paired_ms = statistics.median(p[0] - b[0] for b, p in zip(baseline, provider, strict=True))
+    paired_mib = statistics.median((p[1] - b[1]) / 1024 for b, p in zip(baseline, provider, strict=True))
+    added_ms = statistics.median(p[2] for p in provider)
+    added_mib = statistics.median(p[3] for p in provider) / 1024
+    report = {
+        "modules": modules,
+        "missing": missing,
+        "pairs": arguments.pairs,
+        "baseline_ms": round(statistics.median(b[0] for b in baseline), 1),
+        "with_provider_ms": round(statistics.median(p[0] for p in provider), 1),
+        "paired_difference_ms": round(paired_ms, 1),
+        "paired_difference_rss_mib": round(paired_mib, 2),
+        "added_ms": round(added_ms, 1),
+        "added_rss_mib": round(added_mib, 2),
+        "baseline_rss_mib": round(statistics.median(b[1] for b in baseline) / 1024, 1),
+        "target": f"<= {TARGET_MS} ms and <= {TARGET_MIB} MiB",
+        "meets_target": added_ms <= TARGET_MS and added_mib <= TARGET_MIB,
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

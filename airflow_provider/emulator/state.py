@@ -6,6 +6,7 @@ interviews, saved queries, jobs, cached summaries) are what ``--state-file`` kee
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import tempfile
@@ -41,6 +42,7 @@ class State:
         self.objects: dict[str, dict[Any, dict[str, Any]]] = {}
         self.summary_cache: dict[str, dict[str, Any]] = {}
         self.summary_generations: dict[str, int] = {}
+        self.summaries_in_progress: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.next_subscription_id = 1
         self.next_history_id = 1
         self.reset(session_count)
@@ -58,6 +60,7 @@ class State:
             self.objects = {name: {} for name in COLLECTIONS}
             self.summary_cache = {}
             self.summary_generations = {}
+            self.summaries_in_progress = {}
             self.next_subscription_id = 1
             self.next_history_id = 1
             for name, sql in self.seed.saved_queries:

@@ -100,7 +100,9 @@ def test_fault_matches_only_its_method(emulator: Any) -> None:
     emulator.add_fault(method="POST", path="subscriptions", kind="status", status=500)
     http = session(emulator)
     assert http.get(api(emulator, "subscriptions/")).status_code == 200
-    assert http.post(api(emulator, "subscriptions/"), json=SUBSCRIPTION).status_code == 500
+    response = http.post(api(emulator, "subscriptions/"), json=SUBSCRIPTION)
+    assert response.status_code == 500
+    assert response.json() == envelope("server_error", "error", "A server error occurred.")
 
 
 def test_bad_fault_is_refused_with_a_clear_error(emulator: Any) -> None:

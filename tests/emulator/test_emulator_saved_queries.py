@@ -156,6 +156,27 @@ def test_failed_job_sets_latest_error(emulator: Any) -> None:
     assert jobs(emulator)["results"][0]["error"] == "Unknown table events_v2"
 
 
+def test_skipped_job_leaves_the_saved_query_status_as_it_was(emulator: Any) -> None:
+    emulator.configure(job_run_seconds=0.05, job_outcome="Skipped")
+    created = create(emulator)
+    run(emulator, created["id"])
+    wait_until(lambda: jobs(emulator)["results"][0]["status"] == "Skipped")
+    assert get(emulator, created["id"])["status"] is None
+
+
+def test_materialize_refuses_an_unknown_sync_frequency(emulator: Any) -> None:
+    created = create(emulator)
+    response = session(emulator).post(
+        api(emulator, f"warehouse_saved_queries/{created['id']}/materialize/"),
+        json={"sync_frequency": "2min"},
+    )
+    assert response.status_code == 400
+    assert response.json() == envelope(
+        "validation_error", "invalid_choice", '"2min" is not a valid choice.', "sync_frequency"
+    )
+    assert get(emulator, created["id"])["is_materialized"] is False
+
+
 def test_jobs_are_cursor_paginated_newest_first_and_filtered_by_saved_query(emulator: Any) -> None:
     emulator.configure(job_run_seconds=0.01)
     first, second = create(emulator, "view_one"), create(emulator, "view_two")

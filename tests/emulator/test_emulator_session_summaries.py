@@ -167,3 +167,17 @@ def test_read_only_key_may_summarise_with_session_recording_read(emulator: Any) 
         api(emulator, PATH), json={"session_ids": ["a"]}
     )
     assert response.status_code == 200
+
+
+def test_retry_while_the_first_request_still_works_waits_for_it_instead_of_summarising_again(
+    emulator: Any,
+) -> None:
+    good, _ = summarisable_and_too_short(emulator)
+    emulator.configure(summary_latency=0.6, gateway_timeout=0.1)
+    body = {"session_ids": good[:1], "focus_area": "in flight"}
+    assert summarise(emulator, body).status_code == 504
+    emulator.configure(gateway_timeout=None)
+    retry = summarise(emulator, body)
+    assert retry.status_code == 200
+    assert "segments" in retry.json()[good[0]]
+    assert emulator.summary_generations()[f"{good[0]}|in flight"] == 1

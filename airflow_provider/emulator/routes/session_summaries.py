@@ -77,36 +77,61 @@ def _validate(body: dict[str, Any]) -> tuple[list[str], str]:
 
 
 async def _summarise(emulator: Emulator, session_ids: list[str], focus_area: str) -> dict[str, Any]:
+    """Summaries for every id, generating only what is neither cached nor in progress.
+
+    A (session, focus area) that another request is summarising is awaited, not summarised again:
+    PostHog runs one workflow per session (id ``session-summary:single:<team>:<session>``).
+    """
     state = emulator.state
+    mine: dict[str, asyncio.Future[dict[str, Any]]] = {}
+    others: dict[str, asyncio.Future[dict[str, Any]]] = {}
     with state.lock:
-        to_generate = [
-            session_id
-            for session_id in dict.fromkeys(session_ids)
-            if session_id in state.sessions
-            and not state.sessions[session_id]["too_short"]
-            and cache_key(session_id, focus_area) not in state.summary_cache
-        ]
-    if to_generate and emulator.config.summary_latency:
-        await asyncio.sleep(emulator.config.summary_latency)
+        in_progress = state.summaries_in_progress
+        for session_id in dict.fromkeys(session_ids):
+            session = state.sessions.get(session_id)
+            key = cache_key(session_id, focus_area)
+            if session is None or session["too_short"] or key in state.summary_cache:
+                continue
+            if key in in_progress:
+                others[session_id] = in_progress[key]
+            else:
+                mine[session_id] = in_progress[key] = asyncio.get_running_loop().create_future()
+    try:
+        if mine and emulator.config.summary_latency:
+            await asyncio.sleep(emulator.config.summary_latency)
+        with state.lock:
+            for session_id, future in mine.items():
+                key = cache_key(session_id, focus_area)
+                summary = summarize(state.sessions[session_id], focus_area)
+                if in_progress is state.summaries_in_progress:  # not reset meanwhile
+                    state.summary_cache[key] = summary
+                    state.summary_generations[key] = state.summary_generations.get(key, 0) + 1
+                future.set_result(summary)
+    finally:
+        with state.lock:
+            for session_id, future in mine.items():
+                in_progress.pop(cache_key(session_id, focus_area), None)
+                future.cancel()
+    if mine:
+        state.save()
+    if others:
+        await asyncio.wait(others.values())
+    done = {**others, **mine}
     results: dict[str, Any] = {}
-    generated = False
     with state.lock:
         for session_id in session_ids:
             session = state.sessions.get(session_id)
-            key = cache_key(session_id, focus_area)
+            outcome = done.get(session_id)
             if session is None:
                 results[session_id] = RECORDING_NOT_FOUND
             elif session["too_short"]:
                 results[session_id] = TOO_SHORT
-            elif key in state.summary_cache and session_id not in to_generate:
-                results[session_id] = state.summary_cache[key]
+            elif outcome is not None and not outcome.cancelled():
+                results[session_id] = outcome.result()
             else:
-                state.summary_cache[key] = results[session_id] = summarize(session, focus_area)
-                state.summary_generations[key] = state.summary_generations.get(key, 0) + 1
-                to_generate.remove(session_id)
-                generated = True
-    if generated:
-        state.save()
+                results[session_id] = state.summary_cache.get(cache_key(session_id, focus_area)) or summarize(
+                    session, focus_area
+                )
     return results
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import ipaddress
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"export AIRFLOW_CONN_POSTHOG_DEFAULT='{connection}'", flush=True)
         if args.state_file:
             print(f"state kept in {args.state_file}", flush=True)
+        if not ipaddress.ip_address(sock.getsockname()[0]).is_loopback:
+            print(
+                f"warning: {args.host} is reachable from other machines, and the demo keys are public",
+                flush=True,
+            )
 
     # uvicorn re-raises the Ctrl-C it handled once it has shut down cleanly.
     with contextlib.suppress(KeyboardInterrupt):

@@ -77,17 +77,8 @@ class EmulatorConfig:
             raise ValueError(f"job_outcome must be one of {list(JOB_OUTCOMES)}, got {self.job_outcome!r}")
         if self.job_error is not None and not isinstance(self.job_error, str):
             raise ValueError(f"job_error must be a string or None, got {self.job_error!r}")
-        for name in ("saved_query_page_size", "session_count"):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int)
-                or value < (1 if name.endswith("size") else 0)
-            ):
-                raise ValueError(
-                    f"{name} must be a {'positive' if name.endswith('size') else 'non-negative'} "
-                    f"integer, got {value!r}"
-                )
+        _require_integer("saved_query_page_size", self.saved_query_page_size, minimum=1)
+        _require_integer("session_count", self.session_count, minimum=0)
         for name in ("throttle", "allow_cancel_with_personal_key", "self_hosted"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
@@ -120,6 +111,11 @@ def parse_rate(scope: str, rate: str) -> tuple[int, float]:
         )
     seconds = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}[match.group(2)[0]]
     return int(match.group(1)), seconds
+
+
+def _require_integer(name: str, value: Any, *, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 def _require_number(name: str, value: Any, *, allow_none: bool) -> None:

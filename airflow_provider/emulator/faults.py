@@ -26,13 +26,13 @@ class Fault:
     :param delay: seconds to wait (``delay``; also applied before any other kind).
     """
 
-    kind: str
-    method: str | None
-    path: str
-    status: int | None
-    times: int | None
-    retry_after: float | None
-    delay: float
+    kind: str = "status"
+    method: str | None = "POST"
+    path: str = ""
+    status: int | None = 502
+    times: int | None = 1
+    retry_after: float | None = None
+    delay: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:

@@ -8,7 +8,7 @@ from typing import Any
 from .config import EmulatorConfig
 from .faults import Fault, FaultList
 from .requestlog import RequestLog
-from .seed import ALL_SCOPES_KEY, PROJECT_ID, READ_ONLY_KEY, build_seed, utc_now
+from .seed import ALL_SCOPES_KEY, PROJECT_ID, READ_ONLY_KEY, utc_now
 from .state import State
 from .throttle import Throttle
 from .warehouse import advance_jobs
@@ -42,7 +42,7 @@ class Emulator:
         """
         new = self.config.updated(overrides)
         if new.session_count != self.config.session_count:
-            self._reseed_sessions(new.session_count)
+            self.state.reseed_sessions(new.session_count)
         self.config = new
         return new.as_dict()
 
@@ -59,16 +59,10 @@ class Emulator:
         """Queue a fault (see :class:`Fault` for the fields).
 
         :param spec: ``kind``, ``method``, ``path``, ``status``, ``times``, ``retry_after``, ``delay``.
+        :raises TypeError: for an unknown field.
+        :raises ValueError: for a bad value.
         """
-        fault = Fault(
-            kind=spec.get("kind", "status"),
-            method=spec.get("method", "POST"),
-            path=spec.get("path", ""),
-            status=spec.get("status", 502),
-            times=spec.get("times", 1),
-            retry_after=spec.get("retry_after"),
-            delay=spec.get("delay", 0.0),
-        )
+        fault = Fault(**spec)
         self.faults.add(fault)
         return fault.as_dict()
 
@@ -86,8 +80,3 @@ class Emulator:
         """Live object counts (see :meth:`State.counts`)."""
         self.advance()
         return self.state.counts()
-
-    def _reseed_sessions(self, session_count: int) -> None:
-        with self.state.lock:
-            self.state.seed.sessions = build_seed(self.state.seed_name, session_count, utc_now()).sessions
-            self.state.sessions = {session["id"]: session for session in self.state.seed.sessions}

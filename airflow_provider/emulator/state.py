@@ -11,12 +11,10 @@ import json
 import os
 import tempfile
 import threading
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .seed import USER, Seed, build_seed, stable_uuid, utc_now
-from .timefmt import iso
 from .warehouse import new_saved_query
 
 #: Object collections that clients create and that a state file keeps.
@@ -37,7 +35,7 @@ class State:
         self.seed_name = seed_name
         self.state_file = state_file
         self.user = USER
-        self.seed: Seed = build_seed(seed_name, session_count, utc_now())
+        self.seed: Seed
         self.sessions: dict[str, dict[str, Any]] = {}
         self.objects: dict[str, dict[Any, dict[str, Any]]] = {}
         self.summary_cache: dict[str, dict[str, Any]] = {}
@@ -56,7 +54,7 @@ class State:
         """
         with self.lock:
             self.seed = build_seed(self.seed_name, session_count, utc_now())
-            self.sessions = {session["id"]: session for session in self.seed.sessions}
+            self.reseed_sessions(session_count)
             self.objects = {name: {} for name in COLLECTIONS}
             self.summary_cache = {}
             self.summary_generations = {}
@@ -73,6 +71,15 @@ class State:
                     created_by=self.user,
                     history_id=self.take_history_id(),
                 )
+
+    def reseed_sessions(self, session_count: int) -> None:
+        """Rebuild only the seeded sessions (created objects stay).
+
+        :param session_count: how many sessions.
+        """
+        with self.lock:
+            self.seed.sessions = build_seed(self.seed_name, session_count, utc_now()).sessions
+            self.sessions = {session["id"]: session for session in self.seed.sessions}
 
     def take_history_id(self) -> int:
         """The next query-history id (PostHog's ``latest_history_id``)."""
@@ -106,7 +113,7 @@ class State:
                 "next_subscription_id": self.next_subscription_id,
                 "next_history_id": self.next_history_id,
             }
-            text = json.dumps(data, default=_json_default)
+            text = json.dumps(data)
         folder = self.state_file.parent
         folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{self.state_file.name}.", suffix=".tmp")
@@ -133,9 +140,3 @@ class State:
             self.summary_generations = data.get("summary_generations", {})
             self.next_subscription_id = data.get("next_subscription_id", 1)
             self.next_history_id = data.get("next_history_id", 1)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return iso(value)
-    raise TypeError(f"cannot store {type(value).__name__} in the state file")

@@ -77,8 +77,8 @@ async def list_session_recordings(request: Request) -> Response:
     now = utc_now()
     date_from = _date(params, "date_from", DEFAULT_DATE_FROM, now)
     date_to = _date(params, "date_to", None, now)
-    limit = _non_negative(params, "limit", DEFAULT_LIMIT)
-    offset = _non_negative(params, "offset", 0)
+    limit = _integer_at_least(params, "limit", DEFAULT_LIMIT, minimum=1)
+    offset = _integer_at_least(params, "offset", 0, minimum=0)
     with emulator.state.lock:
         sessions = list(emulator.state.sessions.values())
         summarised = {key.split("|", 1)[0] for key in emulator.state.summary_cache}
@@ -127,10 +127,10 @@ def _date(params: dict[str, Any], name: str, default: str | None, now: datetime)
     return parsed
 
 
-def _non_negative(params: dict[str, Any], name: str, default: int) -> int:
+def _integer_at_least(params: dict[str, Any], name: str, default: int, *, minimum: int) -> int:
     value = params.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise validation_error(name, "invalid", f"{name} must be a non-negative integer.")
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise validation_error(name, "invalid", f"{name} must be an integer >= {minimum}.")
     return value
 
 

@@ -8,6 +8,7 @@ idempotent; creating a subscription or a user interview, and asking a saved quer
 from __future__ import annotations
 
 import mimetypes
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -238,7 +239,7 @@ def create_saved_query(name: str, query: str | Mapping[str, Any], fields: Mappin
     """
     if (
         not isinstance(name, str)
-        or not limits.SAVED_QUERY_NAME.match(name)
+        or not re.match(limits.SAVED_QUERY_NAME, name)
         or len(name) > limits.MAX_SAVED_QUERY_NAME_LENGTH
     ):
         raise PostHogConfigError(

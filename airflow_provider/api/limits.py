@@ -6,8 +6,6 @@ PostHog's code and docs) it comes from. Change them here only when PostHog chang
 
 from __future__ import annotations
 
-import re
-
 # §5 Rate limits: (requests, period in seconds) pairs that all apply to one bucket.
 # Default for every viewset ("burst" 480/minute + "sustained" 4800/hour), per personal API key.
 DEFAULT_RATES: tuple[tuple[int, float], ...] = ((480, 60.0), (4800, 3600.0))
@@ -18,12 +16,11 @@ SAVED_QUERY_RUN_RATES: tuple[tuple[int, float], ...] = ((10, 60.0),)
 # Saved-query `materialize` and `revert_materialization`: only 5/hour per (project, saved query).
 MATERIALIZATION_RATES: tuple[tuple[int, float], ...] = ((5, 3600.0),)
 
-# §5: which paths (relative to /api/environments/:id/) use which throttle.
-CLICKHOUSE_PATH = re.compile(r"^(sessions|session_summaries|session_recordings)/")
-SAVED_QUERY_RUN_PATH = re.compile(r"^warehouse_saved_queries/(?P<id>[^/]+)/run/?$")
-MATERIALIZATION_PATH = re.compile(
-    r"^warehouse_saved_queries/(?P<id>[^/]+)/(materialize|revert_materialization)/?$"
-)
+# §5: which paths (relative to /api/environments/:id/) use which throttle. Patterns are kept as
+# text (compiled and cached by `re` on first use) so importing this module stays cheap.
+CLICKHOUSE_PATH = r"^(sessions|session_summaries|session_recordings)/"
+SAVED_QUERY_RUN_PATH = r"^warehouse_saved_queries/(?P<id>[^/]+)/run/?$"
+MATERIALIZATION_PATH = r"^warehouse_saved_queries/(?P<id>[^/]+)/(materialize|revert_materialization)/?$"
 
 # §7.1: session_ids takes 1..300 ids a request; focus_area at most 500 characters.
 MAX_SUMMARY_BATCH = 300
@@ -36,7 +33,7 @@ SUMMARY_READ_TIMEOUT = 300.0
 MAX_BODY_BYTES = 20 * 1024 * 1024
 
 # §7.5: saved-query names (view names) PostHog accepts.
-SAVED_QUERY_NAME = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$]*$")
+SAVED_QUERY_NAME = r"^[A-Za-z_$][A-Za-z0-9_.$]*$"
 MAX_SAVED_QUERY_NAME_LENGTH = 128
 # §7.5: sync_frequency values across the 2025 and 2026 code ("never" pauses the schedule).
 SYNC_FREQUENCIES = frozenset(

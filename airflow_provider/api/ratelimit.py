@@ -10,6 +10,7 @@ need an Airflow pool to stay under the limits together (see ``docs/connection.md
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from bisect import bisect_right
@@ -42,17 +43,17 @@ def buckets_for(key_fingerprint: str, host: str, project_id: str, path: str) -> 
     :param path: the path relative to the project, e.g. ``warehouse_saved_queries/<id>/run/``.
     """
     owner = (key_fingerprint, host)
-    run = limits.SAVED_QUERY_RUN_PATH.match(path)
+    run = re.match(limits.SAVED_QUERY_RUN_PATH, path)
     if run:
         return (Bucket((*owner, "saved_query_run", project_id, run["id"]), limits.SAVED_QUERY_RUN_RATES),)
-    materialization = limits.MATERIALIZATION_PATH.match(path)
+    materialization = re.match(limits.MATERIALIZATION_PATH, path)
     if materialization:
         return (
             Bucket(
                 (*owner, "materialization", project_id, materialization["id"]), limits.MATERIALIZATION_RATES
             ),
         )
-    if limits.CLICKHOUSE_PATH.match(path):
+    if re.match(limits.CLICKHOUSE_PATH, path):
         return (Bucket((*owner, "clickhouse"), limits.CLICKHOUSE_RATES),)
     return (Bucket((*owner, "default"), limits.DEFAULT_RATES),)
 

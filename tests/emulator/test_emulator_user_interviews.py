@@ -55,6 +55,13 @@ def test_missing_audio_file_is_required(emulator: Any) -> None:
     assert response.json() == envelope("validation_error", "required", "No file was submitted.", "audio")
 
 
+def test_audio_sent_as_a_text_field_is_not_a_file(emulator: Any) -> None:
+    response = session(emulator).post(api(emulator, "user_interviews/"), files={"audio": (None, "call.mp3")})
+    assert response.status_code == 400
+    assert response.json()["attr"] == "audio"
+    assert response.json()["detail"].startswith("The submitted data was not a file.")
+
+
 def test_empty_audio_file_is_refused(emulator: Any) -> None:
     response = upload(emulator, b"")
     assert response.json() == envelope("validation_error", "empty", "The submitted file is empty.", "audio")

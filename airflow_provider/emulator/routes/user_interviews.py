@@ -26,6 +26,7 @@ READ_SCOPE = "user_interview_DO_NOT_USE:read"
 WRITE_SCOPE = "user_interview_DO_NOT_USE:write"
 EMAIL_MAX_LENGTH = 254
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+NOT_A_FILE = "The submitted data was not a file. Check the encoding type on the form."
 
 
 async def list_user_interviews(request: Request) -> Response:
@@ -57,14 +58,10 @@ async def create_user_interview(request: Request) -> Response:
     request.state.form_fields = _loggable(form)
     emails = _emails(form.getlist("interviewee_emails"))
     upload = form.get("audio")
+    if upload is None:
+        raise validation_error("audio", "required", "No file was submitted.")
     if not isinstance(upload, UploadFile):
-        raise validation_error(
-            "audio",
-            "required" if upload is None else "invalid",
-            "No file was submitted."
-            if upload is None
-            else "The submitted data was not a file. Check the encoding type on the form.",
-        )
+        raise validation_error("audio", "invalid", NOT_A_FILE)
     audio = await upload.read()
     if not audio:
         raise validation_error("audio", "empty", "The submitted file is empty.")

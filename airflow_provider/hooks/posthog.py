@@ -174,6 +174,9 @@ class PostHogHook(BaseHook):
             raise PostHogConfigError(
                 f"max_concurrency must be from 1 to {MAX_SUMMARY_CONCURRENCY}, got {max_concurrency}."
             )
+        if not ids:
+            self.log.info("No sessions to summarise.")
+            return {}
         client = self.get_conn()
         results: dict[str, dict[str, Any]] = {}
 

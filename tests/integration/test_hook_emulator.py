@@ -12,10 +12,13 @@ from typing import Any
 import pytest
 
 from airflow_provider.api import (
+    AsyncPostHogClient,
+    ClientConfig,
     PostHogNotFoundError,
     PostHogPermissionError,
     PostHogResponseLostError,
     PostHogValidationError,
+    endpoints,
 )
 from airflow_provider.hooks.posthog import PostHogAsyncHook, PostHogHook
 
@@ -107,6 +110,28 @@ def test_user_interview_upload_and_lifecycle(hook: PostHogHook, posthog_conn: An
     assert posthog_conn.counts()["user_interviews"] == 0
     with pytest.raises(PostHogNotFoundError):
         hook.get_user_interview(created["id"])
+
+
+def test_async_client_uploads_multipart_like_the_sync_one(posthog_conn: Any) -> None:
+    config = ClientConfig.from_connection_fields(
+        host=posthog_conn.url, api_key=posthog_conn.api_key, extra={"project_id": posthog_conn.project_id}
+    )
+
+    async def upload() -> dict[str, Any]:
+        async with AsyncPostHogClient(config) as client:
+            call = endpoints.create_user_interview(b"ID3 audio", ["jane@acme.com"], None)
+            return dict(await client.call(call))
+
+    created = asyncio.run(upload())
+    assert created["interviewee_emails"] == ["jane@acme.com"]
+    (upload_request,) = posthog_conn.requests(method="POST", path=r"/user_interviews/?$")
+    assert upload_request["status"] == 201
+    assert posthog_conn.counts()["user_interviews"] == 1
+
+
+def test_no_session_ids_means_no_request(hook: PostHogHook, posthog_conn: Any) -> None:
+    assert hook.create_session_summaries([]) == {}
+    assert posthog_conn.requests() == []
 
 
 def test_saved_query_lifecycle_runs_and_jobs(hook: PostHogHook, posthog_conn: Any) -> None:

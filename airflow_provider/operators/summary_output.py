@@ -1,0 +1,101 @@
+"""Where session summaries are written: a JSON Lines file that is either complete or absent.
+
+Both files live on any Airflow ``ObjectStoragePath`` (``file://``, ``s3://``, ...):
+
+- the output, ``<output_path>``: one record per session, written once at the end through a temporary
+  sibling (``<name>.tmp-<random>``) that is then renamed, so a reader never sees half of it;
+- the progress file, ``<output_path>.progress``: the records received so far, rewritten the same way
+  after every batch. A try that fails half-way leaves it behind; the next try reads it (and an
+  existing output) and does not ask PostHog again for sessions that already have a summary. It is
+  deleted once the output is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from airflow.sdk import ObjectStoragePath
+
+log = logging.getLogger(__name__)
+
+
+def record_succeeded(record: dict[str, Any]) -> bool:
+    """Tell whether an output record holds a summary (rather than an error).
+
+    :param record: one JSON Lines record.
+    """
+    return "summary" in record and "error" not in record
+
+
+class SummaryOutput:
+    """The output file of one task and its progress file beside it.
+
+    :param path: the output file.
+    """
+
+    def __init__(self, path: ObjectStoragePath) -> None:
+        self.path = path
+        self.progress_path = path.parent / f"{path.name}.progress"
+
+    def completed_summaries(self, focus_area: str | None) -> dict[str, dict[str, Any]]:
+        """Records with a summary for ``focus_area`` from an earlier output or an earlier try's progress.
+
+        Errors are not returned: those sessions are asked for again.
+
+        :param focus_area: only summaries made for the same focus area count.
+        """
+        found: dict[str, dict[str, Any]] = {}
+        for source in (self.path, self.progress_path):
+            for record in self._read(source):
+                if record_succeeded(record) and record.get("focus_area") == focus_area:
+                    found.setdefault(str(record["session_id"]), record)
+        return found
+
+    def save_progress(self, records: Iterable[dict[str, Any]]) -> None:
+        """Replace the progress file with ``records``.
+
+        :param records: every record received so far in this try.
+        """
+        self._write_atomically(self.progress_path, records)
+
+    def publish(self, records: Iterable[dict[str, Any]]) -> None:
+        """Write the complete output and remove the progress file.
+
+        :param records: one record per session, in the order to write.
+        """
+        self._write_atomically(self.path, records)
+        if self.progress_path.exists():
+            self.progress_path.unlink()
+
+    @staticmethod
+    def _read(source: ObjectStoragePath) -> list[dict[str, Any]]:
+        if not source.exists():
+            return []
+        records = []
+        with source.open("r", encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    log.warning("Ignoring line %d of %s: not JSON.", number, source)
+                    continue
+                if isinstance(record, dict) and record.get("session_id"):
+                    records.append(record)
+        return records
+
+    @staticmethod
+    def _write_atomically(target: ObjectStoragePath, records: Iterable[dict[str, Any]]) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.parent / f"{target.name}.tmp-{uuid.uuid4().hex[:12]}"
+        try:
+            with temporary.open("w", encoding="utf-8") as handle:
+                for record in records:
+                    handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+            temporary.rename(target)
+        finally:
+            if temporary.exists():
+                temporary.unlink()

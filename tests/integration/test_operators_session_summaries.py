@@ -1,0 +1,312 @@
+"""PostHogSessionSummariesOperator run by real Airflow (``dag.test()``) against the emulator over loopback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.sdk import DAG, CronDataIntervalTimetable, ObjectStoragePath
+from airflow.sdk.exceptions import AirflowFailException
+from dag_test_runs import run_dag, task_instance, task_states
+
+from airflow_provider.hooks.posthog import PostHogHook
+from airflow_provider.operators import PostHogSessionSummariesOperator
+from airflow_provider.operators.summary_output import SummaryOutput
+
+SUMMARIES_PATH = r"/session_summaries/create_session_summaries_individually"
+START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _dag(schedule: Any = None, **operator_kwargs: Any) -> DAG:
+    with DAG(
+        dag_id=f"test_summaries_{uuid.uuid4().hex[:8]}",
+        schedule=schedule,
+        start_date=START,
+        default_args={"retry_delay": dt.timedelta(0)},
+    ) as dag:
+        PostHogSessionSummariesOperator(task_id="summarise", **operator_kwargs)
+    return dag
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _sent_session_ids(emulator: Any, status: int | None = None) -> list[str]:
+    """Every session id the emulator received in summary requests (answered ``status``, if given)."""
+    return [
+        session_id
+        for entry in emulator.requests(method="POST", path=SUMMARIES_PATH)
+        if status is None or entry["status"] == status
+        for session_id in entry["body"]["session_ids"]
+    ]
+
+
+@pytest.fixture
+def recordings(posthog_conn: Any) -> list[dict[str, Any]]:
+    """The seeded recordings of the last 8 days, newest first (listed through the hook, then forgotten)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    found = list(PostHogHook().list_session_recordings(date_from=now - dt.timedelta(days=8), date_to=now))
+    posthog_conn.reset()
+    return found
+
+
+def _summarisable(recordings: list[dict[str, Any]], count: int) -> list[str]:
+    return [r["id"] for r in recordings if r["recording_duration"] > 5][:count]
+
+
+def test_summarises_the_sessions_of_the_data_interval_into_a_jsonl_file(
+    airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    dag = _dag(
+        schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+        output_path=f"file://{tmp_path}/{{{{ data_interval_start | ds }}}}.jsonl",
+        focus_area="checkout errors",
+        batch_size=2,
+    )
+    dag_run = run_dag(dag)
+
+    assert task_states(dag_run) == {"summarise": "success"}
+    start, end = dag_run.data_interval_start, dag_run.data_interval_end
+    expected = [
+        r["id"]
+        for r in recordings
+        if start <= dt.datetime.fromisoformat(r["start_time"].replace("Z", "+00:00")) < end
+    ]
+    assert expected, "the demo seed has sessions in every day of the last week"
+    output = tmp_path / f"{start:%Y-%m-%d}.jsonl"
+    records = _read_jsonl(output)
+    assert [record["session_id"] for record in records] == expected
+    assert {record["focus_area"] for record in records} == {"checkout errors"}
+    assert all(("summary" in record) != ("error" in record) for record in records)
+    assert Counter(_sent_session_ids(posthog_conn)) == Counter(expected)
+    assert all(len(entry["body"]["session_ids"]) <= 2 for entry in posthog_conn.requests(path=SUMMARIES_PATH))
+    failed = [record for record in records if "error" in record]
+    assert task_instance(dag_run, "summarise").xcom_pull(task_ids="summarise") == {
+        "path": f"file://{output}",
+        "sessions": len(expected),
+        "summarised": len(expected) - len(failed),
+        "failed": len(failed),
+        "reused": 0,
+        "errors": dict(Counter(record["error"] for record in failed)),
+    }
+    assert sorted(p.name for p in tmp_path.iterdir()) == [output.name], (
+        "no progress or temporary file is left"
+    )
+
+
+def test_a_run_with_an_empty_data_interval_fails_before_any_request(
+    airflow_db: Path, posthog_conn: Any, tmp_path: Path
+) -> None:
+    dag_run = run_dag(_dag(schedule=None, output_path=f"file://{tmp_path}/out.jsonl"))
+
+    assert task_states(dag_run) == {"summarise": "failed"}
+    assert posthog_conn.requests() == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_empty_interval_error_says_how_to_fix_the_schedule(posthog_conn: Any) -> None:
+    moment = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    operator = PostHogSessionSummariesOperator(task_id="summarise")
+
+    with pytest.raises(AirflowFailException, match=r"CronDataIntervalTimetable.*lookback=timedelta"):
+        operator.execute({"data_interval_start": moment, "data_interval_end": moment})  # type: ignore[arg-type]
+    assert posthog_conn.requests() == []
+
+
+def test_lookback_summarises_the_window_before_the_run(
+    airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]]
+) -> None:
+    dag_run = run_dag(_dag(schedule=None, lookback=dt.timedelta(hours=12), min_duration=5, limit=3))
+
+    assert task_states(dag_run) == {"summarise": "success"}
+    (listing,) = posthog_conn.requests(method="GET", path=r"/session_recordings")
+    end = dag_run.data_interval_end
+    assert dt.datetime.fromisoformat(listing["query"]["date_from"]) == end - dt.timedelta(hours=12)
+    assert dt.datetime.fromisoformat(listing["query"]["date_to"]) == end
+    in_window = [
+        r["id"]
+        for r in recordings
+        if end - dt.timedelta(hours=12)
+        <= dt.datetime.fromisoformat(r["start_time"].replace("Z", "+00:00"))
+        < end
+        and r["recording_duration"] >= 5
+    ]
+    records = task_instance(dag_run, "summarise").xcom_pull(task_ids="summarise")
+    assert [record["session_id"] for record in records] == in_window[:3]
+    assert all("summary" in record for record in records)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"batch_size": 0}, r"batch_size must be an integer between 1 and 300; got 0"),
+        ({"batch_size": 301}, r"batch_size must be an integer between 1 and 300; got 301"),
+        ({"focus_area": "x" * 501}, r"focus_area must be at most 500 characters; got 501"),
+        ({"max_concurrency": 11}, r"max_concurrency must be an integer between 1 and 10; got 11"),
+        ({"lookback": dt.timedelta(0)}, r"lookback must be a positive datetime.timedelta"),
+        ({"lookback": dt.timedelta(days=1), "date_from": "2026-01-01"}, r"either date_from or lookback"),
+        ({"session_ids": "abc"}, r"session_ids must be a list of session ids"),
+        ({"session_ids": ["a", 7]}, r"session_ids\[1\] must be a non-empty string"),
+        ({"session_ids": ["a"], "date_to": "2026-01-01"}, r"Pass one or the other"),
+        ({"date_from": "yesterday"}, r"date_from must be an ISO-8601 datetime"),
+        ({"output_path": "nosuch://bucket/x.jsonl"}, r"output_path 'nosuch://bucket/x.jsonl' is not usable"),
+        ({"min_duration": -1}, r"min_duration must be a number of seconds >= 0"),
+    ],
+)
+def test_bad_arguments_are_refused_when_the_dag_is_defined(arguments: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        PostHogSessionSummariesOperator(task_id="summarise", **arguments)
+
+
+def test_a_bad_templated_value_fails_the_task_before_any_request(
+    airflow_db: Path, posthog_conn: Any, tmp_path: Path
+) -> None:
+    dag_run = run_dag(
+        _dag(session_ids=["a"], focus_area="{{ 'x' * 501 }}", output_path=f"file://{tmp_path}/o.jsonl")
+    )
+
+    assert task_states(dag_run) == {"summarise": "failed"}
+    assert posthog_conn.requests() == []
+
+
+def test_session_ids_from_a_rendered_template_are_summarised(
+    airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]]
+) -> None:
+    wanted = _summarisable(recordings, 2)
+    dag_run = run_dag(_dag(session_ids="{{ params.ids }}", params={"ids": wanted}))
+
+    assert task_states(dag_run) == {"summarise": "success"}
+    records = task_instance(dag_run, "summarise").xcom_pull(task_ids="summarise")
+    assert [record["session_id"] for record in records] == wanted
+    assert posthog_conn.requests(method="GET", path=r"/session_recordings") == []
+
+
+def _fail_second_summary_request(emulator: Any) -> None:
+    # Faults apply in the order added: the first request uses up a harmless one, the second gets a 403.
+    emulator.add_fault(method="POST", path=SUMMARIES_PATH, kind="delay", delay=0.01, times=1)
+    emulator.add_fault(method="POST", path=SUMMARIES_PATH, kind="status", status=403, times=1)
+
+
+def test_a_task_failing_half_way_leaves_no_output_file(
+    airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    session_ids = _summarisable(recordings, 6)
+    output = tmp_path / "summaries.jsonl"
+    _fail_second_summary_request(posthog_conn)
+
+    dag_run = run_dag(_dag(session_ids=session_ids, batch_size=2, output_path=f"file://{output}"))
+
+    assert task_states(dag_run) == {"summarise": "failed"}
+    assert [entry["status"] for entry in posthog_conn.requests(path=SUMMARIES_PATH)] == [200, 403]
+    assert not output.exists()
+    progress = _read_jsonl(tmp_path / "summaries.jsonl.progress")
+    assert [record["session_id"] for record in progress] == session_ids[:2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summaries.jsonl.progress"]
+
+
+def test_a_retry_does_not_summarise_a_session_twice(
+    airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    session_ids = _summarisable(recordings, 6)
+    output = tmp_path / "summaries.jsonl"
+    _fail_second_summary_request(posthog_conn)
+
+    dag_run = run_dag(_dag(session_ids=session_ids, batch_size=2, output_path=f"file://{output}", retries=1))
+
+    assert task_states(dag_run) == {"summarise": "success"}
+    assert task_instance(dag_run, "summarise").try_number == 2
+    assert Counter(_sent_session_ids(posthog_conn, status=200)) == Counter(session_ids)
+    assert posthog_conn.counts()["summaries_generated"] == len(session_ids)
+    assert [record["session_id"] for record in _read_jsonl(output)] == session_ids
+    assert task_instance(dag_run, "summarise").xcom_pull(task_ids="summarise")["reused"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summaries.jsonl"]
+
+
+def test_a_rerun_reuses_the_completed_output_without_asking_again(
+    airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    session_ids = _summarisable(recordings, 3)
+    dag = _dag(session_ids=session_ids, output_path=f"file://{tmp_path}/s.jsonl")
+    run_dag(dag)
+    first = _read_jsonl(tmp_path / "s.jsonl")
+    requests_after_first_run = len(posthog_conn.requests(path=SUMMARIES_PATH))
+
+    dag_run = run_dag(dag)
+
+    assert task_states(dag_run) == {"summarise": "success"}
+    assert len(posthog_conn.requests(path=SUMMARIES_PATH)) == requests_after_first_run == 1
+    assert _read_jsonl(tmp_path / "s.jsonl") == first
+
+
+def test_a_task_fails_when_every_session_failed(airflow_db: Path, posthog_conn: Any, tmp_path: Path) -> None:
+    unknown = [str(uuid.uuid4()), str(uuid.uuid4())]
+
+    dag_run = run_dag(_dag(session_ids=unknown, output_path=f"file://{tmp_path}/s.jsonl"))
+
+    assert task_states(dag_run) == {"summarise": "failed"}
+    assert _sent_session_ids(posthog_conn, status=200) == unknown
+    assert not (tmp_path / "s.jsonl").exists()
+
+
+def test_a_single_failed_session_is_a_counted_warning(
+    airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    session_ids = [*_summarisable(recordings, 2), str(uuid.uuid4())]
+
+    dag_run = run_dag(_dag(session_ids=session_ids, output_path=f"file://{tmp_path}/s.jsonl"))
+
+    assert task_states(dag_run) == {"summarise": "success"}
+    result = task_instance(dag_run, "summarise").xcom_pull(task_ids="summarise")
+    assert (result["summarised"], result["failed"], result["errors"]) == (2, 1, {"recording_not_found": 1})
+    assert _read_jsonl(tmp_path / "s.jsonl")[2]["error"] == "recording_not_found"
+
+
+def test_fail_on_session_error_fails_the_task_for_a_single_failed_session(
+    airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    session_ids = [*_summarisable(recordings, 2), str(uuid.uuid4())]
+
+    dag_run = run_dag(
+        _dag(session_ids=session_ids, output_path=f"file://{tmp_path}/s.jsonl", fail_on_session_error=True)
+    )
+
+    assert task_states(dag_run) == {"summarise": "failed"}
+    assert not (tmp_path / "s.jsonl").exists()
+    assert len(_read_jsonl(tmp_path / "s.jsonl.progress")) == 3
+
+
+def test_publishing_that_fails_half_way_keeps_the_previous_file_whole(tmp_path: Path) -> None:
+    output = SummaryOutput(ObjectStoragePath(f"file://{tmp_path}/s.jsonl"))
+    output.publish([{"session_id": "old", "focus_area": None, "summary": {}, "generated_at": "t"}])
+    before = (tmp_path / "s.jsonl").read_bytes()
+
+    def records_then_crash() -> Any:
+        yield {"session_id": "new", "focus_area": None, "summary": {}, "generated_at": "t"}
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        output.publish(records_then_crash())
+
+    assert (tmp_path / "s.jsonl").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.jsonl"]
+
+
+def test_progress_for_another_focus_area_is_not_reused(tmp_path: Path) -> None:
+    output = SummaryOutput(ObjectStoragePath(f"file://{tmp_path}/s.jsonl"))
+    output.save_progress(
+        [
+            {"session_id": "a", "focus_area": "checkout", "summary": {}, "generated_at": "t"},
+            {"session_id": "b", "focus_area": None, "summary": {}, "generated_at": "t"},
+            {"session_id": "c", "focus_area": None, "error": "summary_failed", "generated_at": "t"},
+        ]
+    )
+    (tmp_path / "s.jsonl.progress").open("a").write('{"session_id": "d", "summ')  # a torn last line
+
+    assert set(output.completed_summaries(None)) == {"b"}
+    assert set(output.completed_summaries("checkout")) == {"a"}

@@ -1,0 +1,290 @@
+"""1,000 PostHogSavedQueryRunTriggers waiting at once in one event loop, against the emulator.
+
+Method of ``trigger-scale.md`` (the dbt-cloud / HttpSensorTrigger measurements): the emulator runs
+in its own process; this process is the "triggerer": one ``asyncio.run`` loop, every trigger task
+calls ``greenback.ensure_portal()`` first as ``TriggerRunner.run_trigger`` does, then runs
+``trigger.run()`` to its first event. Measured:
+
+* poll lateness: gaps between the server-side arrival times of consecutive polls of one run, minus
+  the interval (the emulator's request log, which stamps each request on arrival);
+* polls made / polls an ideal poller makes between its first poll and the job's end;
+* CPU (getrusage user+sys of this process) per poll while the triggers run;
+* TCP connections opened (every ``loop.create_connection``) and most open at once (``/proc/net/tcp``);
+* memory per trigger: (peak RSS while waiting - RSS before the triggers start) / N.
+
+``--poller aiohttp`` runs the same schedule with a bare shared ``aiohttp.ClientSession`` (no Airflow,
+no provider) as the same-run baseline for what the emulator and the machine allow.
+
+Run: ``.venv/bin/python benchmarks/trigger_scale.py --triggers 1000 --run-seconds 15``. The emulator
+keeps the last 20,000 requests, so keep triggers x (run seconds + 2) below that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import random
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import greenback
+
+from airflow_provider.emulator import EmulatorClient
+from airflow_provider.hooks.posthog import PostHogHook
+from airflow_provider.saved_query_runs import parse_time
+from airflow_provider.triggers import PostHogSavedQueryRunTrigger
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_emulator(port: int) -> tuple[subprocess.Popen[bytes], EmulatorClient]:
+    command = [sys.executable, "-m", "airflow_provider.emulator", "--port", str(port), "--seed", "demo"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = EmulatorClient(f"http://127.0.0.1:{port}")
+    for _ in range(200):
+        try:
+            client.config()
+            return server, client
+        except Exception:
+            time.sleep(0.1)
+    server.terminate()
+    raise RuntimeError("the emulator did not start")
+
+
+def rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def established_to(port: int) -> int:
+    """Client sockets ESTABLISHED to the server port (state 01 in /proc/net/tcp)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for row in rows if row.split()[2].endswith(f":{port:04X}") and row.split()[3] == "01")
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """user+sys CPU of another process (the emulator), from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_runs(count: int) -> dict[str, float]:
+    """Create ``count`` views and ask each to run; returns view id -> time just before its run request."""
+    hook = PostHogHook()
+    ids = [
+        str(hook.create_saved_query(f"bench_view_{i:04d}", "select event from events")["id"])
+        for i in range(count)
+    ]
+    requested = {}
+    for saved_query_id in ids:
+        requested[saved_query_id] = time.time()
+        hook.run_saved_query(saved_query_id)
+    return requested
+
+
+# A poller waits for one run: (saved query id, requested_after, interval) -> the final event.
+Poller = Callable[[str, float, float], Coroutine[Any, Any, dict[str, Any]]]
+
+
+async def trigger_poller(saved_query_id: str, requested_after: float, interval: float) -> dict[str, Any]:
+    trigger = PostHogSavedQueryRunTrigger(
+        saved_query_id=saved_query_id,
+        deadline=time.time() + 3600,
+        requested_after=requested_after,
+        poll_interval=interval,
+    )
+    async for event in trigger.run():
+        return dict(event.payload)
+    raise RuntimeError(f"trigger for {saved_query_id} ended without an event")
+
+
+def bare_aiohttp_poller(url: str, project_id: int, api_key: str) -> tuple[Poller, Callable[[], Any]]:
+    """The same poll loop on one shared session: GET, check, sleep."""
+    session: aiohttp.ClientSession | None = None
+
+    async def poll(saved_query_id: str, requested_after: float, interval: float) -> dict[str, Any]:
+        nonlocal session
+        if session is None:
+            session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=100), headers={"Authorization": f"Bearer {api_key}"}
+            )
+        jobs_url = f"{url}/api/environments/{project_id}/data_modeling_jobs/"
+        while True:
+            async with session.get(
+                jobs_url, params={"saved_query_id": saved_query_id, "limit": "1"}
+            ) as answer:
+                jobs = (await answer.json())["results"]
+            if jobs and jobs[0]["status"] == "Completed":
+                created = parse_time(jobs[0]["created_at"], "created_at")
+                if created is not None and created >= requested_after:
+                    return {"status": "success"}
+            await asyncio.sleep(interval)
+
+    async def close() -> None:
+        if session is not None:
+            await session.close()
+
+    return poll, close
+
+
+async def measure(
+    args: argparse.Namespace, requested: dict[str, float], emulator: EmulatorClient
+) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    connections = 0
+    create_connection = loop.create_connection
+
+    async def counted_create_connection(*a: Any, **kw: Any) -> Any:
+        nonlocal connections
+        connections += 1
+        return await create_connection(*a, **kw)
+
+    loop.create_connection = counted_create_connection  # type: ignore[method-assign]
+    close: Callable[[], Any] | None = None
+    poll: Poller
+    if args.poller == "trigger":
+        poll = trigger_poller
+    else:
+        poll, close = bare_aiohttp_poller(emulator.url, emulator.project_id, emulator.api_key)
+    events: dict[str, float] = {}
+
+    async def one(saved_query_id: str) -> None:
+        await greenback.ensure_portal()
+        if args.spread:
+            await asyncio.sleep(random.random())
+        payload = await poll(saved_query_id, requested[saved_query_id], args.interval)
+        if payload["status"] != "success":
+            raise RuntimeError(f"{saved_query_id}: {payload}")
+        events[saved_query_id] = time.time()
+
+    samples = {"rss_peak_kib": rss_kib(), "open_max": 0}
+    rss_before = samples["rss_peak_kib"]
+
+    async def sample() -> None:
+        tick = 0
+        while True:
+            samples["rss_peak_kib"] = max(samples["rss_peak_kib"], rss_kib())
+            if tick % 5 == 0:
+                samples["open_max"] = max(samples["open_max"], established_to(args.port))
+            tick += 1
+            await asyncio.sleep(0.2)
+
+    sampler = asyncio.create_task(sample())
+    cpu_start, server_cpu_start, wall_start = cpu_seconds(), process_cpu_seconds(args.server_pid), time.time()
+    await asyncio.gather(*(one(saved_query_id) for saved_query_id in requested))
+    cpu, wall = cpu_seconds() - cpu_start, time.time() - wall_start
+    server_cpu = process_cpu_seconds(args.server_pid) - server_cpu_start
+    sampler.cancel()
+    if close is not None:
+        await close()
+    return {
+        "cpu_s": cpu,
+        "server_cpu_s": server_cpu,
+        "wall_s": wall,
+        "events": events,
+        "connections_opened": connections,
+        "open_max": samples["open_max"],
+        "rss_before_mib": rss_before / 1024,
+        "rss_peak_mib": samples["rss_peak_kib"] / 1024,
+        "rss_per_trigger_kib": (samples["rss_peak_kib"] - rss_before) / len(requested),
+    }
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def analyse(args: argparse.Namespace, emulator: EmulatorClient, measured: dict[str, Any]) -> dict[str, Any]:
+    arrivals: dict[str, list[float]] = defaultdict(list)
+    for entry in emulator.requests(method="GET", path="data_modeling_jobs"):
+        if entry["query"].get("saved_query_id") in measured["events"]:
+            arrivals[entry["query"]["saved_query_id"]].append(entry["time"])
+    finished = {
+        job["saved_query_id"]: parse_time(job["last_run_at"], "last_run_at")
+        for job in PostHogHook().list_data_modeling_jobs()
+        if job["saved_query_id"] in arrivals
+    }
+    lateness, made, ideal, detect = [], 0, 0, []
+    for saved_query_id, times in arrivals.items():
+        times.sort()
+        lateness += [(later - earlier - args.interval) * 1000 for earlier, later in itertools.pairwise(times)]
+        end = finished[saved_query_id] or times[-1]
+        made += len(times)
+        ideal += max(1, -(-(end - times[0]) // args.interval) + 1)
+        detect.append(measured["events"][saved_query_id] - end)
+    polls = sum(len(times) for times in arrivals.values())
+    return {
+        "poller": args.poller,
+        "start": "spread" if args.spread else "sync",
+        "triggers": args.triggers,
+        "run_seconds": args.run_seconds,
+        "wall_s": round(measured["wall_s"], 1),
+        "lateness_ms_p50_p99_max": [round(percentile(lateness, q)) for q in (0.5, 0.99, 1.0)],
+        "polls_share_of_ideal": round(made / ideal, 3),
+        "polls_per_run_mean": round(polls / len(arrivals), 1),
+        "detect_delay_s_p50_max": [round(statistics.median(detect), 2), round(max(detect), 2)],
+        "polls_per_s": round(polls / measured["wall_s"]),
+        "cpu_s": round(measured["cpu_s"], 2),
+        "cpu_ms_per_poll": round(measured["cpu_s"] * 1000 / polls, 3),
+        "server_cpu_s": round(measured["server_cpu_s"], 1),
+        "connections_opened": measured["connections_opened"],
+        "connections_open_max": measured["open_max"],
+        "rss_before_mib": round(measured["rss_before_mib"]),
+        "rss_peak_mib": round(measured["rss_peak_mib"]),
+        "rss_per_trigger_kib": round(measured["rss_per_trigger_kib"], 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--triggers", type=int, default=1000)
+    parser.add_argument("--run-seconds", type=float, default=15.0, help="how long each run stays Running")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    parser.add_argument("--poller", choices=["trigger", "aiohttp"], default="trigger")
+    parser.add_argument("--spread", action="store_true", help="start each poller after U[0, 1) s")
+    args = parser.parse_args()
+    args.port = free_port()
+    server, emulator = start_emulator(args.port)
+    args.server_pid = server.pid
+    try:
+        emulator.configure(throttle=False, job_run_seconds=args.run_seconds)
+        # The emulator's throttle is off, so the client's PostHog-rate limiter (480/min a key) is too.
+        conn = json.loads(emulator.airflow_conn_json())
+        conn["extra"] = {**conn.get("extra", {}), "rate_limit": False}
+        os.environ["AIRFLOW_CONN_POSTHOG_DEFAULT"] = json.dumps(conn)
+        requested = start_runs(args.triggers)
+        measured = asyncio.run(measure(args, requested, emulator))
+        print(json.dumps(analyse(args, emulator, measured)))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install lint test demo clean
+.PHONY: install lint test e2e demo clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,12 @@ lint: install
 	$(VENV)/bin/mypy
 
 test: lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -m "not e2e"
+
+# Real Airflow processes (api-server, scheduler, dag-processor, triggerer) and headless Chromium.
+e2e: install
+	bash scripts/install-chromium.sh
+	$(VENV)/bin/pytest -m e2e tests/e2e
 
 demo: install
 	$(PY) scripts/demo.py

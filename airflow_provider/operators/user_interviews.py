@@ -83,7 +83,7 @@ class PostHogCreateUserInterviewOperator(_UserInterviewOperator):
                 raise ValueError(f"audio {str(self.audio)!r} is not a usable path: {error}.") from None
         emails = None
         if rendered or not is_unrendered(self.interviewee_emails):
-            emails = require_str_list("interviewee_emails", self.interviewee_emails)
+            emails = _require_emails(self.interviewee_emails)
         return path, emails
 
     def execute(self, context: Context) -> str:
@@ -181,7 +181,7 @@ class PostHogUpdateUserInterviewOperator(_UserInterviewOperator):
                 raise ValueError(f"summary must be a string; got {self.summary!r}.")
             fields["summary"] = self.summary
         if self.interviewee_emails is not None and (rendered or not is_unrendered(self.interviewee_emails)):
-            fields["interviewee_emails"] = require_str_list("interviewee_emails", self.interviewee_emails)
+            fields["interviewee_emails"] = _require_emails(self.interviewee_emails)
         return fields
 
     def execute(self, context: Context) -> str:
@@ -230,6 +230,17 @@ class PostHogDeleteUserInterviewOperator(_UserInterviewOperator):
             return interview_id
         self.log.info("Deleted user interview %s.", interview_id)
         return interview_id
+
+
+def _require_emails(value: Any) -> list[str]:
+    emails = require_str_list("interviewee_emails", value)
+    for index, email in enumerate(emails):
+        if "@" not in email:
+            raise ValueError(
+                f"interviewee_emails[{index}] must be an email address ('jane@acme.com' or "
+                f"'Jane Doe <jane@acme.com>'); got {email!r}."
+            )
+    return emails
 
 
 def _parse_time(value: str) -> dt.datetime:

@@ -1,0 +1,83 @@
+"""Every day: PostHog's AI summary of each session recorded the day before, as JSON Lines, and a digest.
+
+The schedule is a ``CronDataIntervalTimetable``: each run covers the previous UTC day
+(``data_interval_start`` .. ``data_interval_end``). A plain ``"@daily"`` would not: in Airflow 3 it gives
+runs with an empty interval, and the operator refuses those unless told a ``lookback``.
+
+Where the files go: the Airflow Variable ``posthog_summaries_dir``, else the environment variable
+``POSTHOG_SUMMARIES_DIR``, else ``file:///tmp/posthog-summaries``. Any ``ObjectStoragePath`` URL works
+(``s3://aws_default@my-bucket/posthog/summaries``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections import Counter
+from typing import Any, cast
+
+from airflow.sdk import DAG, CronDataIntervalTimetable, ObjectStoragePath, task
+
+from airflow_provider.operators import PostHogSessionSummariesOperator
+
+DEFAULT_OUTPUT_DIR = os.environ.get("POSTHOG_SUMMARIES_DIR", "file:///tmp/posthog-summaries")
+
+
+def digest(path: ObjectStoragePath) -> str:
+    """A readable account of one summaries file: counts, then one line per session.
+
+    :param path: a JSON Lines file written by ``PostHogSessionSummariesOperator``.
+    """
+    with path.open("r", encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle if line.strip()]
+    failures = Counter(record["error"] for record in records if "error" in record)
+    outcomes = [record["summary"].get("session_outcome") or {} for record in records if "summary" in record]
+    succeeded = sum(1 for outcome in outcomes if outcome.get("success"))
+    lines = [
+        f"{len(records)} sessions: {len(outcomes)} summarised ({succeeded} successful journeys, "
+        f"{len(outcomes) - succeeded} with problems), {sum(failures.values())} not summarised"
+        + (
+            f" ({', '.join(f'{error}: {count}' for error, count in sorted(failures.items()))})"
+            if failures
+            else ""
+        )
+    ]
+    for record in records:
+        if "summary" in record:
+            outcome = record["summary"].get("session_outcome") or {}
+            mark = "ok " if outcome.get("success") else "!! "
+            lines.append(f"  {mark}{record['session_id']}: {outcome.get('description', '(no outcome)')}")
+        else:
+            lines.append(f"  -- {record['session_id']}: {record['error']}")
+    return "\n".join(lines)
+
+
+with DAG(
+    dag_id="posthog_session_summaries",
+    description="Summarise yesterday's PostHog sessions with AI into a JSON Lines file, then log a digest.",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+    catchup=False,
+    default_args={"retries": 2, "retry_delay": dt.timedelta(minutes=5)},
+    tags=["posthog", "example"],
+) as dag:
+    summarise = PostHogSessionSummariesOperator(
+        task_id="summarise_sessions",
+        focus_area="Where do users get stuck or see errors?",
+        batch_size=100,
+        output_path=(
+            "{{ var.value.get('posthog_summaries_dir', '" + DEFAULT_OUTPUT_DIR + "') }}"
+            "/{{ data_interval_start | ds }}.jsonl"
+        ),
+    )
+
+    @task
+    def log_digest(result: dict[str, Any]) -> str:
+        """Read the file the summaries went to and log what happened in each session."""
+        text = digest(ObjectStoragePath(result["path"]))
+        print(f"Session summaries digest ({result['path']}):\n{text}")
+        return text
+
+    # Airflow passes the operator's XCom value (the dict) at run time.
+    log_digest(cast("dict[str, Any]", summarise.output))

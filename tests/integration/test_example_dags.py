@@ -1,0 +1,86 @@
+"""Our example DAGs import cleanly and run green on the emulator with dag.test()."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+from dag_test_runs import task_instance, task_states
+
+EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
+OUR_DAGS = ["posthog_session_summaries", "posthog_subscriptions", "posthog_user_interviews"]
+
+
+def _load(dag_id: str) -> Any:
+    bag = DagBag(dag_folder=str(EXAMPLE_DAGS / f"{dag_id}.py"))
+    assert bag.import_errors == {}
+    return bag.dags[dag_id]
+
+
+@pytest.mark.parametrize("dag_id", OUR_DAGS)
+def test_example_dag_imports_without_errors(airflow_db: Path, dag_id: str) -> None:
+    dag = _load(dag_id)
+
+    assert dag.tasks
+    assert "posthog" in dag.tags
+
+
+def test_session_summaries_dag_writes_the_interval_file_and_logs_a_digest(
+    airflow_db: Path, posthog_conn: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW_VAR_POSTHOG_SUMMARIES_DIR", f"file://{tmp_path}")
+    dag = _load("posthog_session_summaries")
+
+    dag_run = dag.test()
+
+    assert task_states(dag_run) == {"summarise_sessions": "success", "log_digest": "success"}
+    output = tmp_path / f"{dag_run.data_interval_start:%Y-%m-%d}.jsonl"
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert records, "the demo seed has sessions every day"
+    digest = task_instance(dag_run, "log_digest").xcom_pull(task_ids="log_digest")
+    assert digest.startswith(f"{len(records)} sessions: ")
+    assert all(record["session_id"] in digest for record in records)
+    listing = posthog_conn.requests(method="GET", path=r"/session_recordings")[0]
+    assert listing["query"]["date_from"].startswith(f"{dag_run.data_interval_start:%Y-%m-%dT00:00:00}")
+
+
+def test_subscriptions_dag_keeps_one_weekly_subscription_over_repeated_runs(
+    airflow_db: Path, posthog_conn: Any
+) -> None:
+    before = posthog_conn.counts()["subscriptions"]
+    dag = _load("posthog_subscriptions")
+
+    first, second = dag.test(), dag.test()
+
+    for dag_run in (first, second):
+        assert set(task_states(dag_run).values()) == {"success"}
+    # Each run adds and retires the launch subscription; the weekly one is created once, then kept.
+    assert posthog_conn.counts()["subscriptions"] == before + 1
+    weekly = [
+        entry["body"]
+        for entry in posthog_conn.requests(method="POST", path=r"/subscriptions/?$")
+        if entry["body"].get("insight") == 101
+    ]
+    assert len(weekly) == 1
+
+
+def test_user_interviews_dag_uploads_edits_and_deletes_a_generated_recording(
+    airflow_db: Path, posthog_conn: Any
+) -> None:
+    before = posthog_conn.counts()["user_interviews"]
+    dag = _load("posthog_user_interviews")
+
+    dag_run = dag.test()
+
+    assert set(task_states(dag_run).values()) == {"success"}
+    (upload,) = posthog_conn.requests(method="POST", path=r"/user_interviews/?$")
+    assert upload["body"]["audio"]["filename"] == "interview.wav"
+    assert upload["body"]["audio"]["size"] > 8000
+    assert [entry["method"] for entry in posthog_conn.requests(path=r"/user_interviews/[^/]+/?$")] == [
+        "PATCH",
+        "DELETE",
+    ]
+    assert posthog_conn.counts()["user_interviews"] == before

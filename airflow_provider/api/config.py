@@ -55,13 +55,6 @@ class ClientConfig:
         """A short hash that identifies the key (for rate-limit buckets) without revealing it."""
         return hashlib.sha256(self.api_key.encode()).hexdigest()[:16]
 
-    def redact(self, text: str) -> str:
-        """Return ``text`` with the API key replaced, for anything that came back from the network.
-
-        :param text: any text that could contain the key.
-        """
-        return text.replace(self.api_key, "***") if self.api_key else text
-
     @classmethod
     def from_connection_fields(
         cls,

@@ -16,7 +16,7 @@ from typing import Any
 from airflow_provider.api.outcomes import FailureKind, Outcome, RawResponse, TransportFailure
 from airflow_provider.api.prepare import ApiRequest
 from airflow_provider.api.ratelimit import RateLimiter
-from airflow_provider.api.responses import NotJSONError, decode_json
+from airflow_provider.api.responses import NotJSONError, decode_json, redact
 from airflow_provider.api.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -91,10 +91,7 @@ def _decode(outcome: Outcome, request: ApiRequest) -> tuple[Any, Outcome]:
         try:
             return decode_json(outcome), outcome
         except NotJSONError as exc:
-            key = request.headers.get("Authorization", "").removeprefix("Bearer ")
-            return None, TransportFailure(
-                FailureKind.DROPPED, str(exc).replace(key, "***") if key else str(exc)
-            )
+            return None, TransportFailure(FailureKind.DROPPED, redact(str(exc), request))
     return None, outcome
 
 

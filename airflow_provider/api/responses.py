@@ -63,9 +63,9 @@ def error_from_response(request: ApiRequest, response: RawResponse, *, retries: 
     """
     type_, code, detail, attr = _parse_error_body(response)
     status = response.status
-    detail = _redact(detail, request)
-    if not detail and status in HTTPStatus._value2member_map_:
-        detail = HTTPStatus(status).phrase
+    detail = redact(detail, request)
+    if not detail:
+        detail = _status_phrase(status)
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     text = f"PostHog answered {status} to {request.method} {request.path}: {detail or 'no details'}"
     if code:
@@ -211,7 +211,19 @@ def _error_class(status: int) -> type[PostHogAPIError]:
     return PostHogAPIError
 
 
-def _redact(text: str, request: ApiRequest) -> str:
+def _status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def redact(text: str, request: ApiRequest) -> str:
+    """``text`` with the request's API key replaced, for anything that came back from the network.
+
+    :param text: text that could echo the key.
+    :param request: the request whose ``Authorization`` header holds the key.
+    """
     key = request.headers.get("Authorization", "").removeprefix("Bearer ")
     return text.replace(key, "***") if key else text
 

@@ -499,9 +499,10 @@ class PostHogAsyncHook(BaseHook):
 
             conn = await self.aget_connection(self.posthog_conn_id)
             config = _client_config(conn, await _async_extra(conn), self.project_id, None, None)
-            self._client = AsyncPostHogClient(
-                config, transport=acquire_shared_transport(self.posthog_conn_id)
-            )
+            if self._client is None:  # a concurrent first call may have finished while this one awaited
+                self._client = AsyncPostHogClient(
+                    config, transport=acquire_shared_transport(self.posthog_conn_id)
+                )
         return self._client
 
     async def close(self) -> None:

@@ -322,3 +322,17 @@ def test_sync_hook_reuses_one_connection(server: ScriptedServer, hook: PostHogHo
         hook.get_subscription(subscription_id)
     assert len(server.seen) == 5
     assert server.connections == 1
+
+
+def test_concurrent_first_calls_on_one_async_hook_hold_one_share_of_the_session(
+    server: ScriptedServer,
+) -> None:
+    async def scenario() -> bool:
+        async_hook = PostHogAsyncHook()
+        await asyncio.gather(*(async_hook.get_saved_query(VIEW) for _ in range(3)))
+        transport = (await async_hook.get_conn()).transport
+        await async_hook.close()
+        return transport.closed
+
+    assert asyncio.run(scenario()), "the session closes when its only hook closes"
+    assert len(server.seen) == 3

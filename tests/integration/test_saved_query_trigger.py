@@ -55,11 +55,13 @@ def cancel_posts(emulator: Any, saved_query_id: str) -> list[dict[str, Any]]:
 
 
 async def test_trigger_yields_success_once_the_job_completes(posthog_conn: Any, saved_query_id: str) -> None:
+    posthog_conn.configure(job_run_seconds=1.5)  # long enough for the first poll to see it Running
     event = await first_event(make_trigger(saved_query_id, start_run(saved_query_id)))
+    newest_job = next(iter(PostHogHook().list_data_modeling_jobs(saved_query_id=saved_query_id)))
 
     assert event["status"] == "success"
     assert event["run_status"] == "Completed"
-    assert event["job_id"]
+    assert event["job_id"] == newest_job["id"]
     assert len(job_polls(posthog_conn)) >= 2  # it saw the job Running before it saw it Completed
 
 

@@ -308,6 +308,7 @@ def make_sensor(saved_query_id: str, requested_after: float | None, **kwargs: An
 def test_sensor_pokes_until_the_run_completes(
     posthog_conn: Any, saved_query: dict[str, Any], ti: Any
 ) -> None:
+    posthog_conn.configure(job_run_seconds=1.5)  # still Running at the first poke, even on a busy machine
     requested_after = time.time()
     PostHogHook().run_saved_query(saved_query["id"])
     sensor = make_sensor(saved_query["id"], requested_after)

@@ -149,7 +149,7 @@ def test_summaries_are_resent_after_a_gateway_504(server: ScriptedServer, hook: 
     assert json.loads(first.body) == json.loads(second.body) == {"session_ids": ["s1", "s2"]}
 
 
-def test_read_timeout_on_a_read_is_retried(server: ScriptedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_timeout_on_a_read_is_retried(server: ScriptedServer) -> None:
     server.script(Reply(200, {"id": 1}, delay=1.5), Reply(200, {"id": 2}))
     hook = PostHogHook(timeout=0.5)
     try:

@@ -44,6 +44,22 @@ def test_async_hook_reads_the_same_forms(value: str, monkeypatch: pytest.MonkeyP
     assert asyncio.run(read()) == ("https://eu.posthog.com", "12345")
 
 
+@pytest.mark.parametrize(
+    ("uri", "host"),
+    [
+        (f"posthog://https://:{KEY}@us.posthog.com/?project_id=12345", "https://us.posthog.com"),
+        (f"posthog://:{KEY}@posthog.example.com/?project_id=12345", "https://posthog.example.com"),
+        (f"posthog://http://:{KEY}@127.0.0.1:8010/?project_id=12345", "http://127.0.0.1:8010"),
+    ],
+)
+def test_documented_uri_forms_give_the_expected_host(
+    uri: str, host: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_POSTHOG_DEFAULT", uri)
+    config = PostHogHook().get_conn().config
+    assert (config.host, config.project_id) == (host, "12345")
+
+
 def test_connection_helpers_round_trip_through_the_uri_form() -> None:
     conn = Connection(
         conn_id="posthog_default",

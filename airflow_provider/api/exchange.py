@@ -91,7 +91,7 @@ def _decode(outcome: Outcome, request: ApiRequest) -> tuple[Any, Outcome]:
         try:
             return decode_json(outcome), outcome
         except NotJSONError as exc:
-            return None, TransportFailure(FailureKind.DROPPED, redact(str(exc), request))
+            return None, TransportFailure(FailureKind.UNREADABLE, redact(str(exc), request))
     return None, outcome
 
 

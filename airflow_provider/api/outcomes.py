@@ -17,14 +17,16 @@ class FailureKind(enum.Enum):
     READ_TIMEOUT = "read timed out"
     """Sent, no answer in time: PostHog may have processed it."""
     DROPPED = "connection dropped"
-    """Sent, connection closed or answer unreadable: PostHog may have processed it."""
+    """Sent, connection closed before a complete answer: PostHog may have processed it."""
+    UNREADABLE = "answer unreadable"
+    """A success status with a body that is not JSON (truncated, or from a proxy): it was processed."""
     TLS = "TLS handshake failed"
     """Certificate or TLS error: retrying cannot help."""
 
     @property
     def request_was_sent(self) -> bool:
         """True when PostHog may have received and processed the request."""
-        return self in (FailureKind.READ_TIMEOUT, FailureKind.DROPPED)
+        return self in (FailureKind.READ_TIMEOUT, FailureKind.DROPPED, FailureKind.UNREADABLE)
 
 
 @dataclass(frozen=True)

@@ -159,7 +159,10 @@ def _advice(
             )
         return "The object does not exist in this project (or was deleted): check the id and the project_id."
     if status == 405:
-        return f"PostHog does not allow {request.method} on this endpoint."
+        soft_delete = ' For objects PostHog soft-deletes, PATCH {"deleted": true} instead.'
+        return f"PostHog does not allow {request.method} on this endpoint." + (
+            soft_delete if request.method == "DELETE" else ""
+        )
     if status == 429:
         wait = f"; it asked to wait {retry_after:g} s" if retry_after is not None else ""
         return (

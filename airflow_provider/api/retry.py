@@ -24,6 +24,16 @@ from airflow_provider.api.responses import error_from_response, parse_retry_afte
 REFUSED_BEFORE_PROCESSING = frozenset({429, 503})
 RETRYABLE_IF_IDEMPOTENT = frozenset({500, 502, 504})
 ANSWER_MAYBE_LOST = frozenset({502, 504})
+FAILURE_ADVICE = {
+    FailureKind.CONNECT: "Check the host and that it is reachable from here.",
+    FailureKind.CONNECT_TIMEOUT: "Check the host and that it is reachable from here.",
+    FailureKind.READ_TIMEOUT: "PostHog did not answer in time: retry later, or raise the connection's "
+    "'timeout' extra for slow endpoints.",
+    FailureKind.DROPPED: "The connection closed before an answer: retry later.",
+    FailureKind.UNREADABLE: "PostHog, or a proxy in front of it, sent an incomplete answer: retry later.",
+    FailureKind.TLS: "Check the host, or the connection's 'verify' extra (true, false, or the path of a CA "
+    "bundle for a private certificate authority).",
+}
 
 
 def full_jitter(upper: float) -> float:
@@ -100,8 +110,7 @@ class RetryPolicy:
         where = f"{request.method} {request.path}"
         if failure.kind is FailureKind.TLS:
             raise PostHogConnectionError(
-                f"{where}: {failure.kind.value} ({failure.detail}). Check the host, or the connection's "
-                "'verify' extra (a CA bundle path for a private certificate authority)."
+                f"{where}: {failure.kind.value} ({failure.detail}). {FAILURE_ADVICE[failure.kind]}"
             )
         if failure.kind.request_was_sent and not request.idempotent:
             raise PostHogResponseLostError(
@@ -111,7 +120,7 @@ class RetryPolicy:
         if wait is None:
             raise PostHogConnectionError(
                 f"{where}: {failure.kind.value} ({failure.detail}); gave up after {retries} "
-                f"{'retry' if retries == 1 else 'retries'}. Check that the host is reachable from here."
+                f"{'retry' if retries == 1 else 'retries'}. {FAILURE_ADVICE[failure.kind]}"
             )
         return wait
 

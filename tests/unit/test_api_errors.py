@@ -197,3 +197,11 @@ def test_redirect_says_where_to_point_the_host() -> None:
     error = error_for(301, b"", location="https://us.posthog.com/api/environments/42/subscriptions/")
     assert type(error) is PostHogAPIError
     assert "set the connection's host" in str(error)
+
+
+def test_delete_refused_with_an_empty_405_points_at_the_soft_delete() -> None:
+    request = build_request(CONFIG, ApiCall("DELETE", "subscriptions/5"))
+    error = error_from_response(request, RawResponse(405, {}, b""))
+    assert isinstance(error, PostHogValidationError)
+    assert error.detail == "Method Not Allowed"
+    assert 'PATCH {"deleted": true}' in str(error)

@@ -228,6 +228,20 @@ def test_unreadable_success_body_is_retried_for_reads_and_reported_lost_for_crea
         drive(request("POST"), [response(201, b"<html>")])
 
 
+@pytest.mark.parametrize(
+    ("kind", "advice"),
+    [
+        (FailureKind.CONNECT, "reachable"),
+        (FailureKind.READ_TIMEOUT, "'timeout' extra"),
+        (FailureKind.UNREADABLE, "incomplete answer"),
+        (FailureKind.TLS, "'verify' extra"),
+    ],
+)
+def test_connection_errors_say_what_to_check(kind: FailureKind, advice: str) -> None:
+    with pytest.raises(PostHogConnectionError, match=advice):
+        POLICY.decide(request(), TransportFailure(kind, "detail"), retries=3, waited=0.0)
+
+
 def test_exchange_waits_for_the_rate_limiter_before_sending() -> None:
     now = [0.0]
     limiter = RateLimiter(clock=lambda: now[0])

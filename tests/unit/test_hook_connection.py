@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from airflow.sdk import Connection
@@ -99,3 +102,20 @@ def test_hook_metadata_matches_the_connection_type() -> None:
     assert PostHogHook.conn_type == "posthog"
     assert PostHogHook.hook_name == "PostHog"
     assert KEY not in repr(PostHogHook(project_id=1))
+
+
+def test_importing_the_hook_and_building_its_client_loads_no_http_library(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    script = (
+        "import sys, airflow.sdk\n"
+        "before = {'requests', 'aiohttp'} & set(sys.modules)\n"
+        "from airflow_provider.hooks.posthog import PostHogHook\n"
+        "PostHogHook().get_conn()\n"
+        "print(sorted(({'requests', 'aiohttp'} & set(sys.modules)) - before))\n"
+    )
+    env = {**os.environ, "AIRFLOW_CONN_POSTHOG_DEFAULT": JSON_FORM}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -104,9 +104,7 @@ def test_hook_metadata_matches_the_connection_type() -> None:
     assert KEY not in repr(PostHogHook(project_id=1))
 
 
-def test_importing_the_hook_and_building_its_client_loads_no_http_library(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_importing_the_hook_and_building_its_client_loads_no_http_library() -> None:
     script = (
         "import sys, airflow.sdk\n"
         "before = {'requests', 'aiohttp'} & set(sys.modules)\n"

@@ -32,6 +32,10 @@ def load_example_dag(airflow_db: Path, monkeypatch: pytest.MonkeyPatch) -> Calla
     return load
 
 
+def xcom(dag_run: Any, task_id: str, key: str = "return_value") -> Any:
+    return dag_run.get_task_instance(task_id).xcom_pull(task_ids=task_id, key=key)
+
+
 def task_states(dag_run: Any) -> dict[str, TaskInstanceState | None]:
     return {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
 
@@ -59,6 +63,12 @@ def test_example_dag_runs_green(
     runs = posthog_conn.requests(method="POST", path=r"/warehouse_saved_queries/[^/]+/run/?$")
     assert len(runs) == 1
     assert len(posthog_conn.requests(method="GET", path="data_modeling_jobs")) >= 2
+    view_id = xcom(dag_run, "upsert_view")["id"]
+    assert runs[0]["path"].rstrip("/").endswith(f"/warehouse_saved_queries/{view_id}/run")
+    for task_id in ("upsert_view", "run_view", "wait_for_view"):
+        assert xcom(dag_run, task_id, "_link_PostHogSavedQueryLink").endswith(f"/sql?open_view={view_id}")
+    assert xcom(dag_run, "report").startswith("daily_pageviews refreshed by job ")
+    assert xcom(dag_run, "report").endswith("(Completed)")
 
 
 @pytest.mark.parametrize(

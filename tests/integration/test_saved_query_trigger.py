@@ -178,3 +178,30 @@ async def test_a_deleted_saved_query_ends_the_wait_with_an_error_event(
 
     assert event["status"] == "error"
     assert saved_query_id in event["message"]
+
+
+@pytest.mark.parametrize("user_action", [True, False], ids=["user-marks-task-failed", "triggerer-restarts"])
+async def test_airflows_trigger_runner_cancels_the_run_only_on_a_user_action(
+    posthog_conn: Any, saved_query_id: str, user_action: bool
+) -> None:
+    from airflow.jobs.triggerer_job_runner import TriggerRunner
+
+    posthog_conn.configure(job_run_seconds=60, allow_cancel_with_personal_key=True)
+    runner = TriggerRunner()
+    trigger = make_trigger(saved_query_id, start_run(saved_query_id))
+    runner.triggers[1] = {"name": "saved-query-run", "events": 0, "is_watcher": False}
+    runner.triggers[1]["task"] = asyncio.create_task(runner.run_trigger(1, trigger))
+    while not job_polls(posthog_conn):
+        await asyncio.sleep(0.05)
+
+    if user_action:
+        runner.to_cancel.append(1)
+        await runner.cancel_triggers()
+    else:
+        runner.triggers[1]["task"].cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await runner.triggers[1]["task"]
+
+    assert len(cancel_posts(posthog_conn, saved_query_id)) == (1 if user_action else 0)
+    newest_job = next(iter(PostHogHook().list_data_modeling_jobs(saved_query_id=saved_query_id)))
+    assert newest_job["status"] == ("Cancelled" if user_action else "Running")

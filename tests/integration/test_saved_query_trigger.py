@@ -189,8 +189,9 @@ async def test_airflows_trigger_runner_cancels_the_run_only_on_a_user_action(
     posthog_conn.configure(job_run_seconds=60, allow_cancel_with_personal_key=True)
     runner = TriggerRunner()
     trigger = make_trigger(saved_query_id, start_run(saved_query_id))
-    runner.triggers[1] = {"name": "saved-query-run", "events": 0, "is_watcher": False}
-    runner.triggers[1]["task"] = asyncio.create_task(runner.run_trigger(1, trigger))
+    # Registered the way TriggerRunner.create_triggers does, before the task first runs.
+    task = asyncio.create_task(runner.run_trigger(1, trigger))
+    runner.triggers[1] = {"task": task, "name": "saved-query-run", "events": 0, "is_watcher": False}
     while not job_polls(posthog_conn):
         await asyncio.sleep(0.05)
 
@@ -198,9 +199,9 @@ async def test_airflows_trigger_runner_cancels_the_run_only_on_a_user_action(
         runner.to_cancel.append(1)
         await runner.cancel_triggers()
     else:
-        runner.triggers[1]["task"].cancel()
+        task.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await runner.triggers[1]["task"]
+        await task
 
     assert len(cancel_posts(posthog_conn, saved_query_id)) == (1 if user_action else 0)
     newest_job = next(iter(PostHogHook().list_data_modeling_jobs(saved_query_id=saved_query_id)))

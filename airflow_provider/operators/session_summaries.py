@@ -50,7 +50,7 @@ class PostHogSessionSummariesOperator(BaseOperator):
     list of records.
 
     A retry does not pay twice: sessions that already have a summary for the same focus area in the
-    existing output or in the progress file an earlier try left beside it (``<output_path>.progress``)
+    existing output or in the progress folder an earlier try left beside it (``<output_path>.progress/``)
     are not sent again. Errors are asked for again.
 
     :param posthog_conn_id: the PostHog connection.
@@ -177,7 +177,7 @@ class PostHogSessionSummariesOperator(BaseOperator):
         reused = {session_id: reused[session_id] for session_id in session_ids if session_id in reused}
         if reused:
             self.log.info(
-                "%d of %d sessions already have a summary in %s or its progress file; not asking again.",
+                "%d of %d sessions already have a summary in %s or its progress folder; not asking again.",
                 len(reused),
                 len(session_ids),
                 output.path if output else "",
@@ -199,7 +199,7 @@ class PostHogSessionSummariesOperator(BaseOperator):
                     else "fail_on_session_error is set."
                 )
                 + (
-                    f" Summaries already received are kept in {output.progress_path} and reused on retry."
+                    f" Summaries already received are kept in {output.progress_dir} and reused on retry."
                     if output
                     else ""
                 )
@@ -267,10 +267,12 @@ class PostHogSessionSummariesOperator(BaseOperator):
         def on_batch(batch: dict[str, dict[str, Any]]) -> None:
             # The hook calls this in the task's thread, after each batch, whatever max_concurrency is.
             generated_at = dt.datetime.now(dt.timezone.utc).isoformat()
-            for session_id, result in batch.items():
-                records[session_id] = _record(session_id, focus_area, result, generated_at)
+            received = [
+                _record(session_id, focus_area, result, generated_at) for session_id, result in batch.items()
+            ]
+            records.update((record["session_id"], record) for record in received)
             if output is not None:
-                output.save_progress(records.values())
+                output.save_progress(received)
 
         # Every batch goes through on_batch, so ``records`` ends with one entry per session.
         hook.create_session_summaries(

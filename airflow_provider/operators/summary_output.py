@@ -1,11 +1,12 @@
 """Where session summaries are written: a JSON Lines file that is either complete or absent.
 
-Both files live on any Airflow ``ObjectStoragePath`` (``file://``, ``s3://``, ...):
+Both live on any Airflow ``ObjectStoragePath`` (``file://``, ``s3://``, ...):
 
 - the output, ``<output_path>``: one record per session, written once at the end through a temporary
   sibling (``<name>.tmp-<random>``) that is then renamed, so a reader never sees half of it;
-- the progress file, ``<output_path>.progress``: the records received so far, rewritten the same way
-  after every batch. A try that fails half-way leaves it behind; the next try reads it (and an
+- the progress folder, ``<output_path>.progress/``: one small ``part-*.jsonl`` file per batch received,
+  each written the same way, so saving progress costs only the new records (also on object stores,
+  which cannot append). A try that fails half-way leaves it behind; the next try reads it (and an
   existing output) and does not ask PostHog again for sessions that already have a summary. It is
   deleted once the output is complete.
 """
@@ -32,35 +33,37 @@ def record_succeeded(record: dict[str, Any]) -> bool:
 
 
 class SummaryOutput:
-    """The output file of one task and its progress file beside it.
+    """The output file of one task and its progress folder beside it.
 
     :param path: the output file.
     """
 
     def __init__(self, path: ObjectStoragePath) -> None:
         self.path = path
-        self.progress_path = path.parent / f"{path.name}.progress"
+        self.progress_dir = path.parent / f"{path.name}.progress"
 
     def completed_summaries(self, focus_area: str | None) -> dict[str, dict[str, Any]]:
-        """Records with a summary for ``focus_area`` from an earlier output or an earlier try's progress.
+        """Records with a summary for ``focus_area`` from an earlier output or earlier tries' progress.
 
         Errors are not returned: those sessions are asked for again.
 
         :param focus_area: only summaries made for the same focus area count.
         """
         found: dict[str, dict[str, Any]] = {}
-        for source in (self.path, self.progress_path):
+        parts = sorted(self.progress_dir.glob("part-*.jsonl")) if self.progress_dir.exists() else []
+        for source in (self.path, *parts):
             for record in self._read(source):
                 if record_succeeded(record) and record.get("focus_area") == focus_area:
                     found.setdefault(str(record["session_id"]), record)
         return found
 
     def save_progress(self, records: Iterable[dict[str, Any]]) -> None:
-        """Replace the progress file with ``records``.
+        """Add a part with ``records`` to the progress folder.
 
-        :param records: every record received so far in this try.
+        :param records: the records of one batch.
         """
-        self._write_atomically(self.progress_path, records)
+        self.progress_dir.mkdir(parents=True, exist_ok=True)
+        self._write_atomically(self.progress_dir / f"part-{uuid.uuid4().hex}.jsonl", records)
 
     def publish(self, records: Iterable[dict[str, Any]]) -> None:
         """Write the complete output and remove the progress file.
@@ -68,8 +71,8 @@ class SummaryOutput:
         :param records: one record per session, in the order to write.
         """
         self._write_atomically(self.path, records)
-        if self.progress_path.exists():
-            self.progress_path.unlink()
+        if self.progress_dir.exists():
+            self.progress_dir.fs.rm(self.progress_dir.path, recursive=True)
 
     @staticmethod
     def _read(source: ObjectStoragePath) -> list[dict[str, Any]]:

@@ -37,6 +37,11 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def _read_progress(folder: Path) -> list[dict[str, Any]]:
+    """The records of every part in a progress folder."""
+    return [record for part in sorted(folder.glob("part-*.jsonl")) for record in _read_jsonl(part)]
+
+
 def _sent_session_ids(emulator: Any, status: int | None = None) -> list[str]:
     """Every session id the emulator received in summary requests (answered ``status``, if given)."""
     return [
@@ -205,7 +210,7 @@ def test_a_task_failing_half_way_leaves_no_output_file(
     assert task_states(dag_run) == {"summarise": "failed"}
     assert [entry["status"] for entry in posthog_conn.requests(path=SUMMARIES_PATH)] == [200, 403]
     assert not output.exists()
-    progress = _read_jsonl(tmp_path / "summaries.jsonl.progress")
+    progress = _read_progress(tmp_path / "summaries.jsonl.progress")
     assert [record["session_id"] for record in progress] == session_ids[:2]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["summaries.jsonl.progress"]
 
@@ -278,7 +283,7 @@ def test_fail_on_session_error_fails_the_task_for_a_single_failed_session(
 
     assert task_states(dag_run) == {"summarise": "failed"}
     assert not (tmp_path / "s.jsonl").exists()
-    assert len(_read_jsonl(tmp_path / "s.jsonl.progress")) == 3
+    assert len(_read_progress(tmp_path / "s.jsonl.progress")) == 3
 
 
 def test_publishing_that_fails_half_way_keeps_the_previous_file_whole(tmp_path: Path) -> None:
@@ -299,14 +304,15 @@ def test_publishing_that_fails_half_way_keeps_the_previous_file_whole(tmp_path: 
 
 def test_progress_for_another_focus_area_is_not_reused(tmp_path: Path) -> None:
     output = SummaryOutput(ObjectStoragePath(f"file://{tmp_path}/s.jsonl"))
+    output.save_progress([{"session_id": "a", "focus_area": "checkout", "summary": {}, "generated_at": "t"}])
     output.save_progress(
         [
-            {"session_id": "a", "focus_area": "checkout", "summary": {}, "generated_at": "t"},
             {"session_id": "b", "focus_area": None, "summary": {}, "generated_at": "t"},
             {"session_id": "c", "focus_area": None, "error": "summary_failed", "generated_at": "t"},
         ]
     )
-    (tmp_path / "s.jsonl.progress").open("a").write('{"session_id": "d", "summ')  # a torn last line
+    (tmp_path / "s.jsonl.progress" / "part-torn.jsonl").write_text('{"session_id": "d", "summ')
 
     assert set(output.completed_summaries(None)) == {"b"}
     assert set(output.completed_summaries("checkout")) == {"a"}
+    assert len(list((tmp_path / "s.jsonl.progress").glob("part-*.jsonl"))) == 3

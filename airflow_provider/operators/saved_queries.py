@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -20,6 +21,7 @@ from airflow_provider.api.errors import (
 )
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.links import PostHogSavedQueryLink
+from airflow_provider.operators.validation import is_unrendered
 from airflow_provider.saved_query_runs import (
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
@@ -64,7 +66,7 @@ def poll_run_state(hook: PostHogHook, saved_query_id: str, requested_after: floa
     :param requested_after: epoch seconds taken before the run was asked for, or ``None`` for the
         newest run whenever it started.
     """
-    newest_job = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query_id)), None)
+    newest_job = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query_id, page_size=1)), None)
     state = job_state(newest_job, requested_after)
     if state is None:
         state = saved_query_state(hook.get_saved_query(saved_query_id), requested_after)
@@ -136,10 +138,16 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
         super().__init__(**kwargs)
         self.name = name
         self.query = query
+        if not is_unrendered(name) and not is_unrendered(query):
+            self._checked_query()  # fail when the DAG is parsed, not only when it runs
+
+    def _checked_query(self) -> dict[str, Any]:
+        # Building the create request checks name and query, and sends nothing.
+        query: dict[str, Any] = endpoints.create_saved_query(self.name, self.query, {}).json["query"]
+        return query
 
     def execute(self, context: Context) -> dict[str, Any]:
-        # Building the create request checks name and query before anything is sent.
-        query = endpoints.create_saved_query(self.name, self.query, {}).json["query"]
+        query = self._checked_query()
         name = self.name
         existing = self._find(name)
         if existing is None:
@@ -172,9 +180,9 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
         return updated, "updated"
 
     @staticmethod
-    def _refuse_concurrent_edit(name: str, send: Any) -> dict[str, Any]:
+    def _refuse_concurrent_edit(name: str, send: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         try:
-            result: dict[str, Any] = send()
+            return send()
         except PostHogValidationError as error:
             if _CONCURRENT_EDIT_DETAIL in (error.detail or "").lower():
                 raise AirflowException(
@@ -182,7 +190,6 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
                     f"overwritten ({error.detail}). Check the edit in PostHog, then run the task again."
                 ) from error
             raise
-        return result
 
 
 def _run_result(

@@ -137,11 +137,21 @@ def _record_failure(failures: list[BaseException], call: Any, *args: Any) -> Non
         ({"name": "ok_view", "query": {"kind": "HogQLQuery"}}, "query"),
     ],
 )
-def test_create_or_update_refuses_bad_input_before_any_request(
-    posthog_conn: Any, ti: Any, arguments: dict[str, Any], field: str
+def test_create_or_update_refuses_bad_input_when_the_dag_is_parsed(
+    arguments: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(ValueError, match=f"^{field} must"):
-        PostHogCreateOrUpdateSavedQueryOperator(task_id="upsert", **arguments).execute({"ti": ti})
+        PostHogCreateOrUpdateSavedQueryOperator(task_id="upsert", **arguments)
+
+
+def test_create_or_update_checks_a_rendered_template_before_any_request(posthog_conn: Any, ti: Any) -> None:
+    operator = PostHogCreateOrUpdateSavedQueryOperator(
+        task_id="upsert", name="{{ params.view_name }}", query="select 1"
+    )
+    operator.name = "1st view"  # what the template rendered to
+
+    with pytest.raises(ValueError, match=r"^name must"):
+        operator.execute({"ti": ti})
     assert posthog_conn.requests() == []
 
 

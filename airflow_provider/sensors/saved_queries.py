@@ -20,6 +20,7 @@ from airflow_provider.operators.saved_queries import (
 from airflow_provider.saved_query_runs import (
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
+    TRANSIENT_ERRORS,
     describe_run,
     parse_time,
     validate_run_event,
@@ -86,9 +87,18 @@ class PostHogSavedQuerySensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> PokeReturnValue:
-        """Check the run once; fail the task if it ended any way but ``Completed``."""
+        """Check the run once; fail the task if it ended any way but ``Completed``.
+
+        PostHog being unreachable, overloaded or throttling (after the client's retries) counts as
+        "not done yet", like in the trigger.
+        """
         saved_query_id, requested_after = self._target()
-        state = poll_run_state(self.hook, saved_query_id, requested_after)
+        try:
+            state = poll_run_state(self.hook, saved_query_id, requested_after)
+        except TRANSIENT_ERRORS as error:
+            # Already retried by the client; the sensor's timeout bounds how long this can go on.
+            self.log.warning("Cannot read the run of saved query %s yet: %s", saved_query_id, error)
+            return PokeReturnValue(is_done=False)
         if not state.terminal:
             self.log.info("Saved query %s run: %s.", saved_query_id, state.status or "not started yet")
             return PokeReturnValue(is_done=False)

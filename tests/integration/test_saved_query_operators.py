@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
@@ -338,6 +339,22 @@ def test_sensor_is_not_fooled_by_an_earlier_run(
 
     assert not make_sensor(saved_query["id"], time.time()).poke({"ti": ti}).is_done
     assert make_sensor(saved_query["id"], None).poke({"ti": ti}).is_done
+
+
+def test_sensor_treats_an_unreachable_posthog_as_not_done_yet(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = json.loads(posthog_conn.airflow_conn_json())
+    conn["extra"] = {**conn.get("extra", {}), "max_retries": 0}
+    monkeypatch.setenv("AIRFLOW_CONN_POSTHOG_DEFAULT", json.dumps(conn))
+    requested_after = time.time()
+    PostHogHook().run_saved_query(saved_query["id"])
+    time.sleep(0.4)
+    posthog_conn.add_fault(method="GET", path="data_modeling_jobs", kind="drop", times=1)
+    sensor = make_sensor(saved_query["id"], requested_after)
+
+    assert not sensor.poke({"ti": ti}).is_done
+    assert sensor.poke({"ti": ti}).is_done
 
 
 def test_sensor_fails_with_posthogs_text_when_the_run_fails(

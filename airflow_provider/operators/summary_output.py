@@ -13,6 +13,7 @@ Both live on any Airflow ``ObjectStoragePath`` (``file://``, ``s3://``, ...):
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import uuid
@@ -22,6 +23,7 @@ from typing import Any
 from airflow.sdk import ObjectStoragePath
 
 log = logging.getLogger(__name__)
+_LINES_PER_WRITE = 500
 
 
 def record_succeeded(record: dict[str, Any]) -> bool:
@@ -96,8 +98,12 @@ class SummaryOutput:
         temporary = target.parent / f"{target.name}.tmp-{uuid.uuid4().hex[:12]}"
         try:
             with temporary.open("w", encoding="utf-8") as handle:
-                for record in records:
-                    handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+                # Object-storage file handles are slow per call: write a few hundred lines at a time.
+                lines = (
+                    json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n" for record in records
+                )
+                while chunk := "".join(itertools.islice(lines, _LINES_PER_WRITE)):
+                    handle.write(chunk)
             temporary.rename(target)
         finally:
             if temporary.exists():

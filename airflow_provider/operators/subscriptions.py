@@ -264,11 +264,13 @@ class PostHogCreateSubscriptionOperator(_SubscriptionFieldsOperator):
         return self._finish(hook, context, int(created["id"]))
 
     def _find_existing(self, hook: PostHogHook, resource: dict[str, int]) -> dict[str, Any] | None:
+        """The oldest non-deleted subscription of the same insight/dashboard, target type and value."""
+        ((resource_field, resource_id),) = resource.items()
         matches = [
             subscription
             for subscription in hook.list_subscriptions(**resource)
             if not subscription.get("deleted")
-            and subscription.get(next(iter(resource))) == next(iter(resource.values()))
+            and subscription.get(resource_field) == resource_id
             and subscription.get("target_type") == self.target_type
             and subscription.get("target_value") == self.target_value
         ]

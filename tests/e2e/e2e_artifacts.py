@@ -1,0 +1,31 @@
+"""Where the end-to-end suite leaves what a person needs after a failure: logs and screenshots."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+ARTIFACTS_DIR = Path(__file__).resolve().parents[2] / "artifacts" / "e2e"
+
+
+def artifact_path(name: str) -> Path:
+    """A path for one artifact file, its folder created.
+
+    :param name: the file's name, e.g. ``add-connection-form.png``.
+    """
+    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS_DIR / name
+
+
+def keep_airflow_logs(home: Path) -> Path:
+    """Copy the components' output and every task/trigger log of ``home`` into the artifacts folder.
+
+    :param home: the ``AIRFLOW_HOME`` of the failed session.
+    :returns: the folder the logs were copied to (replacing an earlier session's copy).
+    """
+    target = artifact_path("airflow-logs")
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(home / "component-logs", target / "components")
+    if (home / "logs").exists():
+        shutil.copytree(home / "logs", target / "tasks")
+    return target

@@ -1,0 +1,204 @@
+"""Airflow's public REST API (``/api/v2``) as the tests use it: DAG runs, task instances, logs, XCom."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from e2e_waiting import wait_until
+
+FINISHED_RUN_STATES = frozenset({"success", "failed"})
+
+
+@dataclass
+class RunWatch:
+    """What was seen of one DAG run while waiting for it.
+
+    :param run_id: the run.
+    :param state: its latest state.
+    :param seen: every state each task was seen in, by task id.
+    """
+
+    run_id: str
+    state: str = "queued"
+    seen: dict[str, set[str]] = field(default_factory=dict)
+
+
+class AirflowREST:
+    """A logged-in client of one api-server.
+
+    :param url: the api-server's base URL.
+    :param username: a SimpleAuthManager user.
+    :param password: its password.
+    """
+
+    def __init__(self, url: str, username: str, password: str) -> None:
+        self.url = url
+        self.http = requests.Session()
+        answer = self.http.post(f"{url}/auth/token", json={"username": username, "password": password})
+        answer.raise_for_status()
+        self.token = str(answer.json()["access_token"])
+        self.http.headers["Authorization"] = f"Bearer {self.token}"
+
+    def call(self, method: str, path: str, *, expect: int = 200, **kwargs: Any) -> Any:
+        """One request to ``/api/v2{path}``; its JSON body.
+
+        :param method: HTTP method.
+        :param path: path under ``/api/v2``.
+        :param expect: the status the call must answer with.
+        :param kwargs: passed to :meth:`requests.Session.request` (``json``, ``params``, ``headers``).
+        :raises AssertionError: for any other status, with the body.
+        """
+        answer = self.http.request(method, f"{self.url}/api/v2{path}", timeout=30, **kwargs)
+        assert answer.status_code == expect, f"{method} {path} → {answer.status_code}: {answer.text}"
+        return answer.json() if answer.content else None
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 120.0) -> None:
+        """Wait until the dag-processor has parsed ``dag_id`` into the database.
+
+        :param dag_id: the DAG.
+        :param timeout: seconds.
+        """
+
+        def known() -> bool:
+            return self.http.get(f"{self.url}/api/v2/dags/{dag_id}", timeout=30).status_code == 200
+
+        wait_until(known, timeout=timeout, what=f"DAG {dag_id} to be parsed", interval=1.0)
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        """Unpause ``dag_id`` and start a manual run of it now; return the run id.
+
+        The run gets the current time as its logical date, as the UI's trigger form does, so DAGs with a
+        data-interval timetable get the interval that ended last.
+
+        :param dag_id: the DAG.
+        :param conf: the run's params.
+        """
+        self.wait_for_dag(dag_id)
+        self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+        now = datetime.now(timezone.utc).isoformat()
+        run = self.call("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": now, "conf": conf or {}})
+        return str(run["dag_run_id"])
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        """The DAG run's state."""
+        return str(self.call("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id)}")["state"])
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 180.0) -> str:
+        """Wait until the run has finished; return ``success`` or ``failed``.
+
+        :param dag_id: the DAG.
+        :param run_id: the run.
+        :param timeout: seconds.
+        """
+
+        def finished() -> str | None:
+            state = self.run_state(dag_id, run_id)
+            return state if state in FINISHED_RUN_STATES else None
+
+        return wait_until(finished, timeout=timeout, what=f"run {run_id} of {dag_id} to finish")
+
+    def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict[str, Any]]:
+        """The run's task instances by task id."""
+        answer = self.call("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id)}/taskInstances")
+        return {ti["task_id"]: ti for ti in answer["task_instances"]}
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
+        """Each task's state by task id."""
+        return {task: ti["state"] for task, ti in self.task_instances(dag_id, run_id).items()}
+
+    def wait_for_task_state(
+        self, dag_id: str, run_id: str, task_id: str, state: str, timeout: float = 120.0
+    ) -> set[str]:
+        """Poll one task until it is in ``state``; return every state seen on the way.
+
+        :param dag_id: the DAG.
+        :param run_id: the run.
+        :param task_id: the task.
+        :param state: the awaited state.
+        :param timeout: seconds.
+        """
+        seen: set[str] = set()
+
+        def reached() -> bool:
+            current = self.task_states(dag_id, run_id).get(task_id)
+            if current:
+                seen.add(current)
+            return current == state
+
+        wait_until(reached, timeout=timeout, what=f"{dag_id}.{task_id} in run {run_id} to be {state}")
+        return seen
+
+    def watch_runs(self, runs: dict[str, str], timeout: float = 240.0) -> dict[str, RunWatch]:
+        """Wait for several runs (one per DAG) to finish, recording every state each task was seen in.
+
+        :param runs: run id by DAG id.
+        :param timeout: seconds for all of them.
+        :returns: by DAG id, the run's final state and the states seen per task.
+        """
+        watches = {dag_id: RunWatch(run_id) for dag_id, run_id in runs.items()}
+        deadline = time.monotonic() + timeout
+        while True:
+            for dag_id, watch in watches.items():
+                if watch.state in FINISHED_RUN_STATES:
+                    continue
+                for task, state in self.task_states(dag_id, watch.run_id).items():
+                    if state:
+                        watch.seen.setdefault(task, set()).add(state)
+                watch.state = self.run_state(dag_id, watch.run_id)
+            if all(watch.state in FINISHED_RUN_STATES for watch in watches.values()):
+                return watches
+            unfinished = {dag_id: watch.state for dag_id, watch in watches.items()}
+            assert time.monotonic() < deadline, f"runs unfinished after {timeout:g} s: {unfinished}"
+            time.sleep(0.3)
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
+        """The task's log for one try, as Airflow's UI shows it (worker and trigger lines), as text.
+
+        :param dag_id: the DAG.
+        :param run_id: the run.
+        :param task_id: the task.
+        :param try_number: the try.
+        """
+        answer = self.call(
+            "GET",
+            f"/dags/{dag_id}/dagRuns/{quote(run_id)}/taskInstances/{task_id}/logs/{try_number}",
+            params={"full_content": "true"},
+            headers={"Accept": "application/json"},
+        )
+        content = answer["content"]
+        if isinstance(content, str):
+            return content
+        return "\n".join(
+            event.get("event", "") + " " + str({k: v for k, v in event.items() if k != "event"})
+            for event in content
+        )
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+        """A task's XCom value as the REST API returns it.
+
+        :param dag_id: the DAG.
+        :param run_id: the run.
+        :param task_id: the task.
+        :param key: the XCom key.
+        """
+        path = f"/dags/{dag_id}/dagRuns/{quote(run_id)}/taskInstances/{task_id}/xcomEntries/{key}"
+        return self.call("GET", path)["value"]
+
+    def mark_task(self, dag_id: str, run_id: str, task_id: str, state: str) -> None:
+        """Set a task instance's state as a user would in the UI (mark failed/success).
+
+        :param dag_id: the DAG.
+        :param run_id: the run.
+        :param task_id: the task.
+        :param state: ``failed`` or ``success``.
+        """
+        self.call(
+            "PATCH",
+            f"/dags/{dag_id}/dagRuns/{quote(run_id)}/taskInstances/{task_id}",
+            json={"new_state": state},
+        )

@@ -1,0 +1,141 @@
+"""Summarise 3,000 sessions with ``PostHogSessionSummariesOperator`` on an emulator set up like PostHog Cloud.
+
+The emulator runs in its own process (``python -m airflow_provider.emulator --port 0``) with PostHog's
+throttle on (``clickhouse_burst`` 240/minute, ``clickhouse_sustained`` 1200/hour), a latency per summary
+request and a gateway that answers 504 after ``--gateway`` seconds while the work goes on and is
+cached. PostHog's times are scaled down (PostHog: a batch of new sessions takes tens of seconds to
+minutes, the gateway cuts at about 120 s); ``--latency`` and ``--gateway`` set the scaled values.
+
+The operator writes a JSON Lines file (with its progress file) like the example DAG; the sessions are
+listed first (not timed) and passed as ``session_ids``. Reported: wall time of ``execute``, the
+requests the emulator saw (by status), 429s, summaries generated, and the floor:
+
+- fewest requests: ``ceil(sessions / 300)`` batches, one request each when the latency is below the
+  gateway timeout; when it is not, each batch needs a second request for the cached answer;
+- floor wall time: ``ceil(batches / max_concurrency)`` rounds of one latency each (the work of a batch
+  cannot be answered sooner), or, if longer, the wait PostHog's sliding 240/minute window imposes:
+  ``(ceil(fewest / 240) - 1)`` minutes. For 3,000 sessions: 10 batches, one round, no throttle wait,
+  so the floor is one latency.
+
+Usage: ``.venv/bin/python benchmarks/session_summaries.py [--sessions 3000] [--latency 2] [--gateway 10]``.
+Targets (issue 4): every session summarised, no 429 reaches the task, requests <= 1.2x the fewest,
+wall time <= 1.5x the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SUMMARIES_PATH = r"/session_summaries/create_session_summaries_individually"
+MAX_BATCH = 300
+MAX_CONCURRENCY = 10
+BURST_PER_MINUTE = 240
+
+
+def main() -> int:
+    """Run the benchmark and print the report; exit status 1 if a target is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=3000)
+    parser.add_argument("--latency", type=float, default=2.0, help="seconds a summary request takes")
+    parser.add_argument("--gateway", type=float, default=10.0, help="gateway timeout in seconds")
+    parser.add_argument("--batch-size", type=int, default=MAX_BATCH)
+    parser.add_argument("--max-concurrency", type=int, default=MAX_CONCURRENCY)
+    args = parser.parse_args()
+
+    # One in seven seeded sessions is too short to summarise; seed enough for the requested count.
+    seeded = math.ceil(args.sessions * 7 / 6) + 7
+    command = [
+        sys.executable, "-m", "airflow_provider.emulator", "--port", "0", "--seed", "demo",
+        "--session-count", str(seeded), "--summary-latency", str(args.latency),
+        "--gateway-timeout", str(args.gateway),
+    ]  # fmt: skip
+    server = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        url = _wait_for_url(server)
+        return _measure(url, args)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _wait_for_url(server: subprocess.Popen[str]) -> str:
+    assert server.stdout is not None
+    for line in server.stdout:
+        found = re.search(r"listening on (http://\S+)", line)
+        if found:
+            return found.group(1)
+    raise RuntimeError("the emulator exited before it listened")
+
+
+def _measure(url: str, args: argparse.Namespace) -> int:
+    from airflow_provider.emulator import EmulatorClient
+
+    emulator = EmulatorClient(url)
+    os.environ["AIRFLOW_CONN_POSTHOG_DEFAULT"] = emulator.airflow_conn_json()
+    from airflow_provider.hooks.posthog import PostHogHook
+    from airflow_provider.operators import PostHogSessionSummariesOperator
+
+    now = dt.datetime.now(dt.timezone.utc)
+    recordings = PostHogHook().list_session_recordings(date_from=now - dt.timedelta(days=8), date_to=now)
+    session_ids = [r["id"] for r in recordings if r["recording_duration"] > 5][: args.sessions]
+    if len(session_ids) < args.sessions:
+        raise RuntimeError(f"only {len(session_ids)} summarisable sessions seeded")
+    listing_requests = len(emulator.requests())
+
+    with tempfile.TemporaryDirectory() as folder:
+        operator = PostHogSessionSummariesOperator(
+            task_id="benchmark",
+            session_ids=session_ids,
+            batch_size=args.batch_size,
+            max_concurrency=args.max_concurrency,
+            output_path=f"file://{folder}/summaries.jsonl",
+        )
+        started = time.monotonic()
+        result = operator.execute({})  # type: ignore[arg-type]
+        wall = time.monotonic() - started
+        records = [json.loads(line) for line in Path(folder, "summaries.jsonl").read_text().splitlines()]
+
+    summary_requests = emulator.requests(method="POST", path=SUMMARIES_PATH)
+    statuses = Counter(entry["status"] for entry in summary_requests)
+    throttled = sum(1 for entry in emulator.requests()[listing_requests:] if entry["status"] == 429)
+    generated = emulator.counts()["summaries_generated"]
+    batches = math.ceil(args.sessions / args.batch_size)
+    fewest = batches * (1 if args.latency < args.gateway else 2)
+    waves = math.ceil(batches / args.max_concurrency)
+    # The sliding 240/minute window lets 240 requests through at once; each further 240 wait a minute.
+    floor = max(waves * args.latency, (math.ceil(fewest / BURST_PER_MINUTE) - 1) * 60.0)
+    summarised = sum(1 for record in records if "summary" in record)
+
+    print(f"sessions {args.sessions}, batch {args.batch_size}, max_concurrency {args.max_concurrency}, ")
+    print(f"latency {args.latency:g} s, gateway {args.gateway:g} s, throttle 240/minute + 1200/hour")
+    print(f"  wall time                 {wall:7.2f} s   floor {floor:.2f} s   ratio {wall / floor:.2f}")
+    ratio = len(summary_requests) / fewest
+    print(f"  summary requests          {len(summary_requests):7d}     fewest {fewest}   ratio {ratio:.2f}")
+    print(f"  answers by status         {dict(sorted(statuses.items()))}")
+    print(f"  429 answers (any request) {throttled:7d}")
+    print(f"  summarised / generated    {summarised} / {generated}   (XCom: {result})")
+    checks = {
+        "every session summarised": summarised == args.sessions and generated == args.sessions,
+        "no 429 reached the task": isinstance(result, dict) and result["failed"] == 0,
+        "requests <= 1.2x fewest": len(summary_requests) <= 1.2 * fewest,
+        "wall <= 1.5x floor": wall <= 1.5 * floor,
+    }
+    for name, met in checks.items():
+        print(f"  {name:26s}{'met' if met else 'MISSED'}")
+    return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

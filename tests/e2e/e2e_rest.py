@@ -189,6 +189,33 @@ class AirflowREST:
         path = f"/dags/{dag_id}/dagRuns/{quote(run_id)}/taskInstances/{task_id}/xcomEntries/{key}"
         return self.call("GET", path)["value"]
 
+    def test_connection(self, body: dict[str, Any]) -> tuple[bool, str]:
+        """Test a connection in the api-server (``POST /connections/test``); ``(status, message)``.
+
+        :param body: the connection's fields, as the UI sends them.
+        """
+        answer = self.call("POST", "/connections/test", json=body)
+        return bool(answer["status"]), str(answer["message"])
+
+    def test_connection_on_worker(self, body: dict[str, Any], timeout: float = 120.0) -> tuple[bool, str]:
+        """Test a connection on a worker (``POST /connections/enqueue-test``, then poll); ``(ok, message)``.
+
+        :param body: the connection's fields, as the UI sends them.
+        :param timeout: seconds for the scheduler to run the test on a worker.
+        """
+        token = self.call("POST", "/connections/enqueue-test", json=body, expect=202)["token"]
+
+        def finished() -> dict[str, Any] | None:
+            result = self.call(
+                "GET", "/connections/enqueue-test", headers={"Airflow-Connection-Test-Token": token}
+            )
+            return result if result["state"] in {"success", "failed"} else None
+
+        result = wait_until(
+            finished, timeout=timeout, what=f"the worker-side test of {body['connection_id']}"
+        )
+        return result["state"] == "success", str(result["result_message"])
+
     def mark_task(self, dag_id: str, run_id: str, task_id: str, state: str) -> None:
         """Set a task instance's state as a user would in the UI (mark failed/success).
 

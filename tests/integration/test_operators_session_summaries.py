@@ -147,6 +147,30 @@ def test_lookback_summarises_the_window_before_the_run(
     assert all("summary" in record for record in records)
 
 
+def test_templated_date_from_and_date_to_set_the_window(
+    airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]]
+) -> None:
+    dag_run = run_dag(
+        _dag(
+            date_from="{{ (logical_date - macros.timedelta(days=3)).isoformat() }}",
+            date_to="{{ (logical_date - macros.timedelta(days=2)).isoformat() }}",
+        )
+    )
+
+    assert task_states(dag_run) == {"summarise": "success"}
+    end = dag_run.logical_date - dt.timedelta(days=2)
+    start = end - dt.timedelta(days=1)
+    (listing,) = posthog_conn.requests(method="GET", path=r"/session_recordings")
+    assert dt.datetime.fromisoformat(listing["query"]["date_from"]) == start
+    in_window = [
+        r["id"]
+        for r in recordings
+        if start <= dt.datetime.fromisoformat(r["start_time"].replace("Z", "+00:00")) < end
+    ]
+    records = task_instance(dag_run, "summarise").xcom_pull(task_ids="summarise")
+    assert [record["session_id"] for record in records] == in_window
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

@@ -10,7 +10,9 @@ calls ``greenback.ensure_portal()`` first as ``TriggerRunner.run_trigger`` does,
 * polls made / polls an ideal poller makes between its first poll and the job's end;
 * CPU (getrusage user+sys of this process) per poll while the triggers run;
 * TCP connections opened (every ``loop.create_connection``) and most open at once (``/proc/net/tcp``);
-* memory per trigger: (peak RSS while waiting - RSS before the triggers start) / N.
+* memory per trigger: (peak RSS while waiting - RSS before the triggers start) / N;
+* garbage-collection pauses while the triggers run (``gc.callbacks``): the triggerer does not call
+  ``gc.freeze()``, so neither does this script, and a full collection walks Airflow's whole heap.
 
 ``--poller aiohttp`` runs the same schedule with a bare shared ``aiohttp.ClientSession`` (no Airflow,
 no provider) as the same-run baseline for what the emulator and the machine allow.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import json
 import os
@@ -194,7 +197,8 @@ async def measure(
 
     sampler = asyncio.create_task(sample())
     cpu_start, server_cpu_start, wall_start = cpu_seconds(), process_cpu_seconds(args.server_pid), time.time()
-    await asyncio.gather(*(one(saved_query_id) for saved_query_id in requested))
+    with GCPauses() as collections:
+        await asyncio.gather(*(one(saved_query_id) for saved_query_id in requested))
     cpu, wall = cpu_seconds() - cpu_start, time.time() - wall_start
     server_cpu = process_cpu_seconds(args.server_pid) - server_cpu_start
     sampler.cancel()
@@ -210,7 +214,37 @@ async def measure(
         "rss_before_mib": rss_before / 1024,
         "rss_peak_mib": samples["rss_peak_kib"] / 1024,
         "rss_per_trigger_kib": (samples["rss_peak_kib"] - rss_before) / len(requested),
+        **collections.summary(),
     }
+
+
+class GCPauses:
+    """Times every garbage collection while installed (``gc.callbacks``), by generation."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+
+    def __enter__(self) -> GCPauses:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append(time.perf_counter() - self._started)
+
+    def summary(self) -> dict[str, Any]:
+        full = self.pauses[2]
+        return {
+            "gc_full_collections": len(full),
+            "gc_full_longest_ms": round(max(full, default=0.0) * 1000),
+            "gc_total_ms": round(sum(sum(pauses) for pauses in self.pauses.values()) * 1000),
+        }
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -240,6 +274,7 @@ def analyse(args: argparse.Namespace, emulator: EmulatorClient, measured: dict[s
     return {
         "poller": args.poller,
         "start": "spread" if args.spread else "sync",
+        "gc_freeze": args.gc_freeze,
         "triggers": args.triggers,
         "run_seconds": args.run_seconds,
         "wall_s": round(measured["wall_s"], 1),
@@ -256,6 +291,7 @@ def analyse(args: argparse.Namespace, emulator: EmulatorClient, measured: dict[s
         "rss_before_mib": round(measured["rss_before_mib"]),
         "rss_peak_mib": round(measured["rss_peak_mib"]),
         "rss_per_trigger_kib": round(measured["rss_per_trigger_kib"], 1),
+        **{key: value for key, value in measured.items() if key.startswith("gc_")},
     }
 
 
@@ -268,6 +304,11 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
     parser.add_argument("--poller", choices=["trigger", "aiohttp"], default="trigger")
     parser.add_argument("--spread", action="store_true", help="start each poller after U[0, 1) s")
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="gc.freeze() before the triggers start (Airflow's triggerer does not; shows what it would gain)",
+    )
     args = parser.parse_args()
     args.port = free_port()
     server, emulator = start_emulator(args.port)
@@ -279,6 +320,8 @@ def main() -> None:
         conn["extra"] = {**conn.get("extra", {}), "rate_limit": False}
         os.environ["AIRFLOW_CONN_POSTHOG_DEFAULT"] = json.dumps(conn)
         requested = start_runs(args.triggers)
+        if args.gc_freeze:
+            gc.freeze()
         measured = asyncio.run(measure(args, requested, emulator))
         print(json.dumps(analyse(args, emulator, measured)))
     finally:

@@ -29,17 +29,14 @@ VIEW_QUERY = (
 )
 
 
-def build_dag(
-    dag_id: str = "posthog_saved_queries", *, deferrable: bool = True, check_interval: float = 30.0
-) -> DAG:
+def build_dag(*, deferrable: bool = True, check_interval: float = 30.0) -> DAG:
     """Build the DAG; ``deferrable=False`` runs the same steps on workers (the sensor then pokes).
 
-    :param dag_id: the DAG's id.
     :param deferrable: wait in the triggerer (run operator and sensor) or on a worker.
     :param check_interval: seconds between status checks of the run operator and the sensor.
     """
     with DAG(
-        dag_id=dag_id,
+        dag_id="posthog_saved_queries",
         schedule="@daily",
         start_date=datetime(2026, 1, 1),
         catchup=False,

@@ -37,7 +37,8 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -108,11 +109,12 @@ def start_runs(count: int) -> dict[str, float]:
     return requested
 
 
-# A poller waits for one run: (saved query id, requested_after, interval) -> the final event.
-Poller = Callable[[str, float, float], Coroutine[Any, Any, dict[str, Any]]]
+# A poller waits for one run: (saved query id, requested_after, interval), returns once it completed.
+Poller = Callable[[str, float, float], Coroutine[Any, Any, None]]
 
 
-async def trigger_poller(saved_query_id: str, requested_after: float, interval: float) -> dict[str, Any]:
+async def trigger_poller(saved_query_id: str, requested_after: float, interval: float) -> None:
+    """Run one PostHogSavedQueryRunTrigger to its event, which must be ``success``."""
     trigger = PostHogSavedQueryRunTrigger(
         saved_query_id=saved_query_id,
         deadline=time.time() + 3600,
@@ -120,7 +122,9 @@ async def trigger_poller(saved_query_id: str, requested_after: float, interval: 
         poll_interval=interval,
     )
     async for event in trigger.run():
-        return dict(event.payload)
+        if event.payload["status"] != "success":
+            raise RuntimeError(f"{saved_query_id}: {event.payload}")
+        return
     raise RuntimeError(f"trigger for {saved_query_id} ended without an event")
 
 
@@ -128,7 +132,7 @@ def bare_aiohttp_poller(url: str, project_id: int, api_key: str) -> tuple[Poller
     """The same poll loop on one shared session: GET, check, sleep."""
     session: aiohttp.ClientSession | None = None
 
-    async def poll(saved_query_id: str, requested_after: float, interval: float) -> dict[str, Any]:
+    async def poll(saved_query_id: str, requested_after: float, interval: float) -> None:
         nonlocal session
         if session is None:
             session = aiohttp.ClientSession(
@@ -143,7 +147,7 @@ def bare_aiohttp_poller(url: str, project_id: int, api_key: str) -> tuple[Poller
             if jobs and jobs[0]["status"] == "Completed":
                 created = parse_time(jobs[0]["created_at"], "created_at")
                 if created is not None and created >= requested_after:
-                    return {"status": "success"}
+                    return
             await asyncio.sleep(interval)
 
     async def close() -> None:
@@ -154,8 +158,13 @@ def bare_aiohttp_poller(url: str, project_id: int, api_key: str) -> tuple[Poller
 
 
 async def measure(
-    args: argparse.Namespace, requested: dict[str, float], emulator: EmulatorClient
+    args: argparse.Namespace, waits: dict[str, Callable[[], Awaitable[None]]]
 ) -> dict[str, Any]:
+    """Run every wait at once in this loop, as the triggerer would, and measure the process meanwhile.
+
+    :param args: ``spread``, ``port`` (the server's) and ``server_pid``.
+    :param waits: by run key, a coroutine function that returns once that run has ended.
+    """
     loop = asyncio.get_running_loop()
     connections = 0
     create_connection = loop.create_connection
@@ -166,22 +175,14 @@ async def measure(
         return await create_connection(*a, **kw)
 
     loop.create_connection = counted_create_connection  # type: ignore[method-assign]
-    close: Callable[[], Any] | None = None
-    poll: Poller
-    if args.poller == "trigger":
-        poll = trigger_poller
-    else:
-        poll, close = bare_aiohttp_poller(emulator.url, emulator.project_id, emulator.api_key)
     events: dict[str, float] = {}
 
-    async def one(saved_query_id: str) -> None:
+    async def one(key: str) -> None:
         await greenback.ensure_portal()
         if args.spread:
             await asyncio.sleep(random.random())
-        payload = await poll(saved_query_id, requested[saved_query_id], args.interval)
-        if payload["status"] != "success":
-            raise RuntimeError(f"{saved_query_id}: {payload}")
-        events[saved_query_id] = time.time()
+        await waits[key]()
+        events[key] = time.time()
 
     samples = {"rss_peak_kib": rss_kib(), "open_max": 0}
     rss_before = samples["rss_peak_kib"]
@@ -198,12 +199,10 @@ async def measure(
     sampler = asyncio.create_task(sample())
     cpu_start, server_cpu_start, wall_start = cpu_seconds(), process_cpu_seconds(args.server_pid), time.time()
     with GCPauses() as collections:
-        await asyncio.gather(*(one(saved_query_id) for saved_query_id in requested))
+        await asyncio.gather(*(one(key) for key in waits))
     cpu, wall = cpu_seconds() - cpu_start, time.time() - wall_start
     server_cpu = process_cpu_seconds(args.server_pid) - server_cpu_start
     sampler.cancel()
-    if close is not None:
-        await close()
     return {
         "cpu_s": cpu,
         "server_cpu_s": server_cpu,
@@ -213,7 +212,7 @@ async def measure(
         "open_max": samples["open_max"],
         "rss_before_mib": rss_before / 1024,
         "rss_peak_mib": samples["rss_peak_kib"] / 1024,
-        "rss_per_trigger_kib": (samples["rss_peak_kib"] - rss_before) / len(requested),
+        "rss_per_trigger_kib": (samples["rss_peak_kib"] - rss_before) / len(waits),
         **collections.summary(),
     }
 
@@ -252,24 +251,26 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def analyse(args: argparse.Namespace, emulator: EmulatorClient, measured: dict[str, Any]) -> dict[str, Any]:
-    arrivals: dict[str, list[float]] = defaultdict(list)
-    for entry in emulator.requests(method="GET", path="data_modeling_jobs"):
-        if entry["query"].get("saved_query_id") in measured["events"]:
-            arrivals[entry["query"]["saved_query_id"]].append(entry["time"])
-    finished = {
-        job["saved_query_id"]: parse_time(job["last_run_at"], "last_run_at")
-        for job in PostHogHook().list_data_modeling_jobs()
-        if job["saved_query_id"] in arrivals
-    }
-    lateness, made, ideal, detect = [], 0, 0, []
-    for saved_query_id, times in arrivals.items():
+def summarise(
+    args: argparse.Namespace,
+    arrivals: dict[str, list[float]],
+    ends: dict[str, float],
+    measured: dict[str, Any],
+) -> dict[str, Any]:
+    """Lateness, polls share, detect delay and cost per poll from the server's arrival times.
+
+    :param arrivals: by run key, the server-side arrival times of its polls.
+    :param ends: by run key, when the run ended on the server.
+    :param measured: what :func:`measure` returned.
+    """
+    lateness: list[float] = []
+    made, ideal, detect = 0, 0, []
+    for key, times in arrivals.items():
         times.sort()
         lateness += [(later - earlier - args.interval) * 1000 for earlier, later in itertools.pairwise(times)]
-        end = finished[saved_query_id] or times[-1]
         made += len(times)
-        ideal += max(1, -(-(end - times[0]) // args.interval) + 1)
-        detect.append(measured["events"][saved_query_id] - end)
+        ideal += max(1, -(-(ends[key] - times[0]) // args.interval) + 1)
+        detect.append(measured["events"][key] - ends[key])
     polls = sum(len(times) for times in arrivals.values())
     return {
         "poller": args.poller,
@@ -295,20 +296,62 @@ def analyse(args: argparse.Namespace, emulator: EmulatorClient, measured: dict[s
     }
 
 
-def main() -> None:
+def emulator_arrivals(emulator: EmulatorClient, keys: dict[str, Any]) -> dict[str, list[float]]:
+    """By saved query id, when the emulator received each jobs poll for it."""
+    arrivals: dict[str, list[float]] = defaultdict(list)
+    for entry in emulator.requests(method="GET", path="data_modeling_jobs"):
+        if entry["query"].get("saved_query_id") in keys:
+            arrivals[entry["query"]["saved_query_id"]].append(entry["time"])
+    return arrivals
+
+
+def job_ends(arrivals: dict[str, list[float]]) -> dict[str, float]:
+    """By saved query id, when its job ended (``last_run_at``)."""
+    ends = {}
+    for job in PostHogHook().list_data_modeling_jobs():
+        if job["saved_query_id"] in arrivals:
+            ends[job["saved_query_id"]] = parse_time(job["last_run_at"], "last_run_at") or 0.0
+    return ends
+
+
+async def wait_for_runs(
+    args: argparse.Namespace, requested: dict[str, float], emulator: EmulatorClient
+) -> dict[str, Any]:
+    """Measure the chosen poller over every requested run."""
+    if args.poller == "trigger":
+        return await measure(
+            args,
+            {key: partial(trigger_poller, key, after, args.interval) for key, after in requested.items()},
+        )
+    poll, close = bare_aiohttp_poller(emulator.url, emulator.project_id, emulator.api_key)
+    try:
+        return await measure(
+            args, {key: partial(poll, key, after, args.interval) for key, after in requested.items()}
+        )
+    finally:
+        await close()
+
+
+def common_arguments(description: str) -> argparse.ArgumentParser:
+    """The arguments every scale benchmark takes."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--triggers", type=int, default=1000)
     parser.add_argument("--run-seconds", type=float, default=15.0, help="how long each run stays Running")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
-    parser.add_argument("--poller", choices=["trigger", "aiohttp"], default="trigger")
     parser.add_argument("--spread", action="store_true", help="start each poller after U[0, 1) s")
     parser.add_argument(
         "--gc-freeze",
         action="store_true",
         help="gc.freeze() before the triggers start (Airflow's triggerer does not; shows what it would gain)",
     )
+    return parser
+
+
+def main() -> None:
+    parser = common_arguments(__doc__ or "")
+    parser.add_argument("--poller", choices=["trigger", "aiohttp"], default="trigger")
     args = parser.parse_args()
     args.port = free_port()
     server, emulator = start_emulator(args.port)
@@ -322,8 +365,9 @@ def main() -> None:
         requested = start_runs(args.triggers)
         if args.gc_freeze:
             gc.freeze()
-        measured = asyncio.run(measure(args, requested, emulator))
-        print(json.dumps(analyse(args, emulator, measured)))
+        measured = asyncio.run(wait_for_runs(args, requested, emulator))
+        arrivals = emulator_arrivals(emulator, measured["events"])
+        print(json.dumps(summarise(args, arrivals, job_ends(arrivals), measured)))
     finally:
         server.terminate()
         server.wait(timeout=30)

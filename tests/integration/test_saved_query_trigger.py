@@ -206,3 +206,17 @@ async def test_airflows_trigger_runner_cancels_the_run_only_on_a_user_action(
     assert len(cancel_posts(posthog_conn, saved_query_id)) == (1 if user_action else 0)
     newest_job = next(iter(PostHogHook().list_data_modeling_jobs(saved_query_id=saved_query_id)))
     assert newest_job["status"] == ("Cancelled" if user_action else "Running")
+
+
+async def test_a_missing_connection_ends_the_wait_with_an_error_event(posthog_conn: Any) -> None:
+    trigger = PostHogSavedQueryRunTrigger(
+        saved_query_id="0193b5d2-0000-7000-8000-000000000001",
+        deadline=time.time() + 20,
+        posthog_conn_id="posthog_nowhere",
+    )
+
+    event = await first_event(trigger)
+
+    assert event["status"] == "error"
+    assert "posthog_nowhere" in event["message"]
+    assert posthog_conn.requests() == []

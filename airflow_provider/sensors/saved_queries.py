@@ -17,6 +17,7 @@ from airflow_provider.operators.saved_queries import (
     push_saved_query_url,
     require_saved_query_id,
 )
+from airflow_provider.operators.validation import is_unrendered
 from airflow_provider.saved_query_runs import (
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
@@ -75,6 +76,8 @@ class PostHogSavedQuerySensor(BaseSensorOperator):
         self.deferrable = deferrable
         self.posthog_conn_id = posthog_conn_id
         self.project_id = project_id
+        if not is_unrendered(requested_after):
+            parse_time(requested_after, "requested_after")  # fail when the DAG is parsed
 
     @cached_property
     def hook(self) -> PostHogHook:

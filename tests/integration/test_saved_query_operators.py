@@ -409,7 +409,14 @@ def test_deferrable_sensor_does_not_defer_for_a_finished_run(
 
 def test_sensor_refuses_a_requested_after_that_is_not_a_time(posthog_conn: Any, ti: Any) -> None:
     with pytest.raises(ValueError, match="requested_after must be"):
-        PostHogSavedQuerySensor(task_id="wait", saved_query_id="sq", requested_after="soon").execute(
-            {"ti": ti}
-        )
+        PostHogSavedQuerySensor(task_id="wait", saved_query_id="sq", requested_after="soon")
+    templated = PostHogSavedQuerySensor(
+        task_id="wait",
+        saved_query_id="sq",
+        requested_after="{{ ti.xcom_pull(task_ids='run')['requested_at'] }}",
+    )
+    templated.requested_after = "soon"  # what the template rendered to
+
+    with pytest.raises(ValueError, match="requested_after must be"):
+        templated.execute({"ti": ti})
     assert posthog_conn.requests() == []

@@ -189,6 +189,33 @@ class AirflowREST:
         path = f"/dags/{dag_id}/dagRuns/{quote(run_id)}/taskInstances/{task_id}/xcomEntries/{key}"
         return self.call("GET", path)["value"]
 
+    def set_variable(self, key: str, value: str) -> None:
+        """Create or replace an Airflow Variable.
+
+        :param key: the variable's key.
+        :param value: its value.
+        """
+        answer = self.http.patch(
+            f"{self.url}/api/v2/variables/{key}", json={"key": key, "value": value}, timeout=30
+        )
+        if answer.status_code == 404:
+            self.call("POST", "/variables", json={"key": key, "value": value}, expect=201)
+        else:
+            assert answer.status_code == 200, answer.text
+
+    def paged(self, path: str, items: str) -> list[dict[str, Any]]:
+        """Every item of a paged list endpoint (``limit``/``offset``).
+
+        :param path: path under ``/api/v2``; ``~`` stands for "any" in DAG, run and task ids.
+        :param items: the answer's key that holds the page's items.
+        """
+        collected: list[dict[str, Any]] = []
+        while True:
+            page = self.call("GET", path, params={"limit": 100, "offset": len(collected)})
+            collected.extend(page[items])
+            if not page[items] or len(collected) >= page["total_entries"]:
+                return collected
+
     def test_connection(self, body: dict[str, Any]) -> tuple[bool, str]:
         """Test a connection in the api-server (``POST /connections/test``); ``(status, message)``.
 

@@ -104,6 +104,18 @@ class AirflowStack:
         """
         return (self.component_logs / f"{component}.log").read_text(errors="replace")
 
+    def fresh_summaries_dir(self, name: str) -> str:
+        """A new, empty folder for the session-summaries DAG's output, as the URL its Variable takes.
+
+        Runs of the same data interval share a file name; a fresh folder makes each test's run summarise
+        every session instead of reusing an earlier run's summaries.
+
+        :param name: the folder's name (e.g. the test's).
+        """
+        folder = self.summaries_dir / name
+        folder.mkdir()
+        return folder.as_uri()
+
     def trigger_log_files(self, dag_id: str, run_id: str, task_id: str) -> list[Path]:
         """The log files the triggerer wrote for one task (one per trigger it ran).
 

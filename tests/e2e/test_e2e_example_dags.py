@@ -19,6 +19,7 @@ SAVED_QUERIES_DAG = "posthog_saved_queries"
 SUMMARIES_DAG = "posthog_session_summaries"
 #: Long enough for the test's polling to see the run task deferred while the triggerer waits.
 JOB_RUN_SECONDS = 6
+SUMMARIES_DIR_VARIABLE = "posthog_summaries_dir"
 
 
 @dataclass
@@ -38,6 +39,7 @@ def example_runs(airflow: AirflowStack, rest: AirflowREST) -> ExampleRuns:
     """Trigger every example DAG at once and wait until all have finished."""
     airflow.emulator.reset()
     airflow.emulator.configure(job_run_seconds=JOB_RUN_SECONDS)
+    rest.set_variable(SUMMARIES_DIR_VARIABLE, airflow.fresh_summaries_dir("example_runs"))
     watches = rest.watch_runs({dag_id: rest.trigger(dag_id) for dag_id in EXAMPLE_DAGS})
     return ExampleRuns(watches, airflow.emulator.requests())
 

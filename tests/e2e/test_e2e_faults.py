@@ -16,6 +16,7 @@ import pytest
 import requests
 from e2e_rest import AirflowREST
 from e2e_routes import matching
+from e2e_stack import AirflowStack
 
 from airflow_provider.emulator import EmulatorClient
 
@@ -74,8 +75,9 @@ def processed_creates(emulator: EmulatorClient, route: str) -> list[dict[str, An
 
 
 def test_every_example_dag_survives_throttles_5xx_drops_and_lost_answers_without_duplicates(
-    rest: AirflowREST, emulator: EmulatorClient
+    airflow: AirflowStack, rest: AirflowREST, emulator: EmulatorClient
 ) -> None:
+    rest.set_variable("posthog_summaries_dir", airflow.fresh_summaries_dir("faults"))
     for method, route, fault in FAULTS:
         emulator.add_fault(method, route, **{"times": 1, **fault})
 

@@ -220,3 +220,38 @@ async def test_a_missing_connection_ends_the_wait_with_an_error_event(posthog_co
     assert event["status"] == "error"
     assert "posthog_nowhere" in event["message"]
     assert posthog_conn.requests() == []
+
+
+async def test_triggers_of_one_connection_share_one_pool(posthog_conn: Any) -> None:
+    posthog_conn.configure(job_run_seconds=1.0)
+    hook = PostHogHook()
+    views = [
+        str(hook.create_saved_query(f"airflow_shared_{i}", "select 1 from events")["id"]) for i in range(10)
+    ]
+    requested = {view: start_run(view) for view in views}
+    loop = asyncio.get_running_loop()
+    opened = 0
+    create_connection = loop.create_connection
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal opened
+        opened += 1
+        return await create_connection(*args, **kwargs)
+
+    async def staggered(index: int, view: str) -> dict[str, Any]:
+        await asyncio.sleep(index * 0.03)  # triggers that arrive one after another, rarely polling at once
+        trigger = PostHogSavedQueryRunTrigger(
+            saved_query_id=view, deadline=time.time() + 20, requested_after=requested[view], poll_interval=0.3
+        )
+        return await first_event(trigger)
+
+    loop.create_connection = counted  # type: ignore[method-assign]
+    try:
+        events = await asyncio.gather(*(staggered(index, view) for index, view in enumerate(views)))
+    finally:
+        loop.create_connection = create_connection  # type: ignore[method-assign]
+
+    assert [event["status"] for event in events] == ["success"] * 10
+    assert len(job_polls(posthog_conn)) >= 30
+    # One session per trigger would open at least one connection each; the shared pool reuses a few.
+    assert opened < len(views)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
@@ -33,7 +34,8 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
     ``error``, each with a ``message``); check it with
     :func:`airflow_provider.saved_query_runs.validate_run_event`. Lost connections, 5xx and 429 answers
     are logged once per outage and polling goes on until the deadline. All triggers of one connection
-    in one triggerer share one HTTP session through :class:`PostHogAsyncHook`.
+    in one triggerer share one HTTP session through :class:`PostHogAsyncHook`. The first re-check
+    comes after a random 50-100% of ``poll_interval``, so triggers deferred together spread out.
 
     :param saved_query_id: the saved query (view) whose run is followed.
     :param deadline: absolute epoch seconds (``time.time()``) after which the trigger yields ``timeout``.
@@ -107,6 +109,9 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         yield TriggerEvent(payload)
 
     async def _wait(self, hook: PostHogAsyncHook) -> dict[str, Any]:
+        # The first pause is a random 50-100% of the interval, so triggers deferred together (a mapped
+        # task, a backfill) do not keep polling PostHog in lockstep; later pauses are the interval.
+        pause = self.poll_interval * random.uniform(0.5, 1.0)
         while True:
             try:
                 state = await self._observe(hook)
@@ -132,7 +137,8 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
                     f"({time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(self.deadline))}).",
                     self.requested_after,
                 )
-            await asyncio.sleep(min(self.poll_interval, remaining))
+            await asyncio.sleep(min(pause, remaining))
+            pause = self.poll_interval
 
     async def _observe(self, hook: PostHogAsyncHook) -> RunState:
         # Only the newest job matters: read one, then close the generator so no further page is asked.

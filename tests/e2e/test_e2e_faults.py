@@ -93,18 +93,6 @@ def test_every_example_dag_survives_throttles_5xx_drops_and_lost_answers_without
         EXAMPLE_DAGS, "success"
     ), failed_logs
     assert emulator.faults() == [], "every fault was met by a DAG"
-    # The recoveries are the operators' own, and they say so in the task logs.
-    assert "The answer to the create was lost; looking for the subscription it made." in "".join(
-        rest.task_log("posthog_subscriptions", watches["posthog_subscriptions"].run_id, task)
-        for task in ("ensure_weekly_kpis", "subscribe_launch_dashboard")
-    )
-    assert "Found interview" in rest.task_log(
-        "posthog_user_interviews", watches["posthog_user_interviews"].run_id, "upload_interview"
-    )
-    assert "PostHog started the run" in rest.task_log(
-        "posthog_saved_queries", watches["posthog_saved_queries"].run_id, "run_view"
-    )
-
     subscription_creates = processed_creates(emulator, routes.SUBSCRIPTIONS)
     created_for = Counter(
         (c["body"].get("insight"), c["body"].get("dashboard")) for c in subscription_creates
@@ -120,6 +108,17 @@ def test_every_example_dag_survives_throttles_5xx_drops_and_lost_answers_without
     assert len(matching(emulator.requests(), "POST", routes.SAVED_QUERY_RUN)) == 1
     generations = emulator.summary_generations()
     assert generations and max(generations.values()) == 1, generations
+    # The recoveries are the operators' own, and they say so in the task logs.
+    assert "The answer to the create was lost; looking for the subscription it made." in "".join(
+        rest.task_log("posthog_subscriptions", watches["posthog_subscriptions"].run_id, task)
+        for task in ("ensure_weekly_kpis", "subscribe_launch_dashboard")
+    )
+    assert "Found interview" in rest.task_log(
+        "posthog_user_interviews", watches["posthog_user_interviews"].run_id, "upload_interview"
+    )
+    assert "PostHog started the run" in rest.task_log(
+        "posthog_saved_queries", watches["posthog_saved_queries"].run_id, "run_view"
+    )
 
 
 def test_a_run_request_dropped_unanswered_fails_the_task_saying_it_was_not_resent(

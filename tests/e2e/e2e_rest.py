@@ -41,8 +41,7 @@ class AirflowREST:
         self.http = requests.Session()
         answer = self.http.post(f"{url}/auth/token", json={"username": username, "password": password})
         answer.raise_for_status()
-        self.token = str(answer.json()["access_token"])
-        self.http.headers["Authorization"] = f"Bearer {self.token}"
+        self.http.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
 
     def call(self, method: str, path: str, *, expect: int = 200, **kwargs: Any) -> Any:
         """One request to ``/api/v2{path}``; its JSON body.
@@ -69,19 +68,18 @@ class AirflowREST:
 
         wait_until(known, timeout=timeout, what=f"DAG {dag_id} to be parsed", interval=1.0)
 
-    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+    def trigger(self, dag_id: str) -> str:
         """Unpause ``dag_id`` and start a manual run of it now; return the run id.
 
         The run gets the current time as its logical date, as the UI's trigger form does, so DAGs with a
         data-interval timetable get the interval that ended last.
 
         :param dag_id: the DAG.
-        :param conf: the run's params.
         """
         self.wait_for_dag(dag_id)
         self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
         now = datetime.now(timezone.utc).isoformat()
-        run = self.call("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": now, "conf": conf or {}})
+        run = self.call("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": now})
         return str(run["dag_run_id"])
 
     def run_state(self, dag_id: str, run_id: str) -> str:
@@ -113,8 +111,8 @@ class AirflowREST:
 
     def wait_for_task_state(
         self, dag_id: str, run_id: str, task_id: str, state: str, timeout: float = 120.0
-    ) -> set[str]:
-        """Poll one task until it is in ``state``; return every state seen on the way.
+    ) -> None:
+        """Poll one task until it is in ``state``.
 
         :param dag_id: the DAG.
         :param run_id: the run.
@@ -122,16 +120,11 @@ class AirflowREST:
         :param state: the awaited state.
         :param timeout: seconds.
         """
-        seen: set[str] = set()
-
-        def reached() -> bool:
-            current = self.task_states(dag_id, run_id).get(task_id)
-            if current:
-                seen.add(current)
-            return current == state
-
-        wait_until(reached, timeout=timeout, what=f"{dag_id}.{task_id} in run {run_id} to be {state}")
-        return seen
+        wait_until(
+            lambda: self.task_states(dag_id, run_id).get(task_id) == state,
+            timeout=timeout,
+            what=f"{dag_id}.{task_id} in run {run_id} to be {state}",
+        )
 
     def watch_runs(self, runs: dict[str, str], timeout: float = 240.0) -> dict[str, RunWatch]:
         """Wait for several runs (one per DAG) to finish, recording every state each task was seen in.
@@ -156,17 +149,16 @@ class AirflowREST:
             assert time.monotonic() < deadline, f"runs unfinished after {timeout:g} s: {unfinished}"
             time.sleep(0.3)
 
-    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
-        """The task's log for one try, as Airflow's UI shows it (worker and trigger lines), as text.
+    def task_log(self, dag_id: str, run_id: str, task_id: str) -> str:
+        """The task's first try's log as Airflow's UI shows it (worker and trigger lines), as text.
 
         :param dag_id: the DAG.
         :param run_id: the run.
         :param task_id: the task.
-        :param try_number: the try.
         """
         answer = self.call(
             "GET",
-            f"/dags/{dag_id}/dagRuns/{quote(run_id)}/taskInstances/{task_id}/logs/{try_number}",
+            f"/dags/{dag_id}/dagRuns/{quote(run_id)}/taskInstances/{task_id}/logs/1",
             params={"full_content": "true"},
             headers={"Accept": "application/json"},
         )

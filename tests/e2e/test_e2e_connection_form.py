@@ -72,7 +72,7 @@ def page(airflow: AirflowStack) -> Iterator[Page]:
 def saved_connection(rest: AirflowREST) -> Iterator[str]:
     """The id the UI test saves its connection under; the connection is deleted afterwards."""
     yield CONNECTION_ID
-    rest.http.delete(f"{rest.url}/api/v2/connections/{CONNECTION_ID}", timeout=30)
+    rest.call("DELETE", f"/connections/{CONNECTION_ID}", expect=204)
 
 
 def test_add_connection_form_shows_posthog_fields_and_saves_the_project_id(

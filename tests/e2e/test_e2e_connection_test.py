@@ -39,15 +39,15 @@ def connection(emulator: EmulatorClient, key: str, project_id: object) -> dict[s
 
 
 @pytest.fixture(params=["api_server", "worker"])
-def test_connection(request: pytest.FixtureRequest, rest: AirflowREST) -> Callable[[dict[str, Any]], Any]:
+def connection_test(request: pytest.FixtureRequest, rest: AirflowREST) -> Callable[[dict[str, Any]], Any]:
     """Airflow's connection test, run in the api-server or enqueued for a worker."""
     return rest.test_connection if request.param == "api_server" else rest.test_connection_on_worker
 
 
 def test_a_good_key_and_project_pass(
-    test_connection: Callable[[dict[str, Any]], tuple[bool, str]], emulator: EmulatorClient
+    connection_test: Callable[[dict[str, Any]], tuple[bool, str]], emulator: EmulatorClient
 ) -> None:
-    ok, message = test_connection(connection(emulator, emulator.api_key, emulator.project_id))
+    ok, message = connection_test(connection(emulator, emulator.api_key, emulator.project_id))
 
     assert ok, message
     assert f"project {emulator.project_id}" in message
@@ -57,9 +57,9 @@ def test_a_good_key_and_project_pass(
 
 
 def test_a_wrong_key_fails_saying_the_key_is_wrong(
-    test_connection: Callable[[dict[str, Any]], tuple[bool, str]], emulator: EmulatorClient
+    connection_test: Callable[[dict[str, Any]], tuple[bool, str]], emulator: EmulatorClient
 ) -> None:
-    ok, message = test_connection(connection(emulator, WRONG_KEY, emulator.project_id))
+    ok, message = connection_test(connection(emulator, WRONG_KEY, emulator.project_id))
 
     assert not ok
     assert message.startswith("Wrong API key for this host/region."), message
@@ -67,21 +67,21 @@ def test_a_wrong_key_fails_saying_the_key_is_wrong(
 
 
 def test_a_wrong_project_fails_saying_the_project_was_not_found(
-    test_connection: Callable[[dict[str, Any]], tuple[bool, str]], emulator: EmulatorClient
+    connection_test: Callable[[dict[str, Any]], tuple[bool, str]], emulator: EmulatorClient
 ) -> None:
-    ok, message = test_connection(connection(emulator, emulator.api_key, UNKNOWN_PROJECT))
+    ok, message = connection_test(connection(emulator, emulator.api_key, UNKNOWN_PROJECT))
 
     assert not ok
     assert message.startswith("Wrong project: the project was not found."), message
 
 
 def test_a_key_without_access_to_the_project_fails_saying_so(
-    test_connection: Callable[[dict[str, Any]], tuple[bool, str]], emulator: EmulatorClient
+    connection_test: Callable[[dict[str, Any]], tuple[bool, str]], emulator: EmulatorClient
 ) -> None:
     # PostHog answers 403 permission_denied when the key's organisation cannot see the project.
     emulator.add_fault("GET", rf"/api/projects/{emulator.project_id}/?$", kind="status", status=403)
 
-    ok, message = test_connection(connection(emulator, emulator.api_key, emulator.project_id))
+    ok, message = connection_test(connection(emulator, emulator.api_key, emulator.project_id))
 
     assert not ok
     assert message.startswith("No access to this project with this key."), message

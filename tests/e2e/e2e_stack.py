@@ -117,14 +117,15 @@ class AirflowStack:
         return folder.as_uri()
 
     def trigger_log_files(self, dag_id: str, run_id: str, task_id: str) -> list[Path]:
-        """The log files the triggerer wrote for one task (one per trigger it ran).
+        """The log files triggerers wrote for one task, oldest triggerer first (one file per triggerer job).
 
         :param dag_id: the DAG.
         :param run_id: the run.
         :param task_id: the task.
         """
         folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
-        return sorted(folder.glob("*.log.trigger.*.log"))
+        # attempt=1.log.trigger.<triggerer job id>.log
+        return sorted(folder.glob("*.log.trigger.*.log"), key=lambda path: int(path.name.split(".")[-2]))
 
     def _start_emulator(self) -> None:
         command = [

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
-from e2e_artifacts import keep_airflow_logs
+from e2e_artifacts import PHASE_REPORTS, keep_airflow_logs
 from e2e_rest import AirflowREST
 from e2e_stack import ADMIN_PASSWORD, ADMIN_USER, AirflowStack
 
@@ -31,6 +31,16 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Move the tests marked ``after_all_runs`` to the end, keeping the order of the rest."""
     items.sort(key=lambda item: item.get_closest_marker(AFTER_ALL_RUNS) is not None)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report on the test item, so a fixture's teardown can tell the test failed."""
+    report = yield
+    item.stash.setdefault(PHASE_REPORTS, {})[report.when] = report
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,20 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 ARTIFACTS_DIR = Path(__file__).resolve().parents[2] / "artifacts" / "e2e"
+#: Each test's reports by phase (``setup``, ``call``, ``teardown``), stored by ``conftest.py``.
+PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+def body_failed(node: pytest.Item) -> bool:
+    """Whether a test's body failed (or never ran); for a fixture's teardown.
+
+    :param node: the test, ``request.node`` in a fixture.
+    """
+    report = node.stash.get(PHASE_REPORTS, {}).get("call")
+    return report is None or report.failed
 
 
 def artifact_path(name: str) -> Path:

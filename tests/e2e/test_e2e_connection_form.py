@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterator
 
 import pytest
-from e2e_artifacts import artifact_path
+from e2e_artifacts import artifact_path, body_failed
 from e2e_rest import AirflowREST
 from e2e_stack import ADMIN_PASSWORD, ADMIN_USER, AirflowStack
 from playwright.sync_api import Page, expect, sync_playwright
@@ -36,10 +36,10 @@ UI_TIMEOUT_MS = 60_000
 
 
 @pytest.fixture
-def page(airflow: AirflowStack) -> Iterator[Page]:
+def page(airflow: AirflowStack, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh headless Chromium page, logged in to the api-server as the admin through the login form.
 
-    A screenshot of the page is kept as ``artifacts/e2e/ui-failure.png`` when the test fails.
+    When the login or the test fails, a screenshot of the page is kept as ``artifacts/e2e/ui-failure.png``.
     """
     with (
         tempfile.TemporaryDirectory(prefix="posthog-e2e-chromium-") as profile,
@@ -61,6 +61,8 @@ def page(airflow: AirflowStack) -> Iterator[Page]:
             page.get_by_role("button", name="Sign in").click()
             page.wait_for_url(lambda url: "/auth/" not in url)
             yield page
+            if body_failed(request.node):
+                page.screenshot(path=artifact_path("ui-failure.png"), full_page=True)
         except BaseException:
             page.screenshot(path=artifact_path("ui-failure.png"), full_page=True)
             raise
@@ -70,9 +72,10 @@ def page(airflow: AirflowStack) -> Iterator[Page]:
 
 @pytest.fixture
 def saved_connection(rest: AirflowREST) -> Iterator[str]:
-    """The id the UI test saves its connection under; the connection is deleted afterwards."""
+    """The id the UI test saves its connection under; deleted afterwards if it was saved."""
     yield CONNECTION_ID
-    rest.call("DELETE", f"/connections/{CONNECTION_ID}", expect=204)
+    answer = rest.http.delete(f"{rest.url}/api/v2/connections/{CONNECTION_ID}", timeout=30)
+    assert answer.status_code in {204, 404}, answer.text
 
 
 def test_add_connection_form_shows_posthog_fields_and_saves_the_project_id(

@@ -163,33 +163,52 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
         return next((sq for sq in self.hook.list_saved_queries(search=name) if sq.get("name") == name), None)
 
     def _create(self, name: str, query: dict[str, Any]) -> dict[str, Any]:
-        # PostHog's POST is an upsert by name: if someone created the view since _find, PostHog
-        # refuses to replace its query without their edited_history_id, which is reported below.
-        return self._refuse_concurrent_edit(name, lambda: self.hook.create_saved_query(name, query))
+        return self._write(name, query, lambda: self.hook.create_saved_query(name, query))
 
     def _update(self, current: dict[str, Any], query: dict[str, Any]) -> tuple[dict[str, Any], str]:
-        stored = current.get("query") or {}
-        if all(stored.get(key) == value for key, value in query.items()):
+        if _holds(current, query):
             return current, "unchanged"
-        updated = self._refuse_concurrent_edit(
+        updated = self._write(
             current["name"],
+            query,
             lambda: self.hook.update_saved_query(
                 current["id"], query=query, edited_history_id=current.get("latest_history_id")
             ),
         )
         return updated, "updated"
 
-    @staticmethod
-    def _refuse_concurrent_edit(name: str, send: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def _write(self, name: str, query: dict[str, Any], send: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Send a create or update; PostHog refusing a stale history id is checked against the view.
+
+        The refusal means either that the client re-sent our own write after its answer was lost (the
+        first one went through and moved the view's history on), or that someone edited the view. If
+        the view now holds our query, the write is done; otherwise the other edit is reported, never
+        overwritten.
+        """
         try:
             return send()
         except PostHogValidationError as error:
-            if _CONCURRENT_EDIT_DETAIL in (error.detail or "").lower():
+            if _CONCURRENT_EDIT_DETAIL not in (error.detail or "").lower():
+                raise
+            existing = self._find(name)
+            current = None if existing is None else self.hook.get_saved_query(existing["id"])
+            if current is None or not _holds(current, query):
                 raise AirflowException(
                     f"Saved query {name} was edited in PostHog while this task ran, so its query was not "
                     f"overwritten ({error.detail}). Check the edit in PostHog, then run the task again."
                 ) from error
-            raise
+            self.log.warning(
+                "PostHog refused a re-sent write to saved query %s, but the view holds this query: "
+                "the answer to the first write was lost.",
+                name,
+            )
+            return current
+
+
+def _holds(saved_query: dict[str, Any], query: dict[str, Any]) -> bool:
+    """Whether ``saved_query`` already has ``query`` (every key we send; PostHog may add others)."""
+    stored = saved_query.get("query") or {}
+    return all(stored.get(key) == value for key, value in query.items())
 
 
 def _run_result(

@@ -123,6 +123,41 @@ def test_create_or_update_reports_a_concurrent_edit_instead_of_overwriting_it(
     assert PostHogHook().get_saved_query(saved_query["id"])["query"]["query"] == "select 'theirs' from events"
 
 
+def test_create_or_update_recovers_when_the_answer_to_its_create_is_lost(posthog_conn: Any, ti: Any) -> None:
+    # PostHog creates the view, the answer is lost; the re-sent upsert is refused (stale history id).
+    posthog_conn.add_fault(
+        method="POST", path=r"/warehouse_saved_queries/?$", kind="after_processing", status=502
+    )
+
+    result = PostHogCreateOrUpdateSavedQueryOperator(
+        task_id="upsert", name="lost_answer_view", query="select 1 from events"
+    ).execute({"ti": ti})
+
+    assert result["action"] == "created"
+    creates = posthog_conn.requests(method="POST", path=r"/warehouse_saved_queries/?$")
+    assert [entry["status"] for entry in creates] == [502, 400]  # created but answered 502, then refused
+    views = [sq for sq in PostHogHook().list_saved_queries(search="lost_answer_view")]
+    assert [view["id"] for view in views] == [result["id"]]
+
+
+def test_create_or_update_recovers_when_the_answer_to_its_update_is_lost(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    posthog_conn.add_fault(
+        method="PATCH", path="warehouse_saved_queries", kind="after_processing", status=502
+    )
+
+    result = PostHogCreateOrUpdateSavedQueryOperator(
+        task_id="upsert", name=VIEW, query="select distinct_id from events"
+    ).execute({"ti": ti})
+
+    assert result["action"] == "updated"
+    assert [entry["status"] for entry in posthog_conn.requests(method="PATCH")] == [502, 400]
+    assert (
+        PostHogHook().get_saved_query(saved_query["id"])["query"]["query"] == "select distinct_id from events"
+    )
+
+
 def _record_failure(failures: list[BaseException], call: Any, *args: Any) -> None:
     try:
         call(*args)

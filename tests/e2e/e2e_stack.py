@@ -55,7 +55,7 @@ class AirflowStack:
 
     def start(self) -> None:
         """Start the emulator, migrate the database, start every component and wait until all are healthy."""
-        for folder in (self.dags_folder, self.component_logs, self.summaries_dir):
+        for folder in (self.dags_folder, self.component_logs, self.summaries_dir, self.home / "tmp"):
             folder.mkdir(parents=True)
         for dag_file in [*sorted((REPO_ROOT / "example_dags").glob("*.py")), *sorted(E2E_DAGS.glob("*.py"))]:
             shutil.copy(dag_file, self.dags_folder / dag_file.name)
@@ -192,6 +192,8 @@ class AirflowStack:
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "60",
             "AIRFLOW_CONN_POSTHOG_DEFAULT": self.emulator.airflow_conn_json(),
             "POSTHOG_SUMMARIES_DIR": self.summaries_dir.as_uri(),
+            # Temporary files of tasks (the interview DAG's recording) go away with the Airflow home.
+            "TMPDIR": self.home / "tmp",
             "POSTHOG_SAVED_QUERIES_CHECK_INTERVAL": str(CHECK_INTERVAL_SECONDS),
         }
         env.update({name: str(value) for name, value in settings.items()})

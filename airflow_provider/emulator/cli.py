@@ -46,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"PostHog emulator ({args.seed} seed) listening on {url}", flush=True)
         print(
             f"project id {emulator.project_id}; keys: {emulator.api_key} (all scopes), "
-            f"{emulator.read_only_key} (read only)",
+            f"{emulator.read_only_key} (read only), "
+            f"{emulator.recordings_only_key} (session_recording:read only)",
             flush=True,
         )
         connection = connection_json(url, emulator.project_id, emulator.api_key)

@@ -39,6 +39,11 @@ class EmulatorClient:
         """The seeded personal API key with only ``:read`` scopes."""
         return str(self._about()["read_only_key"])
 
+    @property
+    def recordings_only_key(self) -> str:
+        """The seeded personal API key with only ``session_recording:read`` (not ``project:read``)."""
+        return str(self._about()["recordings_only_key"])
+
     def airflow_conn_json(self, key: str | None = None) -> str:
         """A JSON connection for ``AIRFLOW_CONN_POSTHOG_DEFAULT`` that points at this emulator.
 

@@ -8,7 +8,7 @@ from typing import Any
 from .config import EmulatorConfig
 from .faults import Fault, FaultList
 from .requestlog import RequestLog
-from .seed import ALL_SCOPES_KEY, PROJECT_ID, READ_ONLY_KEY, utc_now
+from .seed import ALL_SCOPES_KEY, PROJECT_ID, READ_ONLY_KEY, RECORDINGS_ONLY_KEY, utc_now
 from .state import State
 from .throttle import Throttle
 from .warehouse import advance_jobs
@@ -25,6 +25,7 @@ class Emulator:
     project_id = PROJECT_ID
     api_key = ALL_SCOPES_KEY
     read_only_key = READ_ONLY_KEY
+    recordings_only_key = RECORDINGS_ONLY_KEY
 
     def __init__(self, seed: str = "demo", state_file: Path | None = None, **config: Any) -> None:
         self.initial_config = EmulatorConfig().updated(config)

@@ -1,4 +1,4 @@
-"""Seed data: a project, two personal API keys, insights, dashboards, saved queries and recorded sessions.
+"""Seed data: a project, three personal API keys, insights, dashboards, saved queries and recorded sessions.
 
 Sessions are spread over the last seven days counted back from the moment the seed is built, so a
 daily DAG's data interval (yesterday) always finds some. Everything else is fixed, and ids are
@@ -17,6 +17,8 @@ SEEDS = ("demo", "empty")
 PROJECT_ID = 1
 ALL_SCOPES_KEY = "phx_demo_all_scopes"
 READ_ONLY_KEY = "phx_demo_read_only"
+# A least-privilege key made for a summaries job alone: it cannot read the project itself.
+RECORDINGS_ONLY_KEY = "phx_demo_recordings_only"
 READ_SCOPES = (
     "project:read",
     "query:read",
@@ -103,7 +105,11 @@ def build_seed(name: str, session_count: int, now: datetime) -> Seed:
         "ingested_event": True,
         "created_at": "2024-01-01T00:00:00Z",
     }
-    keys = {ALL_SCOPES_KEY: ["*"], READ_ONLY_KEY: list(READ_SCOPES)}
+    keys = {
+        ALL_SCOPES_KEY: ["*"],
+        READ_ONLY_KEY: list(READ_SCOPES),
+        RECORDINGS_ONLY_KEY: ["session_recording:read"],
+    }
     if name == "empty":
         return Seed(project, keys, [], [], [], [])
     return Seed(

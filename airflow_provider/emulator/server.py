@@ -34,6 +34,7 @@ class RunningEmulator(EmulatorClient):
             "project_id": emulator.project_id,
             "api_key": emulator.api_key,
             "read_only_key": emulator.read_only_key,
+            "recordings_only_key": emulator.recordings_only_key,
         }
 
 

@@ -75,6 +75,18 @@ def test_a_wrong_project_fails_saying_the_project_was_not_found(
     assert message.startswith("Wrong project: the project was not found."), message
 
 
+def test_a_key_missing_a_scope_fails_naming_the_scope(
+    connection_test: Callable[[dict[str, Any]], tuple[bool, str]], emulator: EmulatorClient
+) -> None:
+    key = emulator.recordings_only_key  # session_recording:read only, so not project:read
+    ok, message = connection_test(connection(emulator, key, emulator.project_id))
+
+    assert not ok
+    assert message.startswith("Missing scope"), message
+    assert "'project:read'" in message
+    assert key not in message
+
+
 def test_a_key_without_access_to_the_project_fails_saying_so(
     connection_test: Callable[[dict[str, Any]], tuple[bool, str]], emulator: EmulatorClient
 ) -> None:

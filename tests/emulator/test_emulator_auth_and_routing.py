@@ -54,6 +54,16 @@ def test_read_only_key_cannot_write_and_gets_the_missing_scope_named(emulator: A
     assert emulator.counts()["subscriptions"] == 0
 
 
+def test_recordings_only_key_lists_recordings_but_cannot_read_the_project(emulator: Any) -> None:
+    http = session(emulator, emulator.recordings_only_key)
+    assert http.get(api(emulator, "session_recordings/")).status_code == 200
+    response = http.get(f"{emulator.url}/api/projects/{emulator.project_id}/")
+    assert response.status_code == 403
+    assert response.json() == envelope(
+        "authentication_error", "permission_denied", "API key missing required scope 'project:read'"
+    )
+
+
 @pytest.mark.parametrize("project", ["999", "abc"])
 def test_unknown_or_non_numeric_project_is_404_project_not_found(emulator: Any, project: str) -> None:
     response = session(emulator).get(f"{emulator.url}/api/environments/{project}/subscriptions/")

@@ -57,6 +57,19 @@ def test_connection_test_succeeds_and_tells_a_wrong_key_and_project_apart(
     assert message.startswith("Wrong API key for this host/region")
 
 
+def test_connection_test_names_the_scope_a_key_is_missing(
+    posthog_conn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_POSTHOG_DEFAULT", posthog_conn.airflow_conn_json(key=posthog_conn.recordings_only_key)
+    )
+    ok, message = PostHogHook().test_connection()
+    assert not ok
+    assert message.startswith("Missing scope"), message
+    assert "'project:read'" in message
+    assert posthog_conn.recordings_only_key not in message
+
+
 def test_subscription_lifecycle_with_soft_delete(hook: PostHogHook, posthog_conn: Any) -> None:
     created = hook.create_subscription(**SUBSCRIPTION, title="Weekly KPIs")
     assert hook.get_subscription(created["id"])["title"] == "Weekly KPIs"

@@ -25,6 +25,7 @@ async def info(request: Request) -> Response:
             "project_id": emulator.project_id,
             "api_key": emulator.api_key,
             "read_only_key": emulator.read_only_key,
+            "recordings_only_key": emulator.recordings_only_key,
         }
     )
 

@@ -8,12 +8,12 @@ after their finish time, so no background task is needed and tests control time 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timezone
 from typing import Any
 
 from .errors import required, validation_error
 from .seed import stable_uuid
-from .timefmt import iso, parse_datetime
+from .timefmt import iso
 
 VIEW_NAME = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$]*$")
 NAME_MAX_LENGTH = 128
@@ -205,7 +205,7 @@ def new_job(
         "workflow_id": workflow_id,
         "workflow_run_id": stable_uuid("workflow_run", workflow_id),
         "rows_expected": None,
-        "_finish_at": iso(now + timedelta(seconds=run_seconds)),
+        "_finish_at": now.timestamp() + run_seconds,  # epoch seconds: compared on every request
         "_outcome": outcome,
         "_error": error if outcome == "Failed" else None,
         "_status_before": saved_query["status"],
@@ -224,11 +224,12 @@ def advance_jobs(
     :returns: whether anything changed.
     """
     changed = False
+    now_epoch = now.timestamp()
     for job in jobs.values():
-        finish_at = parse_datetime(job["_finish_at"]) or now
-        if job["status"] != "Running" or finish_at > now:
+        if job["status"] != "Running" or job["_finish_at"] > now_epoch:
             continue
-        finish(job, saved_queries.get(job["saved_query_id"]), job["_outcome"], finish_at)
+        finished_at = datetime.fromtimestamp(job["_finish_at"], timezone.utc)
+        finish(job, saved_queries.get(job["saved_query_id"]), job["_outcome"], finished_at)
         changed = True
     return changed
 

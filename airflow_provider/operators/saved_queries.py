@@ -33,7 +33,6 @@ from airflow_provider.saved_query_runs import (
     saved_query_state,
     validate_run_event,
 )
-from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -286,6 +285,9 @@ class PostHogRunSavedQueryOperator(_SavedQueryOperator):
             return _run_result(saved_query_id, requested_after, "requested", None)
         deadline = self._deadline(requested_after)
         if self.deferrable:
+            # Imported here: the trigger pulls in Airflow's trigger machinery, which DAG parsing never needs.
+            from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
+
             self.defer(
                 trigger=PostHogSavedQueryRunTrigger(
                     saved_query_id=saved_query_id,

@@ -26,7 +26,6 @@ from airflow_provider.saved_query_runs import (
     parse_time,
     validate_run_event,
 )
-from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -121,6 +120,9 @@ class PostHogSavedQuerySensor(BaseSensorOperator):
         checked = self.poke(context)
         if checked.is_done:
             return checked.xcom_value
+        # Imported here: the trigger pulls in Airflow's trigger machinery, which DAG parsing never needs.
+        from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
+
         self.defer(
             trigger=PostHogSavedQueryRunTrigger(
                 saved_query_id=saved_query_id,

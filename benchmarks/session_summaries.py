@@ -103,7 +103,7 @@ def _measure(url: str, args: argparse.Namespace) -> int:
             output_path=f"file://{folder}/summaries.jsonl",
         )
         started = time.monotonic()
-        result = operator.execute({})  # type: ignore[arg-type]
+        result = operator.execute({})
         wall = time.monotonic() - started
         records = [json.loads(line) for line in Path(folder, "summaries.jsonl").read_text().splitlines()]
 

@@ -47,10 +47,7 @@ def provider_modules(kinds: list[str]) -> tuple[list[str], list[str]]:
     """The declared modules of these kinds (``hooks``, ``operators``, ...): (present, missing)."""
     info = get_provider_info()
     declared = [
-        module
-        for kind in kinds
-        for entry in info.get(kind, [])
-        for module in entry["python-modules"]
+        module for kind in kinds for entry in info.get(kind, []) for module in entry["python-modules"]
     ]
     present = [module for module in declared if importlib.util.find_spec(module) is not None]
     return present, [module for module in declared if module not in present]

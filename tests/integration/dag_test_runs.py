@@ -6,10 +6,12 @@ synced by Airflow itself, one built in a test is written here first.
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
+import uuid
 from typing import Any
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, BaseOperator, chain
 
 
 def run_dag(dag: DAG, **test_kwargs: Any) -> Any:
@@ -27,6 +29,23 @@ def run_dag(dag: DAG, **test_kwargs: Any) -> Any:
     bag.bag_dag(dag)
     sync_bag_to_db(bag, "dags-folder", None)
     return dag.test(**test_kwargs)
+
+
+def run_operators(*operators: BaseOperator, dag_id_prefix: str = "test") -> Any:
+    """Run ``operators`` in order, as the tasks of a fresh unscheduled DAG; return the DagRun.
+
+    :param operators: operators built outside any DAG, in the order they should run.
+    :param dag_id_prefix: start of the generated DAG id (a random suffix keeps runs apart).
+    """
+    with DAG(
+        dag_id=f"{dag_id_prefix}_{uuid.uuid4().hex[:8]}",
+        schedule=None,
+        start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+    ) as dag:
+        for operator in operators:
+            dag.add_task(operator)
+        chain(*operators)
+    return run_dag(dag)
 
 
 def task_states(dag_run: Any) -> dict[str, str]:

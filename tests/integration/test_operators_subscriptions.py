@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.sdk import DAG, BaseOperator, chain
-from dag_test_runs import run_dag, task_instance, task_states
+from airflow.sdk import BaseOperator
+from dag_test_runs import run_operators, task_instance, task_states
 
 from airflow_provider.links import PostHogSubscriptionLink
 from airflow_provider.operators import (
@@ -32,15 +31,7 @@ WEEKLY = {
 
 
 def _run(*operators: BaseOperator) -> Any:
-    with DAG(
-        dag_id=f"test_subscriptions_{uuid.uuid4().hex[:8]}",
-        schedule=None,
-        start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
-    ) as dag:
-        for operator in operators:
-            dag.add_task(operator)
-        chain(*operators)
-    return run_dag(dag)
+    return run_operators(*operators, dag_id_prefix="test_subscriptions")
 
 
 def _create(**overrides: Any) -> PostHogCreateSubscriptionOperator:

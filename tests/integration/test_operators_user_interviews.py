@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.sdk import DAG, BaseOperator, chain
-from dag_test_runs import run_dag, task_instance, task_states
+from airflow.sdk import DAG, BaseOperator
+from dag_test_runs import run_dag, run_operators, task_instance, task_states
 
 from airflow_provider.operators import (
     PostHogCreateUserInterviewOperator,
@@ -23,15 +23,7 @@ JANE = ["Jane Doe <jane@example.com>"]
 
 
 def _run(*operators: BaseOperator) -> Any:
-    with DAG(
-        dag_id=f"test_interviews_{uuid.uuid4().hex[:8]}",
-        schedule=None,
-        start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
-    ) as dag:
-        for operator in operators:
-            dag.add_task(operator)
-        chain(*operators)
-    return run_dag(dag)
+    return run_operators(*operators, dag_id_prefix="test_interviews")
 
 
 @pytest.fixture

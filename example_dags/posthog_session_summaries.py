@@ -1,8 +1,14 @@
 """Every day: PostHog's AI summary of each session recorded the day before, as JSON Lines, and a digest.
 
 The schedule is a ``CronDataIntervalTimetable``: each run covers the previous UTC day
-(``data_interval_start`` .. ``data_interval_end``). A plain ``"@daily"`` would not: in Airflow 3 it gives
-runs with an empty interval, and the operator refuses those unless told a ``lookback``.
+(``data_interval_start`` .. ``data_interval_end``) and writes ``<that day>.jsonl``. A plain ``"@daily"``
+would not: in Airflow 3 it gives runs with an empty interval, and the operator refuses those unless told
+a ``lookback``.
+
+A run triggered without a logical date (Airflow 3's default in the REST API and the UI) has no data
+interval. ``lookback=timedelta(days=1)`` makes it cover the day before its ``run_after`` and it writes
+``until-<run_after>.jsonl`` (e.g. ``until-20261126T143000.jsonl``), never a scheduled run's file. For
+scheduled runs the lookback changes nothing: the day before the interval's end is the interval.
 
 Where the files go: the Airflow Variable ``posthog_summaries_dir``, else the environment variable
 ``POSTHOG_SUMMARIES_DIR``, else ``file:///tmp/posthog-summaries``. Any ``ObjectStoragePath`` URL works
@@ -22,6 +28,12 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, ObjectStoragePath, task
 from airflow_provider.operators import PostHogSessionSummariesOperator
 
 DEFAULT_OUTPUT_DIR = os.environ.get("POSTHOG_SUMMARIES_DIR", "file:///tmp/posthog-summaries")
+OUTPUT_DIR = "{{ var.value.get('posthog_summaries_dir', '" + DEFAULT_OUTPUT_DIR + "') }}"
+# The day a scheduled run covers, or, for a run without a data interval, the moment its window ends.
+OUTPUT_FILE = (
+    "{{ data_interval_start | ds if data_interval_start is defined"
+    " else 'until-' ~ dag_run.run_after | ts_nodash }}.jsonl"
+)
 
 
 def digest(path: ObjectStoragePath) -> str:
@@ -66,10 +78,8 @@ with DAG(
         task_id="summarise_sessions",
         focus_area="Where do users get stuck or see errors?",
         batch_size=100,
-        output_path=(
-            "{{ var.value.get('posthog_summaries_dir', '" + DEFAULT_OUTPUT_DIR + "') }}"
-            "/{{ data_interval_start | ds }}.jsonl"
-        ),
+        lookback=dt.timedelta(days=1),
+        output_path=OUTPUT_DIR + "/" + OUTPUT_FILE,
     )
 
     @task

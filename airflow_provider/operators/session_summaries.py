@@ -32,6 +32,12 @@ EMPTY_INTERVAL_HELP = (
     "before it), or pass lookback=timedelta(days=1) to summarise the sessions that started in the "
     "day before each run, or pass date_from and date_to."
 )
+NO_INTERVAL_HELP = (
+    "This run has no data interval: a run triggered without a logical date (Airflow 3's default when "
+    "triggering through the REST API or the UI, and for asset-triggered runs) has none. Trigger it with "
+    "a logical date, or set lookback (e.g. lookback=timedelta(days=1)) to summarise the sessions that "
+    "started in that time before the run's run_after, or pass date_from and date_to."
+)
 _EXAMPLE_IDS_IN_LOG = 5
 
 
@@ -41,7 +47,8 @@ class PostHogSessionSummariesOperator(BaseOperator):
     The sessions are ``session_ids`` when given, otherwise the recordings that started in
     ``[date_from, date_to)``, which default to the run's data interval. A run whose data interval is
     empty (Airflow 3's default for cron schedules) fails with a message saying how to fix the schedule,
-    unless ``lookback`` is given.
+    unless ``lookback`` is given. So does a run with no data interval at all (triggered without a
+    logical date), unless ``lookback`` or both dates are given.
 
     Each record is ``{"session_id", "focus_area", "summary", "generated_at"}``, or, for a session PostHog
     could not summarise, ``{"session_id", "focus_area", "error", "error_message", "generated_at"}``.
@@ -60,9 +67,10 @@ class PostHogSessionSummariesOperator(BaseOperator):
     :param date_from: start of the window (templated; datetime or ISO-8601), inclusive; default: the
         run's ``data_interval_start``.
     :param date_to: end of the window (templated; datetime or ISO-8601), exclusive; default: the run's
-        ``data_interval_end``.
-    :param lookback: make the window ``[date_to - lookback, date_to)`` (for runs without a data
-        interval); not together with ``date_from``.
+        ``data_interval_end``, or, with ``lookback`` in a run that has no data interval (triggered
+        without a logical date), the run's ``run_after``.
+    :param lookback: make the window ``[date_to - lookback, date_to)`` (for runs with an empty or no
+        data interval); not together with ``date_from``.
     :param limit: summarise at most this many recordings of the window (newest first).
     :param min_duration: skip recordings shorter than this many seconds.
     :param focus_area: what the summaries should focus on (templated; at most 500 characters).
@@ -242,8 +250,11 @@ class PostHogSessionSummariesOperator(BaseOperator):
         interval_start = context.get("data_interval_start")
         interval_end = context.get("data_interval_end")
         end_value = self.date_to if self.date_to is not None else interval_end
+        if end_value is None and self.lookback is not None:
+            end_value = context["dag_run"].run_after
+            self.log.info("This run has no data interval; the window ends at its run_after.")
         if end_value is None:
-            raise AirflowFailException(f"This run has no data interval. {EMPTY_INTERVAL_HELP}")
+            raise AirflowFailException(NO_INTERVAL_HELP)
         end = require_datetime("date_to", end_value)
         if self.lookback is not None:
             return end - self.lookback, end

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,27 @@ def test_session_summaries_dag_writes_the_interval_file_and_logs_a_digest(
     assert all(record["session_id"] in digest for record in records)
     listing = posthog_conn.requests(method="GET", path=r"/session_recordings")[0]
     assert listing["query"]["date_from"].startswith(f"{dag_run.data_interval_start:%Y-%m-%dT00:00:00}")
+
+
+def test_session_summaries_dag_run_without_a_logical_date_covers_the_day_before_it(
+    airflow_db: Path, posthog_conn: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW_VAR_POSTHOG_SUMMARIES_DIR", f"file://{tmp_path}")
+    dag = _load("posthog_session_summaries")
+    run_after = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(hours=1)
+
+    dag_run = dag.test(logical_date=None, run_after=run_after)
+
+    assert task_states(dag_run) == {"summarise_sessions": "success", "log_digest": "success"}
+    assert dag_run.data_interval_start is None
+    (listing,) = posthog_conn.requests(method="GET", path=r"/session_recordings")
+    assert dt.datetime.fromisoformat(listing["query"]["date_from"]) == run_after - dt.timedelta(days=1)
+    assert dt.datetime.fromisoformat(listing["query"]["date_to"]) == run_after
+    output = tmp_path / f"until-{run_after:%Y%m%dT%H%M%S}.jsonl"
+    assert [path.name for path in tmp_path.iterdir()] == [output.name]
+    result = task_instance(dag_run, "summarise_sessions").xcom_pull(task_ids="summarise_sessions")
+    assert result["path"] == f"file://{output}"
+    assert len(output.read_text().splitlines()) == result["sessions"] > 0
 
 
 def test_subscriptions_dag_keeps_one_weekly_subscription_over_repeated_runs(

@@ -147,6 +147,46 @@ def test_lookback_summarises_the_window_before_the_run(
     assert all("summary" in record for record in records)
 
 
+def test_a_run_without_a_logical_date_summarises_the_lookback_before_its_run_after(
+    airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]]
+) -> None:
+    run_after = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(days=2)
+    dag_run = run_dag(_dag(lookback=dt.timedelta(days=1)), logical_date=None, run_after=run_after)
+
+    assert task_states(dag_run) == {"summarise": "success"}
+    assert dag_run.logical_date is None and dag_run.data_interval_end is None
+    start = run_after - dt.timedelta(days=1)
+    (listing,) = posthog_conn.requests(method="GET", path=r"/session_recordings")
+    assert dt.datetime.fromisoformat(listing["query"]["date_from"]) == start
+    assert dt.datetime.fromisoformat(listing["query"]["date_to"]) == run_after
+    in_window = [
+        r["id"]
+        for r in recordings
+        if start <= dt.datetime.fromisoformat(r["start_time"].replace("Z", "+00:00")) < run_after
+    ]
+    assert in_window, "the demo seed has sessions in every day of the last week"
+    records = task_instance(dag_run, "summarise").xcom_pull(task_ids="summarise")
+    assert [record["session_id"] for record in records] == in_window
+
+
+def test_a_run_without_a_logical_date_or_lookback_fails_at_once_saying_how_to_fix_it(
+    airflow_db: Path, posthog_conn: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dag = _dag(output_path=f"file://{tmp_path}/out.jsonl", retries=2)
+    dag_run = run_dag(
+        dag, logical_date=None, run_after=dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.timezone.utc)
+    )
+
+    assert task_states(dag_run) == {"summarise": "failed"}
+    assert task_instance(dag_run, "summarise").try_number == 1, "no retry is spent on it"
+    assert posthog_conn.requests() == []
+    assert list(tmp_path.iterdir()) == []
+    task_log = capsys.readouterr().out
+    assert "AirflowFailException: This run has no data interval" in task_log
+    assert "a run triggered without a logical date" in task_log
+    assert "Trigger it with a logical date, or set lookback" in task_log
+
+
 def test_templated_date_from_and_date_to_set_the_window(
     airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]]
 ) -> None:

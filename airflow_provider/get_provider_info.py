@@ -77,6 +77,7 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "verify": {
                         "label": "Verify TLS certificates",
+                        "description": 'For a CA bundle instead, set {"verify": "/path/to/ca.pem"} in Extra.',
                         "schema": {"type": ["boolean", "null"], "default": True},
                     },
                     "allow_insecure_http": {

@@ -61,6 +61,8 @@ class _SubscriptionFieldsOperator(BaseOperator):
         "frequency",
         "interval",
         "byweekday",
+        "bysetpos",
+        "count",
         "delivery_start",
         "delivery_until",
         "title",

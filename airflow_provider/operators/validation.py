@@ -18,9 +18,9 @@ def is_unrendered(value: Any) -> bool:
 
     :param value: an operator argument as given to the constructor.
     """
-    from airflow.sdk.definitions._internal.mixins import ResolveMixin
+    from airflow.sdk import XComArg
 
-    return isinstance(value, ResolveMixin) or (isinstance(value, str) and "{{" in value)
+    return isinstance(value, XComArg) or (isinstance(value, str) and "{{" in value)
 
 
 def require_choice(field: str, value: Any, allowed: Collection[str]) -> str:

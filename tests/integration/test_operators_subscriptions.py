@@ -65,6 +65,14 @@ def test_create_sends_the_declared_fields_and_stores_the_link(airflow_db: Path, 
     assert ti.xcom_pull(task_ids="create", key=PostHogSubscriptionLink().xcom_key) == url
 
 
+def test_schedule_position_and_count_are_templated(airflow_db: Path, posthog_conn: Any) -> None:
+    dag_run = _run(_create(frequency="monthly", bysetpos="{{ 1 }}", count="{{ 6 * 2 }}"))
+
+    assert task_states(dag_run) == {"create": "success"}
+    (post,) = posthog_conn.requests(method="POST", path=COLLECTION)
+    assert (post["body"]["bysetpos"], post["body"]["count"]) == (1, 12)
+
+
 def test_create_again_updates_only_what_differs_instead_of_duplicating(
     airflow_db: Path, posthog_conn: Any
 ) -> None:

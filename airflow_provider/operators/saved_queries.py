@@ -326,6 +326,14 @@ class PostHogRunSavedQueryOperator(_SavedQueryOperator):
         return deadline
 
     def _wait(self, saved_query_id: str, requested_after: float, deadline: float) -> RunState:
+        """Poll on this worker until the run ends, or cancel it and fail once ``deadline`` has passed.
+
+        The hook has no per-call timeout, so a poll in flight is not cut off at the deadline: the
+        deadline is checked as soon as each poll returns, and the timeout can come up to one poll late
+        (one or two GETs, each bounded by the connection's ``timeout`` per attempt plus the client's
+        retries and retry waits). ``execution_timeout`` is the hard bound: Airflow kills the task and
+        :meth:`on_kill` asks PostHog to cancel the run. The deferred path has no such lag.
+        """
         while True:
             try:
                 state = poll_run_state(self.hook, saved_query_id, requested_after)

@@ -30,6 +30,10 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
     """
     Poll a saved query's run until it ends, its deadline passes, or PostHog cannot be read.
 
+    A poll still in flight at the deadline (slow answers, retry waits, the rate limiter) is cut off,
+    so the ``timeout`` event comes at the deadline, not after the poll; a deadline already past when
+    the trigger starts (say, after a triggerer outage) yields ``timeout`` without polling.
+
     Every way out yields exactly one event (``success``, ``failed``, ``cancelled``, ``timeout`` or
     ``error``, each with a ``message``); check it with
     :func:`airflow_provider.saved_query_runs.validate_run_event`. Lost connections, 5xx and 429 answers
@@ -114,7 +118,11 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         pause = self.poll_interval * random.uniform(0.5, 1.0)
         while True:
             try:
-                state = await self._observe(hook)
+                # One poll can take minutes (read timeouts, retry waits, the rate limiter's queue):
+                # it is cut off at the deadline, so the timeout event is never late.
+                state = await asyncio.wait_for(self._observe(hook), self.deadline - time.time())
+            except asyncio.TimeoutError:
+                return self._timeout_event()
             except TRANSIENT_ERRORS as error:
                 self._note_outage(error)
             except PostHogError as error:
@@ -130,15 +138,18 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
                     return run_event(self.saved_query_id, state, self.requested_after)
             remaining = self.deadline - time.time()
             if remaining <= 0:
-                return stop_event(
-                    EVENT_TIMEOUT,
-                    self.saved_query_id,
-                    f"Saved query {self.saved_query_id} run had not ended by its deadline "
-                    f"({time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(self.deadline))}).",
-                    self.requested_after,
-                )
+                return self._timeout_event()
             await asyncio.sleep(min(pause, remaining))
             pause = self.poll_interval
+
+    def _timeout_event(self) -> dict[str, Any]:
+        return stop_event(
+            EVENT_TIMEOUT,
+            self.saved_query_id,
+            f"Saved query {self.saved_query_id} run had not ended by its deadline "
+            f"({time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(self.deadline))}).",
+            self.requested_after,
+        )
 
     async def _observe(self, hook: PostHogAsyncHook) -> RunState:
         # Only the newest job matters: read one, then close the generator so no further page is asked.

@@ -119,6 +119,26 @@ def test_an_expired_deadline_fails_the_task_and_asks_posthog_to_cancel(
     ]
 
 
+async def test_a_poll_still_in_flight_at_the_deadline_does_not_delay_the_timeout_event(
+    posthog_conn: Any, saved_query_id: str
+) -> None:
+    posthog_conn.configure(job_run_seconds=60)
+    requested_after = start_run(saved_query_id)
+    posthog_conn.add_fault(method="GET", path="data_modeling_jobs", kind="delay", delay=6, times=1)
+    started = time.monotonic()
+
+    event = await first_event(make_trigger(saved_query_id, requested_after, deadline_in=1.0))
+
+    elapsed = time.monotonic() - started
+    assert event["status"] == "timeout"
+    assert "deadline" in event["message"]
+    assert elapsed < 1.0 + 2.0  # the delayed answer would only come after 6 s
+    # The server did get the poll that was cut off; wait for its late answer so no later test sees it.
+    while not job_polls(posthog_conn):
+        await asyncio.sleep(0.1)
+    assert [poll["fault"] for poll in job_polls(posthog_conn)] == ["delay"]
+
+
 @pytest.mark.parametrize("cancel_allowed", [False, True], ids=["personal-key-403", "cancel-allowed"])
 async def test_killing_the_deferred_task_asks_posthog_to_cancel_the_run(
     posthog_conn: Any, saved_query_id: str, cancel_allowed: bool

@@ -17,7 +17,7 @@ from airflow_provider.api.outcomes import FailureKind, Outcome, RawResponse, Tra
 from airflow_provider.api.prepare import ApiRequest
 from airflow_provider.api.ratelimit import RateLimiter
 from airflow_provider.api.responses import NotJSONError, decode_json, redact
-from airflow_provider.api.retry import RetryPolicy
+from airflow_provider.api.retry import RetryPolicy, may_have_been_processed
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ def exchange(request: ApiRequest, policy: RetryPolicy, limiter: RateLimiter | No
     """
     retries = 0
     waited = 0.0
+    answer_lost = False
     while True:
         if limiter is not None and request.rate_buckets:
             delay = limiter.reserve(request.rate_buckets)
@@ -68,11 +69,12 @@ def exchange(request: ApiRequest, policy: RetryPolicy, limiter: RateLimiter | No
         outcome = yield Send(request)
         assert outcome is not None
         result, outcome = _decode(outcome, request)
-        wait = policy.decide(request, outcome, retries, waited)
+        wait = policy.decide(request, outcome, retries, waited, resent_after_lost_answer=answer_lost)
         if wait is None:
             return result
         retries += 1
         waited += wait
+        answer_lost = answer_lost or may_have_been_processed(outcome)
         log.warning(
             "PostHog %s %s: %s; retry %d of %d in %.1f s.",
             request.method,

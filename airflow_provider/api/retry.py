@@ -6,11 +6,13 @@ anything. A request that creates something is never re-sent after its answer was
 timeout, dropped connection, 502/504, unreadable success body): that raises
 :class:`PostHogResponseLostError`. ``Retry-After`` is honoured first; otherwise the wait is
 exponential backoff with full jitter. Each wait is capped and the waits of one request have a total
-budget.
+budget. A DELETE re-sent after its earlier answer was lost and now answered 404 succeeds: the earlier
+attempt deleted the object.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +22,8 @@ from airflow_provider.api.errors import PostHogConnectionError, PostHogResponseL
 from airflow_provider.api.outcomes import FailureKind, Outcome, RawResponse, TransportFailure
 from airflow_provider.api.prepare import ApiRequest
 from airflow_provider.api.responses import error_from_response, parse_retry_after
+
+log = logging.getLogger(__name__)
 
 REFUSED_BEFORE_PROCESSING = frozenset({429, 503})
 RETRYABLE_IF_IDEMPOTENT = frozenset({500, 502, 504})
@@ -44,6 +48,16 @@ def full_jitter(upper: float) -> float:
     return random.uniform(0.0, upper)
 
 
+def may_have_been_processed(outcome: Outcome) -> bool:
+    """True when PostHog may have carried out the request although its answer was lost.
+
+    :param outcome: a failed attempt's answer or failure.
+    """
+    if isinstance(outcome, RawResponse):
+        return outcome.status in ANSWER_MAYBE_LOST
+    return outcome.kind.request_was_sent
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Decides, for each outcome of a request, whether to accept it, retry it, or raise.
@@ -61,19 +75,32 @@ class RetryPolicy:
     max_total_wait: float = 300.0
     jitter: Callable[[float], float] = field(default=full_jitter, compare=False)
 
-    def decide(self, request: ApiRequest, outcome: Outcome, retries: int, waited: float) -> float | None:
-        """Return ``None`` to accept a success answer, or the seconds to wait before retrying.
+    def decide(
+        self,
+        request: ApiRequest,
+        outcome: Outcome,
+        retries: int,
+        waited: float,
+        *,
+        resent_after_lost_answer: bool = False,
+    ) -> float | None:
+        """Return ``None`` to accept the answer, or the seconds to wait before retrying.
+
+        Accepted are success answers, and a 404 answering a DELETE that is a re-send after an earlier
+        attempt's answer was lost: that attempt deleted the object.
 
         :param request: the request that was sent.
         :param outcome: its answer or failure.
         :param retries: retries already made for this request.
         :param waited: seconds already spent waiting between its attempts.
+        :param resent_after_lost_answer: an earlier attempt of this request may have been processed
+            (see :func:`may_have_been_processed`), so this attempt is a re-send.
         :raises PostHogAPIError: an error answer that is not retried (or no retries are left).
         :raises PostHogResponseLostError: a create's answer was lost; it must not be re-sent.
         :raises PostHogConnectionError: a failure that is not retried (or no retries are left).
         """
         if isinstance(outcome, RawResponse):
-            return self._decide_response(request, outcome, retries, waited)
+            return self._decide_response(request, outcome, retries, waited, resent_after_lost_answer)
         return self._decide_failure(request, outcome, retries, waited)
 
     def backoff(self, retries: int, retry_after: float | None) -> float | None:
@@ -87,10 +114,18 @@ class RetryPolicy:
         return min(self.max_wait, self.jitter(min(self.max_wait, self.backoff_base * 2**retries)))
 
     def _decide_response(
-        self, request: ApiRequest, response: RawResponse, retries: int, waited: float
+        self, request: ApiRequest, response: RawResponse, retries: int, waited: float, resent: bool
     ) -> float | None:
         status = response.status
         if 200 <= status < 300:
+            return None
+        if status == 404 and request.method == "DELETE" and resent:
+            log.warning(
+                "PostHog DELETE %s: 404 on retry %d; the earlier attempt, whose answer was lost, had "
+                "already deleted it.",
+                request.path,
+                retries,
+            )
             return None
         if status in RETRYABLE_IF_IDEMPOTENT and not request.idempotent:
             if status in ANSWER_MAYBE_LOST:

@@ -14,6 +14,7 @@ from airflow_provider.api import (
     ApiCall,
     ClientConfig,
     PostHogConnectionError,
+    PostHogNotFoundError,
     PostHogRateLimitError,
     PostHogResponseLostError,
     PostHogServerError,
@@ -25,6 +26,7 @@ from airflow_provider.api.outcomes import FailureKind, Outcome, RawResponse, Tra
 from airflow_provider.api.prepare import ApiRequest, build_request
 from airflow_provider.api.ratelimit import RateLimiter
 from airflow_provider.api.responses import parse_retry_after
+from airflow_provider.api.retry import may_have_been_processed
 
 KEY = "phx_demo_all_scopes"
 CONFIG = ClientConfig(host="https://us.posthog.com", api_key=KEY, project_id="1", rate_limit=False)
@@ -94,6 +96,48 @@ def test_retry_decision_per_method_status_and_failure(
     else:
         with pytest.raises(expected):
             POLICY.decide(sent, outcome, retries=0, waited=0.0)
+
+
+DELETE_404 = [
+    # method, retries, resent after a lost answer, expected: "accept" or the exception type
+    ("DELETE", 0, False, PostHogNotFoundError),
+    ("DELETE", 1, False, PostHogNotFoundError),
+    ("DELETE", 1, True, ACCEPTED),
+    ("DELETE", 3, True, ACCEPTED),
+    ("GET", 1, True, PostHogNotFoundError),
+    ("PATCH", 1, True, PostHogNotFoundError),
+]
+
+
+@pytest.mark.parametrize(("method", "retries", "resent", "expected"), DELETE_404)
+def test_404_is_success_only_for_a_delete_resent_after_its_answer_was_lost(
+    method: str, retries: int, resent: bool, expected: Any
+) -> None:
+    sent = request(method)
+    if expected == ACCEPTED:
+        assert POLICY.decide(sent, response(404), retries, 0.0, resent_after_lost_answer=resent) is None
+    else:
+        with pytest.raises(expected):
+            POLICY.decide(sent, response(404), retries, 0.0, resent_after_lost_answer=resent)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "maybe_processed"),
+    [
+        (response(502), True),
+        (response(504), True),
+        (TransportFailure(FailureKind.READ_TIMEOUT, "slow"), True),
+        (TransportFailure(FailureKind.DROPPED, "reset"), True),
+        (TransportFailure(FailureKind.UNREADABLE, "<html>"), True),
+        (response(429), False),
+        (response(503), False),
+        (response(500), False),
+        (TransportFailure(FailureKind.CONNECT, "refused"), False),
+        (TransportFailure(FailureKind.CONNECT_TIMEOUT, "slow"), False),
+    ],
+)
+def test_which_failures_may_have_been_processed(outcome: Outcome, maybe_processed: bool) -> None:
+    assert may_have_been_processed(outcome) is maybe_processed
 
 
 def test_lost_create_error_says_the_object_may_exist_and_how_to_check() -> None:
@@ -213,6 +257,45 @@ def test_exchange_logs_each_retry_at_warning_without_headers_or_key(caplog: pyte
     assert "1.0 s" in text
     assert KEY not in text
     assert "Bearer" not in text
+
+
+def delete_request() -> ApiRequest:
+    return build_request(CONFIG, ApiCall("DELETE", "user_interviews/0192f3a0-aaaa-7bbb-8ccc-000000000001"))
+
+
+@pytest.mark.parametrize(
+    "lost", [response(502), response(504), TransportFailure(FailureKind.READ_TIMEOUT, "slow")]
+)
+def test_exchange_accepts_404_when_a_delete_resent_after_a_lost_answer_finds_it_gone(
+    lost: Outcome, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="airflow_provider.api")
+    result, sleeps = drive(delete_request(), [lost, response(404, b'{"type": "invalid_request"}')])
+    assert result is None
+    assert sleeps == [1.0]
+    assert "earlier attempt, whose answer was lost, had already deleted it" in caplog.text
+
+
+def test_exchange_remembers_a_lost_answer_across_later_refusals() -> None:
+    result, sleeps = drive(delete_request(), [response(502), response(503), response(404)])
+    assert result is None
+    assert sleeps == [1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    "outcomes",
+    [
+        [response(404)],
+        [response(503), response(404)],
+        [TransportFailure(FailureKind.CONNECT, "refused"), response(404)],
+        [response(429, retry_after="0"), response(404)],
+    ],
+)
+def test_exchange_raises_not_found_for_a_delete_that_was_never_processed_before(
+    outcomes: list[Outcome],
+) -> None:
+    with pytest.raises(PostHogNotFoundError):
+        drive(delete_request(), outcomes)
 
 
 def test_exchange_returns_none_for_an_empty_success_body() -> None:

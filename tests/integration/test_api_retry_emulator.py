@@ -1,0 +1,45 @@
+"""Retry decisions of the client core over real HTTP against the emulator, asserting on what it saw."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from airflow_provider.api import PostHogNotFoundError
+from airflow_provider.hooks.posthog import PostHogHook
+
+
+@pytest.fixture
+def hook(posthog_conn: Any) -> Iterator[PostHogHook]:
+    posthog = PostHogHook()
+    yield posthog
+    posthog.close()
+
+
+def test_delete_whose_answer_was_lost_succeeds_when_the_resend_finds_it_gone(
+    hook: PostHogHook, posthog_conn: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    created = hook.create_user_interview(b"ID3 audio", interviewee_emails=["jane@acme.com"])
+    posthog_conn.add_fault(method="DELETE", path="user_interviews", kind="after_processing", status=502)
+    caplog.set_level(logging.WARNING, logger="airflow_provider.api")
+
+    assert hook.delete_user_interview(created["id"]) is None
+
+    deletes = posthog_conn.requests(method="DELETE", path="user_interviews")
+    assert [delete["status"] for delete in deletes] == [502, 404]
+    assert {delete["path"] for delete in deletes} == {
+        f"/api/environments/{posthog_conn.project_id}/user_interviews/{created['id']}/"
+    }
+    assert posthog_conn.counts()["user_interviews"] == 0
+    assert "had already deleted it" in caplog.text
+
+
+def test_delete_of_an_object_that_never_existed_still_raises_not_found(
+    hook: PostHogHook, posthog_conn: Any
+) -> None:
+    with pytest.raises(PostHogNotFoundError):
+        hook.delete_user_interview("0192f3a0-aaaa-7bbb-8ccc-000000000001")
+    assert [delete["status"] for delete in posthog_conn.requests(method="DELETE")] == [404]

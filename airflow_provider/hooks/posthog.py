@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from itertools import islice
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -207,17 +208,51 @@ class PostHogHook(BaseHook):
             for batch in batches:
                 record(summarise(batch))
         else:
-            with ThreadPoolExecutor(max_concurrency, thread_name_prefix="posthog-summaries") as pool:
-                futures: list[Future[dict[str, dict[str, Any]]]] = [
-                    pool.submit(summarise, b) for b in batches
-                ]
-                try:
-                    for future in as_completed(futures):
-                        record(future.result())
-                finally:
-                    for future in futures:
-                        future.cancel()
+            self._summarise_concurrently(batches, summarise, record, max_concurrency)
         return {session_id: results[session_id] for session_id in ids}
+
+    def _summarise_concurrently(
+        self,
+        batches: list[list[str]],
+        summarise: Callable[[list[str]], dict[str, dict[str, Any]]],
+        record: Callable[[dict[str, dict[str, Any]]], None],
+        max_concurrency: int,
+    ) -> None:
+        """Run ``summarise`` on up to ``max_concurrency`` batches at once; ``record`` each result here.
+
+        After a batch fails no new batch is started, but the batches already in flight are awaited and
+        every one that succeeded is recorded (so its summaries are kept, not paid for again on a retry);
+        then the first failure is raised.
+
+        :param batches: the batches, sent in this order.
+        :param summarise: sends one batch (runs in a worker thread).
+        :param record: takes one finished batch's results (runs in the calling thread).
+        :param max_concurrency: batches in flight at once.
+        """
+        waiting = iter(batches)
+        failure: BaseException | None = None
+        with ThreadPoolExecutor(max_concurrency, thread_name_prefix="posthog-summaries") as pool:
+            in_flight = {pool.submit(summarise, batch) for batch in islice(waiting, max_concurrency)}
+            while in_flight:
+                finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    error = future.exception()
+                    if error is None:
+                        record(future.result())
+                    elif failure is None:
+                        failure = error
+                        self.log.error(
+                            "A session summaries batch failed (%s); waiting for the %d batches in flight "
+                            "to keep their summaries, starting no new batch.",
+                            error,
+                            len(in_flight),
+                        )
+                    else:
+                        self.log.error("Another session summaries batch failed too: %s", error)
+                if failure is None:
+                    in_flight |= {pool.submit(summarise, batch) for batch in islice(waiting, len(finished))}
+        if failure is not None:
+            raise failure
 
     def list_session_recordings(
         self, date_from: Any = None, date_to: Any = None, project_id: ProjectId = None, **filters: Any

@@ -231,6 +231,33 @@ def test_summaries_are_resent_after_a_gateway_timeout_without_redoing_work(
     assert len(posthog_conn.requests(method="POST", path=r"/create_session_summaries_individually/?$")) == 2
 
 
+def test_a_failed_batch_keeps_the_batches_in_flight_and_starts_no_new_one(
+    hook: PostHogHook, posthog_conn: Any
+) -> None:
+    summaries = r"/create_session_summaries_individually/?$"
+    recordings = hook.list_session_recordings(date_from="-8d")
+    ids = [recording["id"] for recording in recordings if recording["recording_duration"] > 5][:12]
+    assert len(ids) == 12, "the demo seed has enough sessions long enough to summarise"
+    # The first batch to arrive is refused at once (400 is not retried); the others take a while.
+    posthog_conn.configure(summary_latency=0.3)
+    posthog_conn.add_fault(method="POST", path=summaries, kind="status", status=400, times=1)
+    batches: list[dict[str, Any]] = []
+
+    with pytest.raises(PostHogValidationError):
+        hook.create_session_summaries(ids, batch_size=2, max_concurrency=4, on_batch=batches.append)
+
+    posts = posthog_conn.requests(method="POST", path=summaries)
+    assert sorted(post["status"] for post in posts) == [200, 200, 200, 400], "no batch started after the 400"
+    (refused,) = [post["body"]["session_ids"] for post in posts if post["status"] == 400]
+    answered = [post["body"]["session_ids"] for post in posts if post["status"] == 200]
+    assert sorted(list(batch) for batch in batches) == sorted(answered)
+    assert all("segments" in entry for batch in batches for entry in batch.values())
+    assert posthog_conn.counts()["summaries_generated"] == 6
+    sent = [session_id for post in posts for session_id in post["body"]["session_ids"]]
+    assert sorted(sent) == sorted(ids[:8]), "the first four batches, in order"
+    assert set(refused).isdisjoint(session_id for batch in batches for session_id in batch)
+
+
 def test_escape_hatch_request_reaches_unwrapped_endpoints(hook: PostHogHook, posthog_conn: Any) -> None:
     hook.create_subscription(**SUBSCRIPTION)
     page = hook.request("GET", "subscriptions", params={"limit": 1})

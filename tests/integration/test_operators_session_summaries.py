@@ -297,6 +297,36 @@ def test_a_retry_does_not_summarise_a_session_twice(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["summaries.jsonl"]
 
 
+def test_a_retry_after_a_failed_concurrent_batch_sends_only_that_batch(
+    airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    session_ids = _summarisable(recordings, 8)
+    output = tmp_path / "summaries.jsonl"
+    # Of the four batches sent at once, the first to arrive is refused at once; the others take a while.
+    posthog_conn.configure(summary_latency=0.3)
+    posthog_conn.add_fault(method="POST", path=SUMMARIES_PATH, kind="status", status=400, times=1)
+
+    dag_run = run_dag(
+        _dag(
+            session_ids=session_ids,
+            batch_size=2,
+            max_concurrency=4,
+            output_path=f"file://{output}",
+            retries=1,
+        )
+    )
+
+    assert task_states(dag_run) == {"summarise": "success"}
+    assert task_instance(dag_run, "summarise").try_number == 2
+    posts = posthog_conn.requests(method="POST", path=SUMMARIES_PATH)
+    assert [entry["status"] for entry in posts[4:]] == [200], "the retry sends one batch"
+    (refused,) = [entry["body"]["session_ids"] for entry in posts[:4] if entry["status"] == 400]
+    assert posts[4]["body"]["session_ids"] == refused
+    assert posthog_conn.counts()["summaries_generated"] == len(session_ids)
+    assert [record["session_id"] for record in _read_jsonl(output)] == session_ids
+    assert task_instance(dag_run, "summarise").xcom_pull(task_ids="summarise")["reused"] == 6
+
+
 def test_a_rerun_reuses_the_completed_output_without_asking_again(
     airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
 ) -> None:

@@ -14,7 +14,6 @@ from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider.api import endpoints
 from airflow_provider.api.errors import (
-    PostHogError,
     PostHogNotFoundError,
     PostHogResponseLostError,
     PostHogValidationError,
@@ -27,11 +26,14 @@ from airflow_provider.saved_query_runs import (
     EVENT_TIMEOUT,
     TRANSIENT_ERRORS,
     RunState,
-    describe_cancel,
     describe_run,
-    job_state,
-    saved_query_state,
     validate_run_event,
+)
+from airflow_provider.saved_query_tasks import (
+    cancel_run,
+    poll_run_state,
+    push_saved_query_url,
+    require_saved_query_id,
 )
 
 if TYPE_CHECKING:
@@ -47,45 +49,6 @@ __all__ = [
 
 # PostHog's answer to a stale ``edited_history_id`` (posthog-api.md §7.5).
 _CONCURRENT_EDIT_DETAIL = "modified by someone else"
-
-
-def require_saved_query_id(value: object) -> str:
-    """Return ``saved_query_id`` as a non-empty string, or raise naming the argument.
-
-    :raises ValueError: for anything but a non-empty string.
-    """
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"saved_query_id must be a non-empty string (the saved query's UUID), got {value!r}")
-    return value.strip()
-
-
-def poll_run_state(hook: PostHogHook, saved_query_id: str, requested_after: float | None) -> RunState:
-    """Read where a saved query's run stands: its newest job, else the saved query's own status.
-
-    :param requested_after: epoch seconds taken before the run was asked for, or ``None`` for the
-        newest run whenever it started.
-    """
-    newest_job = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query_id, page_size=1)), None)
-    state = job_state(newest_job, requested_after)
-    if state is None:
-        state = saved_query_state(hook.get_saved_query(saved_query_id), requested_after)
-    return state
-
-
-def push_saved_query_url(context: Context, hook: PostHogHook, saved_query_id: str) -> None:
-    """Push the saved query's PostHog URL to XCom for the "View in PostHog" link (before any deferral)."""
-    PostHogSavedQueryLink.persist(context, hook.ui_url(PostHogSavedQueryLink.ui_path(saved_query_id)))
-
-
-def cancel_run(hook: PostHogHook, saved_query_id: str, log: Any) -> None:
-    """Ask PostHog to cancel a run; a refusal (403 for personal API keys) is logged, never raised."""
-    error: PostHogError | None = None
-    try:
-        hook.cancel_saved_query(saved_query_id)
-    except PostHogError as raised:
-        error = raised
-    level, message = describe_cancel(saved_query_id, error)
-    log.log(level, message)
 
 
 class _SavedQueryOperator(BaseOperator):

@@ -12,11 +12,6 @@ from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
 
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.links import PostHogSavedQueryLink
-from airflow_provider.operators.saved_queries import (
-    poll_run_state,
-    push_saved_query_url,
-    require_saved_query_id,
-)
 from airflow_provider.operators.validation import is_unrendered
 from airflow_provider.saved_query_runs import (
     EVENT_SUCCESS,
@@ -26,6 +21,7 @@ from airflow_provider.saved_query_runs import (
     parse_time,
     validate_run_event,
 )
+from airflow_provider.saved_query_tasks import poll_run_state, push_saved_query_url, require_saved_query_id
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

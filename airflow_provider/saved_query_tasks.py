@@ -1,0 +1,75 @@
+"""What the saved-query operators and the sensor share on a worker, through the sync hook.
+
+Checking the rendered ``saved_query_id``, reading where a run stands, pushing the "View in PostHog"
+link and asking PostHog to cancel a run. Kept apart from :mod:`airflow_provider.saved_query_runs`,
+which the trigger imports in the triggerer and which therefore stays free of hooks and links.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider.api.errors import PostHogError
+from airflow_provider.links import PostHogSavedQueryLink
+from airflow_provider.saved_query_runs import RunState, describe_cancel, job_state, saved_query_state
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider.hooks.posthog import PostHogHook
+
+
+def require_saved_query_id(value: object) -> str:
+    """Return ``saved_query_id`` as a non-empty string, or raise naming the argument.
+
+    :param value: the ``saved_query_id`` argument after rendering.
+    :raises ValueError: for anything but a non-empty string.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"saved_query_id must be a non-empty string (the saved query's UUID), got {value!r}")
+    return value.strip()
+
+
+def poll_run_state(hook: PostHogHook, saved_query_id: str, requested_after: float | None) -> RunState:
+    """Read where a saved query's run stands: its newest job, else the saved query's own status.
+
+    One GET of the newest data-modeling job, plus one GET of the saved query while no job of ours
+    exists yet.
+
+    :param hook: the sync hook of the task's connection and project.
+    :param saved_query_id: the saved query's UUID.
+    :param requested_after: epoch seconds taken before the run was asked for, or ``None`` for the
+        newest run whenever it started.
+    :return: the run's state; ``status`` is ``None`` while no run of ours is visible yet.
+    """
+    newest_job = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query_id, page_size=1)), None)
+    state = job_state(newest_job, requested_after)
+    if state is None:
+        state = saved_query_state(hook.get_saved_query(saved_query_id), requested_after)
+    return state
+
+
+def push_saved_query_url(context: Context, hook: PostHogHook, saved_query_id: str) -> None:
+    """Push the saved query's PostHog URL to XCom for the "View in PostHog" link (before any deferral).
+
+    :param context: the running task's context.
+    :param hook: the sync hook, which knows the host and project for the URL.
+    :param saved_query_id: the saved query's UUID.
+    """
+    PostHogSavedQueryLink.persist(context, hook.ui_url(PostHogSavedQueryLink.ui_path(saved_query_id)))
+
+
+def cancel_run(hook: PostHogHook, saved_query_id: str, log: Any) -> None:
+    """Ask PostHog to cancel a run; a refusal (403 for personal API keys) is logged, never raised.
+
+    :param hook: the sync hook of the task's connection and project.
+    :param saved_query_id: the saved query whose run should stop.
+    :param log: where the outcome is logged: the operator's ``log`` (anything with ``log(level, msg)``).
+    """
+    error: PostHogError | None = None
+    try:
+        hook.cancel_saved_query(saved_query_id)
+    except PostHogError as raised:
+        error = raised
+    level, message = describe_cancel(saved_query_id, error)
+    log.log(level, message)

@@ -1,8 +1,9 @@
 """PostHog API client: knows HTTP and PostHog, nothing of Airflow.
 
-A sans-I/O core decides (calls in :mod:`.calls`, :mod:`.endpoints` and :mod:`.prepare`, retries in
-:mod:`.retry`, errors in :mod:`.responses`, pages in :mod:`.pagination`, rate limits in
-:mod:`.ratelimit`); the sync (``requests``) and async (aiohttp) transports only send and sleep.
+A sans-I/O core decides (calls in :mod:`.calls`, :mod:`.endpoints` and :mod:`.prepare`, query
+encoding in :mod:`.query`, retries in :mod:`.retry`, errors in :mod:`.responses`, pages in
+:mod:`.pagination`, rate limits in :mod:`.ratelimit`); the sync (``requests``) and async (aiohttp)
+transports only send and sleep.
 
 DAG files import this package constantly, so only the errors load eagerly; the other names load
 on first use, and neither HTTP library is imported before the first request.

@@ -26,7 +26,7 @@ class ApiCall:
 
     :param method: HTTP method.
     :param path: path under ``/api/environments/:id/`` (or the project itself, see ``root``).
-    :param params: query parameters; values are encoded by ``prepare.encode_params``.
+    :param params: query parameters; values are encoded by ``query.encode_params``.
     :param json: JSON body.
     :param form: multipart form fields (with ``files``).
     :param files: multipart files: field name → (file name, content, content type).

@@ -18,7 +18,7 @@ from airflow_provider.api.calls import ApiCall
 from airflow_provider.api.config import ClientConfig
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.exchange import Exchange, Send, exchange
-from airflow_provider.api.pagination import Paging, next_params, page_items
+from airflow_provider.api.pagination import PageWalk, page_items
 from airflow_provider.api.prepare import build_request
 from airflow_provider.api.ratelimit import PROCESS_RATE_LIMITER, RateLimiter
 from airflow_provider.api.retry import RetryPolicy
@@ -85,12 +85,11 @@ class PostHogClient(_ClientBase):
         :param call: the list call (its params fetch the first page; its ``paging`` says how to go on).
         :param project_id: overrides the configured project.
         """
-        paging = _paging(call)
-        params: dict[str, Any] | None = dict(call.params or {})
-        while params is not None:
-            page = self.call(call.with_params(params), project_id)
+        walk = _walk(call)
+        while walk.params is not None:
+            page = self.call(call.with_params(walk.params), project_id)
             yield from page_items(page, call.path)
-            params = next_params(paging, params, page)
+            walk.advance(page)
 
     def close(self) -> None:
         """Close the transport's connections."""
@@ -150,13 +149,12 @@ class AsyncPostHogClient(_ClientBase):
         :param call: the list call (its params fetch the first page; its ``paging`` says how to go on).
         :param project_id: overrides the configured project.
         """
-        paging = _paging(call)
-        params: dict[str, Any] | None = dict(call.params or {})
-        while params is not None:
-            page = await self.call(call.with_params(params), project_id)
+        walk = _walk(call)
+        while walk.params is not None:
+            page = await self.call(call.with_params(walk.params), project_id)
             for item in page_items(page, call.path):
                 yield item
-            params = next_params(paging, params, page)
+            walk.advance(page)
 
     async def close(self) -> None:
         """Close the transport if this client opened it."""
@@ -172,9 +170,9 @@ class AsyncPostHogClient(_ClientBase):
         await self.close()
 
 
-def _paging(call: ApiCall) -> Paging:
+def _walk(call: ApiCall) -> PageWalk:
     if call.paging is None:
         raise PostHogConfigError(
             f"{call.method} {call.path} is not a paged list; use call() instead of paginate()."
         )
-    return call.paging
+    return PageWalk(call.paging, call.path, call.params or {})

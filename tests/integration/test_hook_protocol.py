@@ -18,6 +18,7 @@ from scripted_server import Reply, ScriptedServer, scripted_server
 from airflow_provider.api import (
     PostHogAuthenticationError,
     PostHogConnectionError,
+    PostHogError,
     PostHogResponseLostError,
     PostHogServerError,
     PostHogValidationError,
@@ -236,6 +237,59 @@ def test_async_job_pages_follow_the_cursor(server: ScriptedServer) -> None:
     assert asyncio.run(jobs()) == ["j1", "j2", "j3"]
     assert [seen.query.get("cursor") for seen in server.seen] == [None, "c2"]
     assert server.seen[1].query["saved_query_id"] == VIEW
+
+
+def test_saved_query_pages_stop_at_an_empty_page_although_next_is_set(
+    server: ScriptedServer, hook: PostHogHook
+) -> None:
+    def page(seen: Any) -> Reply:
+        number = int(seen.query.get("page", 1))
+        following = f"{server.url}/api/environments/7/warehouse_saved_queries/?page={number + 1}"
+        return Reply(200, {"count": 1, "next": following, "results": [{"name": "v1"}] if number == 1 else []})
+
+    server.fallback = page
+    assert [view["name"] for view in hook.list_saved_queries()] == ["v1"]
+    assert [seen.query.get("page") for seen in server.seen] == [None, "2"]
+
+
+def test_next_links_that_cycle_stop_the_walk_with_a_clear_error(
+    server: ScriptedServer, hook: PostHogHook
+) -> None:
+    def page(seen: Any) -> Reply:
+        offset = int(seen.query.get("offset", 0))
+        following = f"{server.url}{SUBSCRIPTIONS}?limit=2&offset={2 if offset == 0 else 0}"
+        return Reply(200, {"count": 9, "next": following, "results": [{"id": offset}, {"id": offset + 1}]})
+
+    server.fallback = page
+    walked: list[int] = []
+    with pytest.raises(PostHogError, match=r"\(limit=2&offset=2\) was already fetched"):
+        walked.extend(item["id"] for item in hook.list_subscriptions(limit=2))
+    assert walked == [0, 1, 2, 3, 0, 1]
+    assert [seen.query.get("offset") for seen in server.seen] == [None, "2", "0"]
+
+
+def test_async_cursor_links_that_cycle_stop_the_walk_with_a_clear_error(server: ScriptedServer) -> None:
+    path = "/api/environments/7/data_modeling_jobs/"
+
+    def page(seen: Any) -> Reply:
+        cursor = "b" if seen.query.get("cursor") == "a" else "a"
+        following = f"{server.url}{path}?cursor={cursor}&limit=1&saved_query_id={VIEW}"
+        return Reply(
+            200, {"next": following, "previous": None, "results": [{"id": seen.query.get("cursor")}]}
+        )
+
+    server.fallback = page
+    walked: list[str | None] = []
+
+    async def jobs() -> None:
+        async with PostHogAsyncHook() as async_hook:
+            async for job in async_hook.list_data_modeling_jobs(VIEW, page_size=1):
+                walked.append(job["id"])
+
+    with pytest.raises(PostHogError, match="already fetched; stopping after 3 pages"):
+        asyncio.run(jobs())
+    assert walked == [None, "a", "b"]
+    assert [seen.query.get("cursor") for seen in server.seen] == [None, "a", "b"]
 
 
 def test_the_key_is_in_no_log_record_exception_or_repr(

@@ -1,4 +1,7 @@
-"""Each paging style, as data: a page in, the next page's query out; ``next`` links never leave the host."""
+"""Each paging style, as data: a page in, the next page's query out; ``next`` links never leave the host.
+
+A whole walk is driven over a dict of pages keyed by query, the way a client fetches them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Any
 import pytest
 
 from airflow_provider.api import ApiCall, ClientConfig, Paging
-from airflow_provider.api.pagination import UnexpectedPageError, next_params, page_items
+from airflow_provider.api.pagination import PageWalk, UnexpectedPageError, next_params, page_items
 from airflow_provider.api.prepare import build_request
 
 
@@ -41,10 +44,77 @@ def test_cursor_paging_carries_the_cursor_and_filters() -> None:
     }
 
 
+HOST = "https://us.posthog.com/api/environments/1/data_modeling_jobs/"
+
+
+def walk(
+    paging: Paging, first: dict[str, Any], pages: dict[str, dict[str, Any]]
+) -> tuple[list[Any], list[str]]:
+    """Walk ``pages`` (keyed by sorted query string) like a client; return the items and queries fetched.
+
+    Stops with what it has on an :class:`UnexpectedPageError`, which it re-raises with them attached.
+    """
+    pager = PageWalk(paging, "data_modeling_jobs", first)
+    items: list[Any] = []
+    fetched: list[str] = []
+    while pager.params is not None:
+        query = "&".join(f"{name}={value}" for name, value in sorted(pager.params.items()))
+        fetched.append(query)
+        page = pages[query]
+        items.extend(page_items(page, pager.path))
+        try:
+            pager.advance(page)
+        except UnexpectedPageError as exc:
+            exc.add_note(repr((items, fetched)))
+            raise
+    return items, fetched
+
+
+def test_a_walk_follows_next_links_to_the_last_page() -> None:
+    pages = {
+        "limit=2": {"next": f"{HOST}?cursor=b&limit=2", "results": [1, 2]},
+        "cursor=b&limit=2": {"next": f"{HOST}?cursor=c&limit=2", "results": [3, 4]},
+        "cursor=c&limit=2": {"next": None, "results": [5]},
+    }
+    assert walk(Paging.NEXT_URL, {"limit": 2}, pages) == (
+        [1, 2, 3, 4, 5],
+        ["limit=2", "cursor=b&limit=2", "cursor=c&limit=2"],
+    )
+
+
 def test_next_url_that_repeats_the_page_is_refused() -> None:
-    page = {"next": "https://us.posthog.com/x/?offset=100", "results": [{}]}
-    with pytest.raises(UnexpectedPageError, match="repeats the current page"):
-        next_params(Paging.NEXT_URL, {"offset": 100}, page)
+    pages = {"offset=100": {"next": "https://us.posthog.com/x/?offset=100", "results": [{}]}}
+    with pytest.raises(UnexpectedPageError, match=r"next page \(offset=100\) was already fetched"):
+        walk(Paging.NEXT_URL, {"offset": 100}, pages)
+
+
+def test_cursor_links_that_cycle_between_pages_are_refused_after_each_page_once() -> None:
+    pages = {
+        "cursor=a&limit=2": {"next": f"{HOST}?cursor=b&limit=2", "results": [1, 2]},
+        "cursor=b&limit=2": {"next": f"{HOST}?cursor=a&limit=2", "results": [3, 4]},
+    }
+    with pytest.raises(
+        UnexpectedPageError, match=r"cursor=a&limit=2\) was already fetched.*after 2 pages"
+    ) as e:
+        walk(Paging.NEXT_URL, {"cursor": "a", "limit": 2}, pages)
+    assert e.value.__notes__ == [repr(([1, 2, 3, 4], ["cursor=a&limit=2", "cursor=b&limit=2"]))]
+
+
+def test_a_cycle_back_to_the_first_page_is_caught_although_its_params_were_not_strings() -> None:
+    pages = {
+        "deleted=True&limit=1&offset=0": {"next": f"{HOST}?deleted=true&limit=1&offset=1", "results": [1]},
+        "deleted=true&limit=1&offset=1": {"next": f"{HOST}?deleted=true&limit=1&offset=0", "results": [2]},
+    }
+    with pytest.raises(UnexpectedPageError, match=r"\(deleted=true&limit=1&offset=0\).*after 2 pages"):
+        walk(Paging.NEXT_URL, {"deleted": True, "limit": 1, "offset": 0}, pages)
+
+
+@pytest.mark.parametrize("paging", [Paging.NEXT_URL, Paging.PAGE_NUMBER])
+def test_an_empty_page_ends_the_walk_even_if_next_is_set(paging: Paging) -> None:
+    empty = {"count": 9, "next": f"{HOST}?page=3&cursor=z", "results": []}
+    assert next_params(paging, {"page": 2}, empty) is None
+    pages = {"page=1": {"next": f"{HOST}?page=2", "results": ["a"]}, "page=2": empty}
+    assert walk(paging, {"page": 1}, pages) == (["a"], ["page=1", "page=2"])
 
 
 def test_page_number_paging_counts_pages_while_next_is_set() -> None:

@@ -1,13 +1,18 @@
 """What the saved-query operators and the sensor share on a worker, through the sync hook.
 
-Checking the rendered ``saved_query_id``, reading where a run stands, pushing the "View in PostHog"
-link and asking PostHog to cancel a run. Kept apart from :mod:`airflow_provider.saved_query_runs`,
-which the trigger imports in the triggerer and which therefore stays free of hooks and links.
+Checking arguments at execute time (the ``saved_query_id`` above all), reading where a run stands,
+pushing the "View in PostHog" link and asking PostHog to cancel a run. Kept apart from
+:mod:`airflow_provider.saved_query_runs`, which the trigger imports in the triggerer and which
+therefore stays free of hooks and links.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider.api.errors import PostHogError
 from airflow_provider.links import PostHogSavedQueryLink
@@ -18,16 +23,52 @@ if TYPE_CHECKING:
 
     from airflow_provider.hooks.posthog import PostHogHook
 
+T = TypeVar("T")
+
+_UUID_EXAMPLE = "0192f3a0-aaaa-7bbb-8ccc-000000000001"
+
+
+def check_saved_query_id(value: object) -> str:
+    """Return ``saved_query_id`` as a canonical UUID string, or raise naming the argument.
+
+    Operators call this at construction for a value that is not a template.
+
+    :param value: the ``saved_query_id`` argument.
+    :raises ValueError: for anything but a string holding a UUID.
+    """
+    if isinstance(value, str):
+        try:
+            return str(uuid.UUID(value.strip()))
+        except ValueError:
+            pass
+    raise ValueError(
+        f"saved_query_id must be the saved query's UUID, such as {_UUID_EXAMPLE}; got {value!r}. "
+        "Saved query names are not accepted: use PostHogCreateOrUpdateSavedQueryOperator's 'id' result."
+    )
+
+
+def checked_at_execute(check: Callable[[], T]) -> T:
+    """Run an argument check on rendered values at the start of ``execute``, before any request.
+
+    Bad input cannot get better on a retry, so the check's ``ValueError`` (which names the argument
+    and what is allowed) fails the task at once, without retries.
+
+    :param check: the check; returns the checked value or raises ``ValueError``.
+    :raises AirflowFailException: with the check's message, when it raises ``ValueError``.
+    """
+    try:
+        return check()
+    except ValueError as error:
+        raise AirflowFailException(str(error)) from None
+
 
 def require_saved_query_id(value: object) -> str:
-    """Return ``saved_query_id`` as a non-empty string, or raise naming the argument.
+    """Return the rendered ``saved_query_id`` as a canonical UUID string, or fail the task for good.
 
     :param value: the ``saved_query_id`` argument after rendering.
-    :raises ValueError: for anything but a non-empty string.
+    :raises AirflowFailException: for anything but a string holding a UUID (see :func:`checked_at_execute`).
     """
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"saved_query_id must be a non-empty string (the saved query's UUID), got {value!r}")
-    return value.strip()
+    return checked_at_execute(lambda: check_saved_query_id(value))
 
 
 def poll_run_state(hook: PostHogHook, saved_query_id: str, requested_after: float | None) -> RunState:

@@ -12,7 +12,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider.api import endpoints
+from airflow_provider.api import endpoints, limits
 from airflow_provider.api.errors import (
     PostHogNotFoundError,
     PostHogResponseLostError,
@@ -20,7 +20,7 @@ from airflow_provider.api.errors import (
 )
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.links import PostHogSavedQueryLink
-from airflow_provider.operators.validation import is_unrendered
+from airflow_provider.operators.validation import is_unrendered, require_choice
 from airflow_provider.saved_query_runs import (
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
@@ -31,6 +31,8 @@ from airflow_provider.saved_query_runs import (
 )
 from airflow_provider.saved_query_tasks import (
     cancel_run,
+    check_saved_query_id,
+    checked_at_execute,
     poll_run_state,
     push_saved_query_url,
     require_saved_query_id,
@@ -77,6 +79,21 @@ class _SavedQueryOperator(BaseOperator):
         return PostHogHook(posthog_conn_id=self.posthog_conn_id, project_id=self.project_id)
 
 
+class _OneSavedQueryOperator(_SavedQueryOperator):
+    """Base of the operators that act on one existing saved query, given by ``saved_query_id``.
+
+    :param saved_query_id: the saved query's UUID (templated). A literal that is not a UUID fails
+        when the DAG is parsed; a rendered one fails the task at execute, before any request and
+        without retries.
+    """
+
+    def __init__(self, *, saved_query_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.saved_query_id = saved_query_id
+        if not is_unrendered(saved_query_id):
+            check_saved_query_id(saved_query_id)  # fail when the DAG is parsed
+
+
 class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
     """
     Create a saved query (view) by name, or update its query if it changed.
@@ -109,7 +126,7 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
         return query
 
     def execute(self, context: Context) -> dict[str, Any]:
-        query = self._checked_query()
+        query = checked_at_execute(self._checked_query)
         name = self.name
         existing = self._find(name)
         if existing is None:
@@ -187,7 +204,7 @@ def _run_result(
     }
 
 
-class PostHogRunSavedQueryOperator(_SavedQueryOperator):
+class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
     """
     Ask PostHog to run a saved query now and, by default, wait until the run ends.
 
@@ -216,7 +233,6 @@ class PostHogRunSavedQueryOperator(_SavedQueryOperator):
     def __init__(
         self,
         *,
-        saved_query_id: str,
         wait_for_completion: bool = True,
         check_interval: float = 30.0,
         timeout: float = 7 * 24 * 3600.0,
@@ -232,7 +248,6 @@ class PostHogRunSavedQueryOperator(_SavedQueryOperator):
             raise ValueError(f"check_interval must be a positive number of seconds, got {check_interval!r}")
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        self.saved_query_id = saved_query_id
         self.wait_for_completion = wait_for_completion
         self.check_interval = float(check_interval)
         self.timeout = float(timeout)
@@ -337,7 +352,7 @@ class PostHogRunSavedQueryOperator(_SavedQueryOperator):
             cancel_run(self.hook, self._waiting_for, self.log)
 
 
-class PostHogDeleteSavedQueryOperator(_SavedQueryOperator):
+class PostHogDeleteSavedQueryOperator(_OneSavedQueryOperator):
     """
     Delete a saved query (PostHog soft-deletes it and reverts its materialization).
 
@@ -352,10 +367,6 @@ class PostHogDeleteSavedQueryOperator(_SavedQueryOperator):
     template_fields = ("saved_query_id", "posthog_conn_id", "project_id")
     operator_extra_links = ()
 
-    def __init__(self, *, saved_query_id: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.saved_query_id = saved_query_id
-
     def execute(self, context: Context) -> dict[str, Any]:
         saved_query_id = require_saved_query_id(self.saved_query_id)
         try:
@@ -367,7 +378,7 @@ class PostHogDeleteSavedQueryOperator(_SavedQueryOperator):
         return {"id": saved_query_id, "deleted": True}
 
 
-class PostHogMaterializeSavedQueryOperator(_SavedQueryOperator):
+class PostHogMaterializeSavedQueryOperator(_OneSavedQueryOperator):
     """
     Materialize a saved query: PostHog stores it as a table and refreshes it on a schedule.
 
@@ -383,22 +394,27 @@ class PostHogMaterializeSavedQueryOperator(_SavedQueryOperator):
 
     template_fields = ("saved_query_id", "sync_frequency", "posthog_conn_id", "project_id")
 
-    def __init__(self, *, saved_query_id: str, sync_frequency: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, sync_frequency: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.saved_query_id = saved_query_id
         self.sync_frequency = sync_frequency
+        if not is_unrendered(sync_frequency):
+            self._checked_sync_frequency()  # fail when the DAG is parsed
+
+    def _checked_sync_frequency(self) -> str | None:
+        if self.sync_frequency is None:
+            return None
+        return require_choice("sync_frequency", self.sync_frequency, sorted(limits.SYNC_FREQUENCIES))
 
     def execute(self, context: Context) -> dict[str, Any]:
         saved_query_id = require_saved_query_id(self.saved_query_id)
-        # Building the request checks sync_frequency before anything is sent.
-        endpoints.materialize_saved_query(saved_query_id, self.sync_frequency)
+        sync_frequency = checked_at_execute(self._checked_sync_frequency)
         push_saved_query_url(context, self.hook, saved_query_id)
-        self.hook.materialize_saved_query(saved_query_id, sync_frequency=self.sync_frequency)
-        self.log.info("Materialized saved query %s (sync_frequency=%s).", saved_query_id, self.sync_frequency)
-        return {"id": saved_query_id, "sync_frequency": self.sync_frequency}
+        self.hook.materialize_saved_query(saved_query_id, sync_frequency=sync_frequency)
+        self.log.info("Materialized saved query %s (sync_frequency=%s).", saved_query_id, sync_frequency)
+        return {"id": saved_query_id, "sync_frequency": sync_frequency}
 
 
-class PostHogRevertSavedQueryMaterializationOperator(_SavedQueryOperator):
+class PostHogRevertSavedQueryMaterializationOperator(_OneSavedQueryOperator):
     """
     Revert a saved query's materialization: PostHog drops its table and schedule; the view stays.
 
@@ -410,10 +426,6 @@ class PostHogRevertSavedQueryMaterializationOperator(_SavedQueryOperator):
     """
 
     template_fields = ("saved_query_id", "posthog_conn_id", "project_id")
-
-    def __init__(self, *, saved_query_id: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.saved_query_id = saved_query_id
 
     def execute(self, context: Context) -> dict[str, Any]:
         saved_query_id = require_saved_query_id(self.saved_query_id)

@@ -21,7 +21,13 @@ from airflow_provider.saved_query_runs import (
     parse_time,
     validate_run_event,
 )
-from airflow_provider.saved_query_tasks import poll_run_state, push_saved_query_url, require_saved_query_id
+from airflow_provider.saved_query_tasks import (
+    check_saved_query_id,
+    checked_at_execute,
+    poll_run_state,
+    push_saved_query_url,
+    require_saved_query_id,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -71,8 +77,10 @@ class PostHogSavedQuerySensor(BaseSensorOperator):
         self.deferrable = deferrable
         self.posthog_conn_id = posthog_conn_id
         self.project_id = project_id
+        if not is_unrendered(saved_query_id):
+            check_saved_query_id(saved_query_id)  # fail when the DAG is parsed
         if not is_unrendered(requested_after):
-            parse_time(requested_after, "requested_after")  # fail when the DAG is parsed
+            parse_time(requested_after, "requested_after")
 
     @cached_property
     def hook(self) -> PostHogHook:
@@ -80,9 +88,9 @@ class PostHogSavedQuerySensor(BaseSensorOperator):
         return PostHogHook(posthog_conn_id=self.posthog_conn_id, project_id=self.project_id)
 
     def _target(self) -> tuple[str, float | None]:
-        return require_saved_query_id(self.saved_query_id), parse_time(
-            self.requested_after, "requested_after"
-        )
+        # Rendered values, checked before any request; bad ones fail the task without retries.
+        saved_query_id = require_saved_query_id(self.saved_query_id)
+        return saved_query_id, checked_at_execute(lambda: parse_time(self.requested_after, "requested_after"))
 
     def poke(self, context: Context) -> PokeReturnValue:
         """Check the run once; fail the task if it ended any way but ``Completed``.

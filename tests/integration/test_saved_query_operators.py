@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowRescheduleException, TaskDeferred
+from airflow.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowRescheduleException,
+    TaskDeferred,
+)
+from dag_test_runs import run_operators, task_instance, task_states
 from structlog.testing import capture_logs
 
 from airflow_provider.hooks.posthog import PostHogHook
@@ -24,6 +31,7 @@ from airflow_provider.triggers import PostHogSavedQueryRunTrigger
 
 URL_KEY = "posthog_saved_query_url"
 VIEW = "airflow_operator_test"
+SOME_UUID = "0193b5d2-0000-7000-8000-000000000001"
 
 
 class RunningTaskInstance:
@@ -186,7 +194,7 @@ def test_create_or_update_checks_a_rendered_template_before_any_request(posthog_
     )
     operator.name = "1st view"  # what the template rendered to
 
-    with pytest.raises(ValueError, match=r"^name must"):
+    with pytest.raises(AirflowFailException, match=r"^name must"):
         operator.execute({"ti": ti})
     assert posthog_conn.requests() == []
 
@@ -282,8 +290,8 @@ def test_killing_a_run_waiting_on_a_worker_cancels_it(
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"saved_query_id": "sq", "check_interval": 0}, "check_interval must be a positive number"),
-        ({"saved_query_id": "sq", "timeout": -1}, "timeout must be a positive number"),
+        ({"saved_query_id": SOME_UUID, "check_interval": 0}, "check_interval must be a positive number"),
+        ({"saved_query_id": SOME_UUID, "timeout": -1}, "timeout must be a positive number"),
     ],
 )
 def test_run_refuses_bad_intervals_when_the_dag_is_parsed(arguments: dict[str, Any], message: str) -> None:
@@ -291,9 +299,62 @@ def test_run_refuses_bad_intervals_when_the_dag_is_parsed(arguments: dict[str, A
         PostHogRunSavedQueryOperator(task_id="run", **arguments)
 
 
-def test_run_refuses_an_id_that_is_not_a_uuid_before_any_request(posthog_conn: Any, ti: Any) -> None:
-    with pytest.raises(ValueError, match="saved query id must be a UUID"):
-        PostHogRunSavedQueryOperator(task_id="run", saved_query_id="daily_views").execute({"ti": ti})
+ID_TAKERS = [
+    PostHogRunSavedQueryOperator,
+    PostHogDeleteSavedQueryOperator,
+    PostHogMaterializeSavedQueryOperator,
+    PostHogRevertSavedQueryMaterializationOperator,
+    PostHogSavedQuerySensor,
+]
+
+
+@pytest.mark.parametrize("task_class", ID_TAKERS, ids=lambda task_class: task_class.__name__)
+@pytest.mark.parametrize("bad_id", ["daily_views", "", "0193b5d2-...", None], ids=repr)
+def test_a_saved_query_id_that_is_not_a_uuid_is_refused_when_the_dag_is_parsed(
+    task_class: type, bad_id: Any
+) -> None:
+    with pytest.raises(ValueError, match=r"^saved_query_id must be the saved query's UUID, such as"):
+        task_class(task_id="task", saved_query_id=bad_id)
+
+
+def test_a_literal_uuid_is_accepted_in_any_spelling_and_sent_canonical(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    spelled = "{" + saved_query["id"].upper() + "}"
+    operator = PostHogRevertSavedQueryMaterializationOperator(task_id="revert", saved_query_id=spelled)
+
+    assert operator.execute({"ti": ti}) == {"id": saved_query["id"], "is_materialized": False}
+    assert posthog_conn.requests(method="POST")[-1]["path"].endswith(
+        f"/warehouse_saved_queries/{saved_query['id']}/revert_materialization/"
+    )
+
+
+@pytest.mark.parametrize("task_class", ID_TAKERS, ids=lambda task_class: task_class.__name__)
+def test_a_rendered_id_that_is_not_a_uuid_fails_the_task_without_retries_or_requests(
+    airflow_db: Any, posthog_conn: Any, task_class: type
+) -> None:
+    task = task_class(
+        task_id="saved_query_task",
+        saved_query_id="{{ params.view }}",
+        params={"view": "daily_views"},
+        retries=2,
+        retry_delay=dt.timedelta(0),
+    )
+    dag_run = run_operators(task, dag_id_prefix="saved_query_bad_id")
+
+    assert task_states(dag_run) == {"saved_query_task": "failed"}
+    assert task_instance(dag_run, "saved_query_task").try_number == 1, "no retry is spent on it"
+    assert posthog_conn.requests() == []
+
+
+def test_a_rendered_id_names_the_field_and_what_is_allowed(posthog_conn: Any, ti: Any) -> None:
+    operator = PostHogRunSavedQueryOperator(task_id="run", saved_query_id="{{ params.view }}")
+    operator.saved_query_id = "daily_views"  # what the template rendered to
+
+    with pytest.raises(
+        AirflowFailException, match=r"^saved_query_id must be the saved query's UUID.*'daily_views'"
+    ):
+        operator.execute({"ti": ti})
     assert posthog_conn.requests() == []
 
 
@@ -326,14 +387,21 @@ def test_materialize_then_revert(posthog_conn: Any, saved_query: dict[str, Any],
     assert ti.pushed[URL_KEY].endswith(f"sql?open_view={saved_query['id']}")
 
 
-def test_materialize_refuses_an_unknown_frequency_before_any_request(
+def test_materialize_refuses_an_unknown_frequency_when_parsed_and_when_rendered(
     posthog_conn: Any, saved_query: dict[str, Any], ti: Any
 ) -> None:
-    seen_before = len(posthog_conn.requests())
-    with pytest.raises(ValueError, match="sync_frequency must be one of"):
+    with pytest.raises(ValueError, match=r"^sync_frequency must be one of"):
         PostHogMaterializeSavedQueryOperator(
             task_id="materialize", saved_query_id=saved_query["id"], sync_frequency="hourly"
-        ).execute({"ti": ti})
+        )
+    templated = PostHogMaterializeSavedQueryOperator(
+        task_id="materialize", saved_query_id=saved_query["id"], sync_frequency="{{ params.every }}"
+    )
+    templated.sync_frequency = "hourly"  # what the template rendered to
+    seen_before = len(posthog_conn.requests())
+
+    with pytest.raises(AirflowFailException, match=r"^sync_frequency must be one of.*'1hour'"):
+        templated.execute({"ti": ti})
     assert len(posthog_conn.requests()) == seen_before
 
 
@@ -444,14 +512,14 @@ def test_deferrable_sensor_does_not_defer_for_a_finished_run(
 
 def test_sensor_refuses_a_requested_after_that_is_not_a_time(posthog_conn: Any, ti: Any) -> None:
     with pytest.raises(ValueError, match="requested_after must be"):
-        PostHogSavedQuerySensor(task_id="wait", saved_query_id="sq", requested_after="soon")
+        PostHogSavedQuerySensor(task_id="wait", saved_query_id=SOME_UUID, requested_after="soon")
     templated = PostHogSavedQuerySensor(
         task_id="wait",
-        saved_query_id="sq",
+        saved_query_id=SOME_UUID,
         requested_after="{{ ti.xcom_pull(task_ids='run')['requested_at'] }}",
     )
     templated.requested_after = "soon"  # what the template rendered to
 
-    with pytest.raises(ValueError, match="requested_after must be"):
+    with pytest.raises(AirflowFailException, match=r"^requested_after must be"):
         templated.execute({"ti": ti})
     assert posthog_conn.requests() == []

@@ -158,8 +158,9 @@ def test_run_operator_and_sensor_fail_on_a_missing_or_unknown_event(event: objec
     from airflow_provider.operators.saved_queries import PostHogRunSavedQueryOperator
     from airflow_provider.sensors.saved_queries import PostHogSavedQuerySensor
 
-    operator = PostHogRunSavedQueryOperator(task_id="run_view", saved_query_id="sq")
-    sensor = PostHogSavedQuerySensor(task_id="wait_for_view", saved_query_id="sq")
+    view = "0193b5d2-0000-7000-8000-000000000001"
+    operator = PostHogRunSavedQueryOperator(task_id="run_view", saved_query_id=view)
+    sensor = PostHogSavedQuerySensor(task_id="wait_for_view", saved_query_id=view)
 
     with pytest.raises(AirflowException, match="outcome is unknown"):
         operator.execute_complete(context={}, event=event)  # type: ignore[arg-type]

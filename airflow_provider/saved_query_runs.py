@@ -169,7 +169,12 @@ EVENT_STATUSES = frozenset({EVENT_SUCCESS, EVENT_FAILED, EVENT_CANCELLED, EVENT_
 
 
 def describe_run(saved_query_id: str, state: RunState) -> str:
-    """One line saying how a run ended, with PostHog's error text when it did not complete."""
+    """One line saying how a run ended, with PostHog's error text when it did not complete.
+
+    :param saved_query_id: the saved query whose run ended.
+    :param state: the run's terminal state.
+    :return: the message logged on success and raised on failure.
+    """
     job = f" (data-modeling job {state.job_id})" if state.job_id else ""
     if state.succeeded:
         return f"Saved query {saved_query_id} run{job} completed."
@@ -180,7 +185,11 @@ def describe_run(saved_query_id: str, state: RunState) -> str:
 def run_event(saved_query_id: str, state: RunState, requested_after: float | None) -> dict[str, Any]:
     """The event payload for a run that has ended.
 
+    :param saved_query_id: the saved query whose run ended.
+    :param state: the run's terminal state; ``Completed`` gives ``success``, ``Cancelled`` gives
+        ``cancelled``, anything else ``failed``.
     :param requested_after: when the run was asked for (epoch seconds), echoed for the task's XCom.
+    :return: the payload, with the keys :func:`validate_run_event` requires.
     """
     if state.succeeded:
         status = EVENT_SUCCESS
@@ -201,7 +210,14 @@ def run_event(saved_query_id: str, state: RunState, requested_after: float | Non
 def stop_event(
     status: str, saved_query_id: str, message: str, requested_after: float | None
 ) -> dict[str, Any]:
-    """The event payload for a wait that stopped before the run ended (``timeout`` or ``error``)."""
+    """The event payload for a wait that stopped before the run ended (``timeout`` or ``error``).
+
+    :param status: :data:`EVENT_TIMEOUT` or :data:`EVENT_ERROR`.
+    :param saved_query_id: the saved query whose run was followed.
+    :param message: what happened, for the task's log and failure.
+    :param requested_after: when the run was asked for (epoch seconds), echoed for the task's XCom.
+    :return: the payload, with ``run_status`` and ``job_id`` set to ``None``.
+    """
     return {
         "status": status,
         "message": message,
@@ -221,6 +237,8 @@ def validate_run_event(event: object) -> dict[str, Any]:
     A resumed task must never succeed by accident: a missing event (the trigger ended without one),
     a payload that is not a dict, or an unknown ``status`` all raise.
 
+    :param event: what the trigger sent (``None`` when the task resumed without an event).
+    :return: the event, unchanged.
     :raises AirflowException: for anything but a known event.
     """
     if not isinstance(event, dict):
@@ -242,7 +260,10 @@ def validate_run_event(event: object) -> dict[str, Any]:
 def describe_cancel(saved_query_id: str, error: PostHogError | None) -> tuple[int, str]:
     """The log level and message for the outcome of asking PostHog to cancel a run.
 
+    :param saved_query_id: the saved query whose run was to be cancelled.
     :param error: what the cancel request raised, or ``None`` if PostHog accepted it.
+    :return: ``(level, message)``: a warning when the run may go on in PostHog (a 403 for personal
+        API keys, or any other failure), info when PostHog accepted or had no run to cancel.
     """
     if error is None:
         return logging.INFO, f"Asked PostHog to cancel the run of saved query {saved_query_id}."

@@ -3,7 +3,8 @@
 aiohttp because one shared ``ClientSession`` held 1,000 pollers at a 1 s rate in one event loop
 where httpx's pool broke down (``trigger-scale.md``). Sessions are shared: every user of the same key
 string (the hook uses the connection id) in the same running event loop gets the same transport,
-reference-counted and closed when its last user releases it. aiohttp is imported on first use.
+reference-counted and closed when its last user releases it. aiohttp is imported on first use. A CA
+bundle given as ``verify`` is loaded once per session in a worker thread, never in the event loop.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class AiohttpTransport:
     def __init__(self, connection_limit: int = CONNECTION_LIMIT) -> None:
         self._connection_limit = connection_limit
         self._session: aiohttp.ClientSession | None = None
-        self._ssl_contexts: dict[str, ssl.SSLContext] = {}
+        self._ssl_contexts: dict[str, asyncio.Future[ssl.SSLContext]] = {}
 
     def __repr__(self) -> str:
         state = "open" if self._session is not None and not self._session.closed else "closed"
@@ -50,6 +51,7 @@ class AiohttpTransport:
         """
         import aiohttp
 
+        tls = await self._ssl(request.verify)
         session = self._open_session()
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=request.connect_timeout, sock_read=request.read_timeout
@@ -63,7 +65,7 @@ class AiohttpTransport:
                 json=request.json,
                 data=_form_data(request),
                 timeout=timeout,
-                ssl=self._ssl(request.verify),
+                ssl=tls,
                 allow_redirects=False,
             ) as response:
                 body = await response.read()
@@ -73,7 +75,8 @@ class AiohttpTransport:
             return TransportFailure(_failure_kind(exc), str(exc) or type(exc).__name__)
 
     async def close(self) -> None:
-        """Close the session and its connections."""
+        """Close the session and its connections, and forget the loaded CA bundles with it."""
+        self._ssl_contexts.clear()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -87,12 +90,22 @@ class AiohttpTransport:
             )
         return self._session
 
-    def _ssl(self, verify: bool | str) -> ssl.SSLContext | bool:
+    async def _ssl(self, verify: bool | str) -> ssl.SSLContext | bool:
+        # Reading and parsing a CA bundle blocks: one worker thread does it for all concurrent first
+        # requests (shielded, so a cancelled caller does not cancel it for the others). A bundle
+        # that fails to load is not cached, so the next request tries again.
         if isinstance(verify, bool):
             return verify
-        if verify not in self._ssl_contexts:
-            self._ssl_contexts[verify] = ssl.create_default_context(cafile=verify)
-        return self._ssl_contexts[verify]
+        loading = self._ssl_contexts.get(verify)
+        if loading is None:
+            loading = self._ssl_contexts[verify] = asyncio.ensure_future(
+                asyncio.to_thread(ssl.create_default_context, cafile=verify)
+            )
+        try:
+            return await asyncio.shield(loading)
+        except OSError:
+            self._ssl_contexts.pop(verify, None)
+            raise
 
 
 def _form_data(request: ApiRequest) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -58,9 +59,12 @@ class Seen:
 
 
 class ScriptedServer:
-    """Answers requests with scripted replies in order, then with ``fallback`` (default: 200 ``{}``)."""
+    """Answers requests with scripted replies in order, then with ``fallback`` (default: 200 ``{}``).
 
-    def __init__(self) -> None:
+    :param tls: a server-side TLS context to serve HTTPS with; plain HTTP without one.
+    """
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.seen: list[Seen] = []
         self.connections = 0
         self._script: deque[Reply] = deque()
@@ -68,7 +72,10 @@ class ScriptedServer:
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._httpd.server_address[1]}"
 
     def script(self, *replies: Reply) -> None:
         """Queue replies for the next requests.
@@ -144,9 +151,12 @@ class ScriptedServer:
 
 
 @contextmanager
-def scripted_server() -> Iterator[ScriptedServer]:
-    """A started :class:`ScriptedServer`, stopped on exit."""
-    server = ScriptedServer()
+def scripted_server(tls: ssl.SSLContext | None = None) -> Iterator[ScriptedServer]:
+    """A started :class:`ScriptedServer`, stopped on exit.
+
+    :param tls: a server-side TLS context to serve HTTPS with; plain HTTP without one.
+    """
+    server = ScriptedServer(tls)
     server.start()
     try:
         yield server

@@ -1,6 +1,6 @@
 """The PostHog clients: thin sync and async shells that run the shared core with real I/O.
 
-Both build requests with :func:`.calls.build_request`, drive them through :func:`.exchange.exchange`
+Both build requests with :func:`.prepare.build_request`, drive them through :func:`.exchange.exchange`
 (rate limiting, retries, errors) and walk pages with :mod:`.pagination`; they differ only in how
 they send and sleep.
 """

@@ -3,14 +3,17 @@
 aiohttp because one shared ``ClientSession`` held 1,000 pollers at a 1 s rate in one event loop
 where httpx's pool broke down (``trigger-scale.md``). Sessions are shared: every user of the same key
 string (the hook uses the connection id) in the same running event loop gets the same transport,
-reference-counted and closed when its last user releases it. aiohttp is imported on first use. A CA
-bundle given as ``verify`` is loaded once per session in a worker thread, never in the event loop.
+reference-counted and closed when its last user releases it. aiohttp is imported on first use, in a
+worker thread: its import reads the system CA files, which must not block the triggerer's event loop.
+A CA bundle given as ``verify`` is likewise loaded once per session in a worker thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import ssl
+import sys
 import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -49,6 +52,8 @@ class AiohttpTransport:
 
         :param request: the request to send.
         """
+        if "aiohttp" not in sys.modules:
+            await asyncio.to_thread(importlib.import_module, "aiohttp")
         import aiohttp
 
         tls = await self._ssl(request.verify)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider.api import PostHogNotFoundError, PostHogResponseLostError
+from airflow_provider.api import (
+    PostHogError,
+    PostHogNotFoundError,
+    PostHogResponseLostError,
+    PostHogServerError,
+)
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.operators.validation import is_unrendered, require_str_list, require_text
 
@@ -18,6 +24,9 @@ if TYPE_CHECKING:
 
 # How far PostHog's clock may be behind ours when matching an interview to the create that made it.
 _CLOCK_SKEW = dt.timedelta(minutes=2)
+# The task state store key where the create operator records the upload it is about to send.
+UPLOAD_STATE_KEY = "posthog_user_interview_upload"
+_HASH_CHUNK = 1024 * 1024
 
 
 class _UserInterviewOperator(BaseOperator):
@@ -38,6 +47,27 @@ class _UserInterviewOperator(BaseOperator):
         return PostHogHook(posthog_conn_id=self.posthog_conn_id, project_id=self.project_id)
 
 
+class PostHogInterviewMayExistError(PostHogResponseLostError):
+    """The answer to an interview upload was lost, and the interview it may have made cannot be identified.
+
+    The upload is not sent again (that could duplicate the interview); the message says how to check
+    and how to let the task upload again.
+
+    :param sent_at: when the upload was sent (ISO 8601).
+    :param reason: why the interview cannot be identified.
+    :param interviews_url: where to see the project's interviews.
+    :param to_upload_again: what to do to upload again if the interview does not exist.
+    """
+
+    def __init__(self, sent_at: str, reason: str, interviews_url: str, to_upload_again: str) -> None:
+        super().__init__("POST", "user_interviews/", f"the answer to the upload sent at {sent_at} was lost")
+        self.args = (
+            f"PostHog's answer to the interview upload sent at {sent_at} was lost, so the interview may "
+            f"exist. {reason} Not uploading again, which could create a duplicate. Check the interviews "
+            f"created since then at {interviews_url}: if it is there, use its id; if not, {to_upload_again}",
+        )
+
+
 class PostHogCreateUserInterviewOperator(_UserInterviewOperator):
     """Upload an interview recording; PostHog transcribes and summarises it while the request runs.
 
@@ -45,10 +75,14 @@ class PostHogCreateUserInterviewOperator(_UserInterviewOperator):
     ``ObjectStoragePath`` URL (``file://``, ``s3://conn_id@bucket/key``, ...). The XCom value is the new
     interview's id.
 
-    A create has no natural key to look up, so a lost answer is handled by matching: if PostHog's answer
-    is lost, and on a retry of the task, an interview with the same ``interviewee_emails`` created since
-    the request (or since the DAG run started) is taken as the one this task made, instead of uploading
-    again.
+    A create has no natural key to look up, so a lost answer is handled by matching. Just before sending
+    the upload, the task instance records it (send time, the audio's size and SHA-256, the emails) in its
+    task state store (Airflow 3.3+). If PostHog's answer is lost, in that try or because the worker died,
+    the one interview with the same non-empty ``interviewee_emails`` created since the upload was sent is
+    taken as this upload's instead of uploading again. A try uploads when no earlier try of this task
+    instance sent this file with these emails, or PostHog refused it (4xx). Without emails, or with
+    several matching interviews, the task fails with :class:`PostHogInterviewMayExistError` rather than
+    guess.
 
     :param audio: the recording (templated): a local path, an ``ObjectStoragePath`` or its URL.
     :param interviewee_emails: who was interviewed (templated), e.g. ``["Jane Doe <jane@acme.com>"]``.
@@ -95,51 +129,155 @@ class PostHogCreateUserInterviewOperator(_UserInterviewOperator):
         if not path.is_file():
             raise AirflowFailException(f"audio {path} does not exist or is not a file.")
         hook = self._hook()
-        if context["ti"].try_number > 1:
-            dag_run = context.get("dag_run")
-            run_started = getattr(dag_run, "start_date", None)
-            if run_started is not None:
-                earlier = self._find_created(hook, emails, since=run_started)
-                if earlier is not None:
-                    self.log.info(
-                        "An earlier try already created interview %s; not uploading again.", earlier
-                    )
-                    return earlier
-        sent_at = dt.datetime.now(dt.timezone.utc)
+        upload = _describe_upload(path, emails)
+        store = context.get("task_state_store")
+        earlier = store.get(UPLOAD_STATE_KEY) if store is not None else None
+        if isinstance(earlier, dict) and all(earlier.get(field) == value for field, value in upload.items()):
+            found = self._made_by_earlier_try(hook, earlier, context)
+            if found is not None:
+                return found
+        elif earlier is not None:
+            self.log.info("An earlier try sent another file or other emails; uploading this one.")
+        sent_at = dt.datetime.now(dt.timezone.utc).isoformat()
+        if store is not None:
+            store.set(UPLOAD_STATE_KEY, {**upload, "sent_at": sent_at})
         self.log.info(
-            "Uploading %s (%d bytes) for %s.", path, path.stat().st_size, ", ".join(emails) or "no emails"
+            "Uploading %s (%d bytes) for %s.", path, upload["size"], ", ".join(emails) or "no emails"
         )
         try:
             with path.open("rb") as audio:
-                created = hook.create_user_interview(audio, interviewee_emails=emails)
-        except PostHogResponseLostError:
-            self.log.warning("The answer to the upload was lost; looking for the interview it made.")
-            found = self._find_created(hook, emails, since=sent_at)
-            if found is None:
-                raise
-            self.log.info("Found interview %s: the upload had gone through.", found)
-            return found
-        self.log.info("Created user interview %s.", created["id"])
-        return str(created["id"])
+                interview_id = str(hook.create_user_interview(audio, interviewee_emails=emails)["id"])
+        except PostHogResponseLostError as lost:
+            interview_id = self._recover_lost_answer(hook, emails, sent_at, context, lost)
+        except PostHogError as error:
+            if store is not None and not isinstance(error, PostHogServerError):
+                store.delete(UPLOAD_STATE_KEY)  # refused (4xx) or never sent: nothing was created
+            raise
+        else:
+            self.log.info("Created user interview %s.", interview_id)
+        if store is not None:
+            store.set(UPLOAD_STATE_KEY, {**upload, "sent_at": sent_at, "interview_id": interview_id})
+        return interview_id
 
-    def _find_created(self, hook: PostHogHook, emails: list[str], since: dt.datetime) -> str | None:
-        """The id of the one interview with these emails created after ``since`` (minus clock skew)."""
+    def _made_by_earlier_try(
+        self, hook: PostHogHook, earlier: dict[str, Any], context: Context
+    ) -> str | None:
+        """The interview that an earlier try of this task instance made with the same upload, if any.
+
+        :param hook: the PostHog hook.
+        :param earlier: what the earlier try recorded before sending (and the id, once answered).
+        :param context: the task context.
+        :raises PostHogInterviewMayExistError: its answer was lost and the interview cannot be identified.
+        """
+        known = earlier.get("interview_id")
+        if known:
+            try:
+                hook.get_user_interview(known)
+            except PostHogNotFoundError:
+                self.log.info("Interview %s, made by an earlier try, was deleted; uploading again.", known)
+                return None
+            self.log.info("An earlier try already created interview %s; not uploading again.", known)
+            return str(known)
+        self.log.info(
+            "An earlier try sent this upload at %s without getting PostHog's answer; looking for the "
+            "interview it made.",
+            earlier["sent_at"],
+        )
+        found = self._find_created(hook, earlier["interviewee_emails"], earlier["sent_at"], context)
+        if found is None:
+            self.log.info("No interview came from the earlier try's upload; uploading again.")
+        else:
+            self.log.info("An earlier try already created interview %s; not uploading again.", found)
+        return found
+
+    def _recover_lost_answer(
+        self,
+        hook: PostHogHook,
+        emails: list[str],
+        sent_at: str,
+        context: Context,
+        lost: PostHogResponseLostError,
+    ) -> str:
+        """The interview the upload whose answer was just lost made; raise if it cannot be found.
+
+        Without a task state store (Airflow before 3.3) a retry could not tell that the upload was
+        sent, so the task then fails without retrying.
+
+        :param hook: the PostHog hook.
+        :param emails: the emails sent with the upload.
+        :param sent_at: when the upload was sent.
+        :param context: the task context.
+        :param lost: the client's error.
+        """
+        self.log.warning("The answer to the upload was lost; looking for the interview it made.")
+        try:
+            found = self._find_created(hook, emails, sent_at, context)
+            if found is None:
+                raise lost
+        except Exception as error:
+            if context.get("task_state_store") is None:
+                raise AirflowFailException(
+                    f"{error} This Airflow has no task state store (Airflow 3.3+), so a retry could not "
+                    "tell that the upload was sent; not retrying."
+                ) from error
+            raise
+        self.log.info("Found interview %s: the upload had gone through.", found)
+        return found
+
+    def _find_created(
+        self, hook: PostHogHook, emails: list[str], sent_at: str, context: Context
+    ) -> str | None:
+        """The id of the one interview with these emails created since ``sent_at`` (minus clock skew).
+
+        :param hook: the PostHog hook.
+        :param emails: the emails sent with the upload.
+        :param sent_at: when the upload was sent (ISO 8601).
+        :param context: the task context (for the message of an error).
+        :raises PostHogInterviewMayExistError: no emails, or several interviews match.
+        """
+        if not emails:
+            raise self._may_exist(
+                hook, sent_at, context, "Without interviewee_emails it cannot be told apart from others."
+            )
+        since = _parse_time(sent_at) - _CLOCK_SKEW
         candidates = [
-            interview
+            str(interview["id"])
             for interview in hook.list_user_interviews()
             if list(interview.get("interviewee_emails") or []) == emails
             and interview.get("created_at")
-            and _parse_time(interview["created_at"]) >= since - _CLOCK_SKEW
+            and _parse_time(interview["created_at"]) >= since
         ]
         if len(candidates) > 1:
-            self.log.warning(
-                "%d interviews with these emails were created since %s (%s); not guessing which is ours.",
-                len(candidates),
-                since.isoformat(),
-                ", ".join(str(candidate["id"]) for candidate in candidates),
+            raise self._may_exist(
+                hook,
+                sent_at,
+                context,
+                f"{len(candidates)} interviews with these emails were created since then "
+                f"({', '.join(candidates)}); which one is this upload's cannot be told.",
             )
-            return None
-        return str(candidates[0]["id"]) if candidates else None
+        return candidates[0] if candidates else None
+
+    def _may_exist(
+        self, hook: PostHogHook, sent_at: str, context: Context, reason: str
+    ) -> PostHogInterviewMayExistError:
+        """The error for an upload whose interview cannot be identified, saying how to check and go on.
+
+        :param hook: the PostHog hook.
+        :param sent_at: when the upload was sent (ISO 8601).
+        :param context: the task context.
+        :param reason: why the interview cannot be identified.
+        """
+        ti = context["ti"]
+        if context.get("task_state_store") is None:
+            to_upload_again = "clear the task to upload again."
+        else:
+            map_index = "" if ti.map_index in (None, -1) else f"?map_index={ti.map_index}"
+            to_upload_again = (
+                f"delete the task state key '{UPLOAD_STATE_KEY}' of this task instance (Airflow REST API: "
+                f"DELETE /api/v2/dags/{ti.dag_id}/dagRuns/{ti.run_id}/taskInstances/{ti.task_id}/"
+                f"state-store/{UPLOAD_STATE_KEY}{map_index}), then clear the task to upload again."
+            )
+        return PostHogInterviewMayExistError(sent_at, reason, hook.ui_url("user_interviews"), to_upload_again)
 
 
 class PostHogUpdateUserInterviewOperator(_UserInterviewOperator):
@@ -241,6 +379,21 @@ def _require_emails(value: Any) -> list[str]:
                 f"'Jane Doe <jane@acme.com>'); got {email!r}."
             )
     return emails
+
+
+def _describe_upload(path: ObjectStoragePath, emails: list[str]) -> dict[str, Any]:
+    """What identifies an upload across tries: the audio's size and SHA-256, and the emails.
+
+    :param path: the audio file.
+    :param emails: the interviewee emails.
+    """
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as audio:
+        while chunk := audio.read(_HASH_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return {"size": size, "sha256": digest.hexdigest(), "interviewee_emails": emails}
 
 
 def _parse_time(value: str) -> dt.datetime:

@@ -12,11 +12,13 @@ import pytest
 from airflow.sdk import DAG, BaseOperator
 from dag_test_runs import run_dag, run_operators, task_instance, task_states
 
+from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.operators import (
     PostHogCreateUserInterviewOperator,
     PostHogDeleteUserInterviewOperator,
     PostHogUpdateUserInterviewOperator,
 )
+from airflow_provider.operators.user_interviews import UPLOAD_STATE_KEY
 
 COLLECTION = r"/user_interviews/?$"
 JANE = ["Jane Doe <jane@example.com>"]
@@ -135,6 +137,95 @@ def test_a_retry_after_a_dropped_upload_does_not_upload_again(
     assert task_instance(dag_run, "upload").try_number == 2
     assert len(posthog_conn.requests(method="POST", path=COLLECTION)) == 1
     assert posthog_conn.counts()["user_interviews"] == before + 1
+
+
+def test_a_retry_after_a_refused_upload_uploads_although_an_interview_with_the_same_emails_exists(
+    airflow_db: Path, posthog_conn: Any, recording: Path, tmp_path: Path
+) -> None:
+    before = posthog_conn.counts()["user_interviews"]
+    other_call = tmp_path / "second_call.wav"
+    other_call.write_bytes(recording.read_bytes() + b"\0\0")
+    # The first upload (another call with Jane) goes through; the second is refused once with a 400.
+    posthog_conn.add_fault(method="POST", path=COLLECTION, kind="delay", delay=0.01, times=1)
+    posthog_conn.add_fault(method="POST", path=COLLECTION, kind="status", status=400, times=1)
+
+    dag_run = _run(
+        PostHogCreateUserInterviewOperator(task_id="first", audio=str(recording), interviewee_emails=JANE),
+        PostHogCreateUserInterviewOperator(
+            task_id="second",
+            audio=str(other_call),
+            interviewee_emails=JANE,
+            retries=1,
+            retry_delay=dt.timedelta(0),
+        ),
+    )
+
+    assert task_states(dag_run) == {"first": "success", "second": "success"}
+    assert task_instance(dag_run, "second").try_number == 2
+    posts = posthog_conn.requests(method="POST", path=COLLECTION)
+    assert [post["status"] for post in posts] == [201, 400, 201], "the retry uploaded the second call"
+    assert posts[2]["body"]["audio"]["filename"] == "second_call.wav"
+    assert posthog_conn.counts()["user_interviews"] == before + 2
+    first = task_instance(dag_run, "first").xcom_pull(task_ids="first")
+    second = task_instance(dag_run, "second").xcom_pull(task_ids="second")
+    assert first != second
+
+
+def test_a_lost_answer_without_emails_fails_saying_how_to_check_and_never_uploads_again(
+    airflow_db: Path, posthog_conn: Any, recording: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = posthog_conn.counts()["user_interviews"]
+    posthog_conn.add_fault(method="POST", path=COLLECTION, kind="after_processing", status=None, times=1)
+
+    dag_run = _run(
+        PostHogCreateUserInterviewOperator(
+            task_id="upload", audio=str(recording), retries=1, retry_delay=dt.timedelta(0)
+        )
+    )
+
+    assert task_states(dag_run) == {"upload": "failed"}
+    assert task_instance(dag_run, "upload").try_number == 2, "the retry refused to upload too"
+    assert len(posthog_conn.requests(method="POST", path=COLLECTION)) == 1
+    assert posthog_conn.counts()["user_interviews"] == before + 1
+    task_log = capsys.readouterr().out
+    assert task_log.count("PostHogInterviewMayExistError") >= 2
+    assert "so the interview may exist. Without interviewee_emails it cannot be told apart" in task_log
+    assert f"{posthog_conn.url}/project/{posthog_conn.project_id}/user_interviews" in task_log
+    assert f"state-store/{UPLOAD_STATE_KEY}), then clear the task to upload again." in task_log
+
+
+@pytest.mark.parametrize("deleted_meanwhile", [False, True], ids=["still-there", "deleted-meanwhile"])
+def test_a_retry_after_a_created_upload_reuses_it_unless_it_was_deleted(
+    airflow_db: Path, posthog_conn: Any, recording: Path, deleted_meanwhile: bool
+) -> None:
+    before = posthog_conn.counts()["user_interviews"]
+
+    def fail_first_try_after_the_upload(context: Any, result: Any) -> None:
+        # The upload was answered; the try fails afterwards (as when the worker dies before recording it).
+        if context["ti"].try_number == 1:
+            if deleted_meanwhile:
+                PostHogHook().delete_user_interview(result)
+            raise RuntimeError("the worker died after the upload")
+
+    dag_run = _run(
+        PostHogCreateUserInterviewOperator(
+            task_id="upload",
+            audio=str(recording),
+            retries=1,
+            retry_delay=dt.timedelta(0),
+            post_execute=fail_first_try_after_the_upload,
+        )
+    )
+
+    assert task_states(dag_run) == {"upload": "success"}
+    assert task_instance(dag_run, "upload").try_number == 2
+    posts = posthog_conn.requests(method="POST", path=COLLECTION)
+    assert len(posts) == (2 if deleted_meanwhile else 1), "the retry uploads only if it was deleted"
+    assert posthog_conn.counts()["user_interviews"] == before + 1
+    interview_id = task_instance(dag_run, "upload").xcom_pull(task_ids="upload")
+    (check,) = posthog_conn.requests(method="GET", path=r"/user_interviews/[^/]+/?$")
+    assert check["status"] == (404 if deleted_meanwhile else 200)
+    assert (interview_id in check["path"]) is not deleted_meanwhile
 
 
 def test_a_missing_audio_file_fails_before_any_request(

@@ -164,6 +164,8 @@ class PostHogHook(BaseHook):
         :param batch_size: ids per request, 1..300.
         :param max_concurrency: batches in flight at once (threads), 1..10.
         :param on_batch: called in this thread with each finished batch's results (to persist them).
+            When a batch fails, no new batch starts; those in flight are awaited and passed to
+            ``on_batch`` if they succeed, then the first error is raised.
         :param project_id: overrides the hook's project.
         """
         ids = unique_session_ids(session_ids)

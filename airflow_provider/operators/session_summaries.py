@@ -8,13 +8,14 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, ObjectStoragePath
+from airflow.sdk import ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider.api.limits import MAX_FOCUS_AREA_LENGTH, MAX_SUMMARY_BATCH
 from airflow_provider.hooks.posthog import MAX_SUMMARY_CONCURRENCY, PostHogHook
 from airflow_provider.operators.summary_output import SummaryOutput, record_succeeded
-from airflow_provider.operators.validation import (
+from airflow_provider.posthog_task import PostHogBaseOperator
+from airflow_provider.validation import (
     is_unrendered,
     require_datetime,
     require_int,
@@ -41,7 +42,7 @@ NO_INTERVAL_HELP = (
 _EXAMPLE_IDS_IN_LOG = 5
 
 
-class PostHogSessionSummariesOperator(BaseOperator):
+class PostHogSessionSummariesOperator(PostHogBaseOperator):
     """Summarise sessions with PostHog's AI and write one JSON Lines record per session.
 
     The sessions are ``session_ids`` when given, otherwise the recordings that started in
@@ -60,8 +61,8 @@ class PostHogSessionSummariesOperator(BaseOperator):
     existing output or in the progress folder an earlier try left beside it (``<output_path>.progress/``)
     are not sent again. Errors are asked for again.
 
-    :param posthog_conn_id: the PostHog connection.
-    :param project_id: the PostHog project (environment) id; default: the connection's.
+    :param posthog_conn_id: the PostHog connection (templated).
+    :param project_id: the PostHog project (environment) id (templated); default: the connection's.
     :param session_ids: sessions to summarise (templated; a list, or an XCom pull of one). When given,
         no recordings are listed.
     :param date_from: start of the window (templated; datetime or ISO-8601), inclusive; default: the
@@ -83,20 +84,18 @@ class PostHogSessionSummariesOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = (
+        *PostHogBaseOperator.template_fields,
         "session_ids",
         "date_from",
         "date_to",
         "focus_area",
         "output_path",
-        "project_id",
     )
     ui_color = "#f9bd2b"
 
     def __init__(
         self,
         *,
-        posthog_conn_id: str = "posthog_default",
-        project_id: int | str | None = None,
         session_ids: Sequence[str] | str | XComArg | None = None,
         date_from: dt.datetime | str | None = None,
         date_to: dt.datetime | str | None = None,
@@ -111,8 +110,6 @@ class PostHogSessionSummariesOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.posthog_conn_id = posthog_conn_id
-        self.project_id = project_id
         self.session_ids = session_ids
         self.date_from = date_from
         self.date_to = date_to
@@ -174,7 +171,7 @@ class PostHogSessionSummariesOperator(BaseOperator):
             raise AirflowFailException(str(error)) from error
         output = SummaryOutput(_parse_output_path(self.output_path)) if self.output_path else None
         focus_area = self.focus_area or None
-        hook = PostHogHook(posthog_conn_id=self.posthog_conn_id, project_id=self.project_id)
+        hook = self.hook
 
         session_ids = (
             _parse_session_ids(self.session_ids)

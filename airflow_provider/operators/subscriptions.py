@@ -6,13 +6,13 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider.api import PostHogResponseLostError
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.links import PostHogSubscriptionLink
-from airflow_provider.operators.validation import (
+from airflow_provider.posthog_task import PostHogBaseOperator
+from airflow_provider.validation import (
     is_unrendered,
     require_choice,
     require_datetime,
@@ -31,13 +31,13 @@ MAX_TITLE_LENGTH = 100
 IF_EXISTS = ("update", "skip", "fail", "create")
 
 
-class _SubscriptionFieldsOperator(BaseOperator):
+class _SubscriptionFieldsOperator(PostHogBaseOperator):
     """Holds, validates and sends the subscription fields shared by the create and update operators.
 
     Every field is optional here; ``None`` means "not given" (not sent).
 
-    :param posthog_conn_id: the PostHog connection.
-    :param project_id: the PostHog project (environment) id; default: the connection's.
+    :param posthog_conn_id: the PostHog connection (templated).
+    :param project_id: the PostHog project (environment) id (templated); default: the connection's.
     :param target_type: where deliveries go, passed through as given (PostHog: ``email``, ``slack``,
         ``webhook``, ``teams``, depending on version).
     :param target_value: the recipients: comma-separated emails, a Slack channel or a URL.
@@ -55,7 +55,7 @@ class _SubscriptionFieldsOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = (
-        "project_id",
+        *PostHogBaseOperator.template_fields,
         "target_type",
         "target_value",
         "frequency",
@@ -72,8 +72,6 @@ class _SubscriptionFieldsOperator(BaseOperator):
     def __init__(
         self,
         *,
-        posthog_conn_id: str = "posthog_default",
-        project_id: int | str | None = None,
         target_type: str | None = None,
         target_value: str | None = None,
         frequency: str | None = None,
@@ -88,8 +86,6 @@ class _SubscriptionFieldsOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.posthog_conn_id = posthog_conn_id
-        self.project_id = project_id
         self.target_type = target_type
         self.target_value = target_value
         self.frequency = frequency
@@ -146,9 +142,6 @@ class _SubscriptionFieldsOperator(BaseOperator):
             return self._subscription_fields(rendered=True)
         except ValueError as error:
             raise AirflowFailException(str(error)) from error
-
-    def _hook(self) -> PostHogHook:
-        return PostHogHook(posthog_conn_id=self.posthog_conn_id, project_id=self.project_id)
 
     def _finish(self, hook: PostHogHook, context: Context, subscription_id: int) -> int:
         """Store the "View in PostHog" URL and return the id as the XCom value."""
@@ -245,7 +238,7 @@ class PostHogCreateSubscriptionOperator(_SubscriptionFieldsOperator):
                 fields["invite_message"] = require_text("invite_message", self.invite_message)
         except ValueError as error:
             raise AirflowFailException(str(error)) from error
-        hook = self._hook()
+        hook = self.hook
         if self.if_exists != "create":
             existing = self._find_existing(hook, resource)
             if existing is not None:
@@ -309,8 +302,8 @@ class PostHogUpdateSubscriptionOperator(_SubscriptionFieldsOperator):
     The XCom value is the subscription id; the "View in PostHog" link opens it.
 
     :param subscription_id: the subscription to change (templated).
-    :param posthog_conn_id: the PostHog connection.
-    :param project_id: the PostHog project (environment) id; default: the connection's.
+    :param posthog_conn_id: the PostHog connection (templated).
+    :param project_id: the PostHog project (environment) id (templated); default: the connection's.
     :param target_type: where deliveries go, passed through as given.
     :param target_value: the recipients.
     :param frequency: ``daily``, ``weekly``, ``monthly`` or ``yearly``.
@@ -342,36 +335,32 @@ class PostHogUpdateSubscriptionOperator(_SubscriptionFieldsOperator):
             subscription_id = require_int("subscription_id", self.subscription_id, minimum=1)
         except ValueError as error:
             raise AirflowFailException(str(error)) from error
-        hook = self._hook()
+        hook = self.hook
         hook.update_subscription(subscription_id, **fields)
         self.log.info("Updated subscription %s: %s.", subscription_id, ", ".join(sorted(fields)))
         return self._finish(hook, context, subscription_id)
 
 
-class PostHogDeleteSubscriptionOperator(BaseOperator):
+class PostHogDeleteSubscriptionOperator(PostHogBaseOperator):
     """Delete a subscription the way PostHog allows: a soft delete (PATCH ``deleted=true``).
 
     Deleting an already deleted subscription succeeds (a retry is harmless). The XCom value is the id.
 
     :param subscription_id: the subscription to delete (templated).
-    :param posthog_conn_id: the PostHog connection.
-    :param project_id: the PostHog project (environment) id; default: the connection's.
+    :param posthog_conn_id: the PostHog connection (templated).
+    :param project_id: the PostHog project (environment) id (templated); default: the connection's.
     """
 
-    template_fields: Sequence[str] = ("subscription_id", "project_id")
+    template_fields: Sequence[str] = (*PostHogBaseOperator.template_fields, "subscription_id")
 
     def __init__(
         self,
         *,
         subscription_id: int | str | XComArg,
-        posthog_conn_id: str = "posthog_default",
-        project_id: int | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.subscription_id = subscription_id
-        self.posthog_conn_id = posthog_conn_id
-        self.project_id = project_id
         if not is_unrendered(subscription_id):
             require_int("subscription_id", subscription_id, minimum=1)
 
@@ -380,8 +369,7 @@ class PostHogDeleteSubscriptionOperator(BaseOperator):
             subscription_id = require_int("subscription_id", self.subscription_id, minimum=1)
         except ValueError as error:
             raise AirflowFailException(str(error)) from error
-        hook = PostHogHook(posthog_conn_id=self.posthog_conn_id, project_id=self.project_id)
-        hook.delete_subscription(subscription_id)
+        self.hook.delete_subscription(subscription_id)
         self.log.info(
             "Deleted subscription %s (soft delete: PostHog keeps it with deleted=true).", subscription_id
         )

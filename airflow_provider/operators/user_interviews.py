@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, ObjectStoragePath
+from airflow.sdk import ObjectStoragePath
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider.api import (
@@ -17,7 +17,13 @@ from airflow_provider.api import (
     PostHogServerError,
 )
 from airflow_provider.hooks.posthog import PostHogHook
-from airflow_provider.operators.validation import is_unrendered, require_str_list, require_text
+from airflow_provider.posthog_task import PostHogBaseOperator
+from airflow_provider.validation import (
+    is_unrendered,
+    require_datetime,
+    require_str_list,
+    require_text,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
@@ -27,24 +33,6 @@ _CLOCK_SKEW = dt.timedelta(minutes=2)
 # The task state store key where the create operator records the upload it is about to send.
 UPLOAD_STATE_KEY = "posthog_user_interview_upload"
 _HASH_CHUNK = 1024 * 1024
-
-
-class _UserInterviewOperator(BaseOperator):
-    """Connection arguments shared by the user-interview operators.
-
-    :param posthog_conn_id: the PostHog connection.
-    :param project_id: the PostHog project (environment) id; default: the connection's.
-    """
-
-    def __init__(
-        self, *, posthog_conn_id: str = "posthog_default", project_id: int | str | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self.posthog_conn_id = posthog_conn_id
-        self.project_id = project_id
-
-    def _hook(self) -> PostHogHook:
-        return PostHogHook(posthog_conn_id=self.posthog_conn_id, project_id=self.project_id)
 
 
 class PostHogInterviewMayExistError(PostHogResponseLostError):
@@ -68,7 +56,7 @@ class PostHogInterviewMayExistError(PostHogResponseLostError):
         )
 
 
-class PostHogCreateUserInterviewOperator(_UserInterviewOperator):
+class PostHogCreateUserInterviewOperator(PostHogBaseOperator):
     """Upload an interview recording; PostHog transcribes and summarises it while the request runs.
 
     The audio is read through Airflow's object storage, so it can be a local path or any
@@ -86,11 +74,11 @@ class PostHogCreateUserInterviewOperator(_UserInterviewOperator):
 
     :param audio: the recording (templated): a local path, an ``ObjectStoragePath`` or its URL.
     :param interviewee_emails: who was interviewed (templated), e.g. ``["Jane Doe <jane@acme.com>"]``.
-    :param posthog_conn_id: the PostHog connection.
-    :param project_id: the PostHog project (environment) id; default: the connection's.
+    :param posthog_conn_id: the PostHog connection (templated).
+    :param project_id: the PostHog project (environment) id (templated); default: the connection's.
     """
 
-    template_fields: Sequence[str] = ("audio", "interviewee_emails", "project_id")
+    template_fields: Sequence[str] = (*PostHogBaseOperator.template_fields, "audio", "interviewee_emails")
 
     def __init__(
         self,
@@ -128,7 +116,7 @@ class PostHogCreateUserInterviewOperator(_UserInterviewOperator):
         assert path is not None and emails is not None
         if not path.is_file():
             raise AirflowFailException(f"audio {path} does not exist or is not a file.")
-        hook = self._hook()
+        hook = self.hook
         upload = _describe_upload(path, emails)
         store = context.get("task_state_store")
         earlier = store.get(UPLOAD_STATE_KEY) if store is not None else None
@@ -239,13 +227,13 @@ class PostHogCreateUserInterviewOperator(_UserInterviewOperator):
             raise self._may_exist(
                 hook, sent_at, context, "Without interviewee_emails it cannot be told apart from others."
             )
-        since = _parse_time(sent_at) - _CLOCK_SKEW
+        since = require_datetime("sent_at", sent_at) - _CLOCK_SKEW
         candidates = [
             str(interview["id"])
             for interview in hook.list_user_interviews()
             if list(interview.get("interviewee_emails") or []) == emails
             and interview.get("created_at")
-            and _parse_time(interview["created_at"]) >= since
+            and require_datetime("created_at", interview["created_at"]) >= since
         ]
         if len(candidates) > 1:
             raise self._may_exist(
@@ -280,7 +268,7 @@ class PostHogCreateUserInterviewOperator(_UserInterviewOperator):
         return PostHogInterviewMayExistError(sent_at, reason, hook.ui_url("user_interviews"), to_upload_again)
 
 
-class PostHogUpdateUserInterviewOperator(_UserInterviewOperator):
+class PostHogUpdateUserInterviewOperator(PostHogBaseOperator):
     """Change an interview's ``summary`` or ``interviewee_emails`` (PATCH; only the fields given).
 
     The XCom value is the interview id.
@@ -288,11 +276,16 @@ class PostHogUpdateUserInterviewOperator(_UserInterviewOperator):
     :param interview_id: the interview (templated).
     :param summary: the new summary text (templated).
     :param interviewee_emails: the new list of interviewees (templated).
-    :param posthog_conn_id: the PostHog connection.
-    :param project_id: the PostHog project (environment) id; default: the connection's.
+    :param posthog_conn_id: the PostHog connection (templated).
+    :param project_id: the PostHog project (environment) id (templated); default: the connection's.
     """
 
-    template_fields: Sequence[str] = ("interview_id", "summary", "interviewee_emails", "project_id")
+    template_fields: Sequence[str] = (
+        *PostHogBaseOperator.template_fields,
+        "interview_id",
+        "summary",
+        "interviewee_emails",
+    )
 
     def __init__(
         self,
@@ -328,12 +321,12 @@ class PostHogUpdateUserInterviewOperator(_UserInterviewOperator):
             interview_id = require_text("interview_id", self.interview_id)
         except ValueError as error:
             raise AirflowFailException(str(error)) from error
-        self._hook().update_user_interview(interview_id, **fields)
+        self.hook.update_user_interview(interview_id, **fields)
         self.log.info("Updated user interview %s: %s.", interview_id, ", ".join(sorted(fields)))
         return interview_id
 
 
-class PostHogDeleteUserInterviewOperator(_UserInterviewOperator):
+class PostHogDeleteUserInterviewOperator(PostHogBaseOperator):
     """Delete an interview (PostHog deletes it for good).
 
     The XCom value is the interview id.
@@ -341,11 +334,11 @@ class PostHogDeleteUserInterviewOperator(_UserInterviewOperator):
     :param interview_id: the interview (templated).
     :param missing_ok: succeed when PostHog says the interview does not exist (e.g. deleted by an earlier
         try whose answer was lost); by default that fails the task.
-    :param posthog_conn_id: the PostHog connection.
-    :param project_id: the PostHog project (environment) id; default: the connection's.
+    :param posthog_conn_id: the PostHog connection (templated).
+    :param project_id: the PostHog project (environment) id (templated); default: the connection's.
     """
 
-    template_fields: Sequence[str] = ("interview_id", "project_id")
+    template_fields: Sequence[str] = (*PostHogBaseOperator.template_fields, "interview_id")
 
     def __init__(self, *, interview_id: str | XComArg, missing_ok: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -360,7 +353,7 @@ class PostHogDeleteUserInterviewOperator(_UserInterviewOperator):
         except ValueError as error:
             raise AirflowFailException(str(error)) from error
         try:
-            self._hook().delete_user_interview(interview_id)
+            self.hook.delete_user_interview(interview_id)
         except PostHogNotFoundError:
             if not self.missing_ok:
                 raise
@@ -394,8 +387,3 @@ def _describe_upload(path: ObjectStoragePath, emails: list[str]) -> dict[str, An
             digest.update(chunk)
             size += len(chunk)
     return {"size": size, "sha256": digest.hexdigest(), "interviewee_emails": emails}
-
-
-def _parse_time(value: str) -> dt.datetime:
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.timezone.utc)

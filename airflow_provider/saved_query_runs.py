@@ -1,11 +1,13 @@
 """Which data-modeling job is the run we asked for, where it stands, and what a trigger reports about it.
 
-PostHog's ``run`` action answers 200 with no run id (``posthog-api.md`` §7.5, §8), so a run is found
-by time: the newest data-modeling job created after the moment the run was requested. While no such
-job exists, the saved query's own ``status`` is used (PostHog's v1 backend writes only that). The
-run operator, the sensor and the trigger all decide through :func:`job_state` and
-:func:`saved_query_state`, report through :func:`run_event`, and trust an event only after
-:func:`validate_run_event`.
+PostHog's ``run`` action answers 200 with no run id (``posthog-api.md`` §7.5, §8), so the run
+operator reads the saved query's newest data-modeling job just before asking (a :class:`JobBaseline`)
+and follows the newest job PostHog lists after it, judged by PostHog's own ids and timestamps, never
+by the worker's clock. Without a baseline (a sensor given only ``requested_after``) a run is the
+newest job created after that time. While the saved query has no job at all, its own ``status`` is
+used (PostHog's v1 backend writes only that). The run operator, the sensor and the trigger all
+decide through :func:`job_state` and :func:`saved_query_state`, report through :func:`run_event`,
+and trust an event only after :func:`validate_run_event`.
 """
 
 from __future__ import annotations
@@ -126,16 +128,66 @@ def _created_after(obj: dict[str, Any], key: str, requested_after: float | None)
     return moment is not None and moment >= requested_after
 
 
-def job_state(newest_job: dict[str, Any] | None, requested_after: float | None) -> RunState | None:
+@dataclass(frozen=True)
+class JobBaseline:
+    """The saved query's newest data-modeling job just before its run was asked for.
+
+    Only PostHog's data is kept (the job's id and ``created_at`` as PostHog sent them), so matching
+    a run against it does not depend on the worker's clock.
+
+    :param job_id: that job's id, or ``None`` when the saved query had no job yet.
+    :param created_at: its ``created_at`` (ISO 8601, as PostHog sent it), or ``None``.
+    """
+
+    job_id: str | None = None
+    created_at: str | None = None
+
+    @classmethod
+    def of(cls, newest_job: dict[str, Any] | None) -> JobBaseline:
+        """The baseline for the first item of ``data_modeling_jobs/?saved_query_id=...``, or for none.
+
+        :param newest_job: the saved query's newest job, or ``None`` when it has none.
+        """
+        if newest_job is None:
+            return cls()
+        job_id = newest_job.get("id")
+        return cls(job_id=None if job_id is None else str(job_id), created_at=newest_job.get("created_at"))
+
+    def is_followed_by(self, job: dict[str, Any]) -> bool:
+        """Whether ``job`` is a newer job than this baseline: another job, created at or after it.
+
+        :param job: a job as PostHog lists it.
+        """
+        if self.job_id is not None and str(job.get("id")) == self.job_id:
+            return False
+        baseline_created = parse_time(self.created_at, "created_at")
+        if baseline_created is None:
+            return True
+        created = parse_time(job.get("created_at"), "created_at")
+        return created is not None and created >= baseline_created
+
+
+def job_state(
+    newest_job: dict[str, Any] | None, requested_after: float | None, baseline: JobBaseline | None = None
+) -> RunState | None:
     """The run's state from the saved query's newest data-modeling job, if that job is ours.
 
     :param newest_job: the first item of ``data_modeling_jobs/?saved_query_id=...`` (newest first).
-    :param requested_after: epoch seconds taken just before the run was asked for; ``None`` follows
-        whatever run is newest.
-    :return: ``None`` when there is no job created after ``requested_after``: then ask
-        :func:`saved_query_state`.
+    :param requested_after: epoch seconds taken just before the run was asked for; used only without
+        a ``baseline``; ``None`` follows whatever run is newest.
+    :param baseline: the newest job before the run was asked for; when given, ours is a newer job
+        (see :meth:`JobBaseline.is_followed_by`) and ``requested_after`` is not compared with jobs.
+    :return: the state of our job; ``RunState(None)`` while a baseline was taken and the newest job
+        is not ours yet (PostHog records jobs for this query, so ours will show up as one);
+        ``None`` when :func:`saved_query_state` must decide: no job at all, or, without a
+        baseline, no job created after ``requested_after``.
     """
-    if newest_job is None or not _created_after(newest_job, "created_at", requested_after):
+    if newest_job is None:
+        return None
+    if baseline is not None:
+        if not baseline.is_followed_by(newest_job):
+            return RunState(status=None)
+    elif not _created_after(newest_job, "created_at", requested_after):
         return None
     return RunState(
         status=newest_job.get("status"),

@@ -16,7 +16,13 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider.api.errors import PostHogError
 from airflow_provider.links import PostHogSavedQueryLink
-from airflow_provider.saved_query_runs import RunState, describe_cancel, job_state, saved_query_state
+from airflow_provider.saved_query_runs import (
+    JobBaseline,
+    RunState,
+    describe_cancel,
+    job_state,
+    saved_query_state,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -71,20 +77,39 @@ def require_saved_query_id(value: object) -> str:
     return checked_at_execute(lambda: check_saved_query_id(value))
 
 
-def poll_run_state(hook: PostHogHook, saved_query_id: str, requested_after: float | None) -> RunState:
+def _newest_job(hook: PostHogHook, saved_query_id: str) -> dict[str, Any] | None:
+    return next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query_id, page_size=1)), None)
+
+
+def read_job_baseline(hook: PostHogHook, saved_query_id: str) -> JobBaseline:
+    """Read the saved query's newest data-modeling job, to be taken just before asking for a run.
+
+    :param hook: the sync hook of the task's connection and project.
+    :param saved_query_id: the saved query's UUID.
+    :return: the baseline a run is matched against (see :func:`~airflow_provider.saved_query_runs.job_state`).
+    """
+    return JobBaseline.of(_newest_job(hook, saved_query_id))
+
+
+def poll_run_state(
+    hook: PostHogHook,
+    saved_query_id: str,
+    requested_after: float | None,
+    baseline: JobBaseline | None = None,
+) -> RunState:
     """Read where a saved query's run stands: its newest job, else the saved query's own status.
 
-    One GET of the newest data-modeling job, plus one GET of the saved query while no job of ours
-    exists yet.
+    One GET of the newest data-modeling job, plus one GET of the saved query when the job alone
+    cannot tell (see :func:`~airflow_provider.saved_query_runs.job_state`).
 
     :param hook: the sync hook of the task's connection and project.
     :param saved_query_id: the saved query's UUID.
     :param requested_after: epoch seconds taken before the run was asked for, or ``None`` for the
         newest run whenever it started.
+    :param baseline: the newest job before the run was asked for, if it was read.
     :return: the run's state; ``status`` is ``None`` while no run of ours is visible yet.
     """
-    newest_job = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query_id, page_size=1)), None)
-    state = job_state(newest_job, requested_after)
+    state = job_state(_newest_job(hook, saved_query_id), requested_after, baseline)
     if state is None:
         state = saved_query_state(hook.get_saved_query(saved_query_id), requested_after)
     return state

@@ -25,6 +25,7 @@ from airflow_provider.saved_query_runs import (
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
     TRANSIENT_ERRORS,
+    JobBaseline,
     RunState,
     describe_run,
     validate_run_event,
@@ -35,6 +36,7 @@ from airflow_provider.saved_query_tasks import (
     checked_at_execute,
     poll_run_state,
     push_saved_query_url,
+    read_job_baseline,
     require_saved_query_id,
 )
 
@@ -208,12 +210,14 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
     """
     Ask PostHog to run a saved query now and, by default, wait until the run ends.
 
-    PostHog's ``run`` returns no run id, so the operator notes the time just before asking and
-    follows the newest data-modeling job created after it (falling back to the saved query's
-    ``status``). ``Completed`` succeeds; ``Failed``, ``Cancelled`` and ``Skipped`` fail the task
-    with PostHog's error text. When the wait passes ``timeout`` (or ``execution_timeout``), or the
-    task is killed, the operator asks PostHog to cancel the run; PostHog refuses that to personal API
-    keys, which is logged as a warning (the run goes on in PostHog).
+    PostHog's ``run`` returns no run id, so just before asking the operator reads the saved query's
+    newest data-modeling job and then follows the newest job after that one, by PostHog's own ids
+    and timestamps (so the worker's clock does not matter); while the saved query has no job at
+    all, it follows the saved query's ``status``. ``Completed`` succeeds; ``Failed``, ``Cancelled``
+    and ``Skipped`` fail the task with PostHog's error text. When the wait passes ``timeout`` (or
+    ``execution_timeout``), or the task is killed, the operator asks PostHog to cancel the run;
+    PostHog refuses that to personal API keys, which is logged as a warning (the run goes on in
+    PostHog).
 
     Returns ``{"saved_query_id", "requested_at", "status", "job_id"}``; ``status`` is ``requested``
     when not waiting.
@@ -257,8 +261,9 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         saved_query_id = require_saved_query_id(self.saved_query_id)
         push_saved_query_url(context, self.hook, saved_query_id)
+        baseline = read_job_baseline(self.hook, saved_query_id)
         requested_after = time.time()
-        self._ask_for_run(saved_query_id, requested_after)
+        self._ask_for_run(saved_query_id, requested_after, baseline)
         if not self.wait_for_completion:
             return _run_result(saved_query_id, requested_after, "requested", None)
         deadline = self._deadline(requested_after)
@@ -271,6 +276,9 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
                     saved_query_id=saved_query_id,
                     deadline=deadline,
                     requested_after=requested_after,
+                    baseline_taken=True,
+                    baseline_job_id=baseline.job_id,
+                    baseline_job_created_at=baseline.created_at,
                     poll_interval=self.check_interval,
                     cancel_on_kill=True,
                     posthog_conn_id=self.posthog_conn_id,
@@ -280,7 +288,7 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
             )
         self._waiting_for = saved_query_id
         try:
-            state = self._wait(saved_query_id, requested_after, deadline)
+            state = self._wait(saved_query_id, requested_after, baseline, deadline)
         finally:
             self._waiting_for = None
         if not state.succeeded:
@@ -288,12 +296,12 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         self.log.info(describe_run(saved_query_id, state))
         return _run_result(saved_query_id, requested_after, state.status, state.job_id)
 
-    def _ask_for_run(self, saved_query_id: str, requested_after: float) -> None:
+    def _ask_for_run(self, saved_query_id: str, requested_after: float, baseline: JobBaseline) -> None:
         try:
             self.hook.run_saved_query(saved_query_id)
         except PostHogResponseLostError:
             # Re-sending could start a second run; follow the one PostHog started, if it did.
-            if poll_run_state(self.hook, saved_query_id, requested_after).status is None:
+            if poll_run_state(self.hook, saved_query_id, requested_after, baseline).status is None:
                 raise
             self.log.warning("The answer to the run request was lost, but PostHog started the run.")
 
@@ -303,7 +311,9 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
             deadline = min(deadline, time.time() + self.execution_timeout.total_seconds())
         return deadline
 
-    def _wait(self, saved_query_id: str, requested_after: float, deadline: float) -> RunState:
+    def _wait(
+        self, saved_query_id: str, requested_after: float, baseline: JobBaseline, deadline: float
+    ) -> RunState:
         """Poll on this worker until the run ends, or cancel it and fail once ``deadline`` has passed.
 
         The hook has no per-call timeout, so a poll in flight is not cut off at the deadline: the
@@ -314,7 +324,7 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         """
         while True:
             try:
-                state = poll_run_state(self.hook, saved_query_id, requested_after)
+                state = poll_run_state(self.hook, saved_query_id, requested_after, baseline)
             except TRANSIENT_ERRORS as error:
                 self.log.warning("Cannot read the run of saved query %s yet: %s", saved_query_id, error)
             else:

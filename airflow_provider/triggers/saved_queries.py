@@ -17,6 +17,7 @@ from airflow_provider.saved_query_runs import (
     EVENT_ERROR,
     EVENT_TIMEOUT,
     TRANSIENT_ERRORS,
+    JobBaseline,
     RunState,
     describe_cancel,
     job_state,
@@ -43,8 +44,14 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
 
     :param saved_query_id: the saved query (view) whose run is followed.
     :param deadline: absolute epoch seconds (``time.time()``) after which the trigger yields ``timeout``.
-    :param requested_after: epoch seconds taken just before the run was asked for; the newest job
-        created after it is followed. ``None`` follows the newest run, whenever it started.
+    :param requested_after: epoch seconds taken just before the run was asked for. Without a
+        baseline, the newest job created after it is followed (``None``: the newest run, whenever it
+        started); with one, it only judges the saved query's own status while the query has no job.
+    :param baseline_taken: whether the saved query's newest job was read just before the run was
+        asked for; then the run followed is the newest job after that one, by PostHog's ids and
+        timestamps, whatever the worker's clock said.
+    :param baseline_job_id: that job's id, or ``None`` when the saved query had no job yet.
+    :param baseline_job_created_at: that job's ``created_at`` as PostHog sent it, or ``None``.
     :param poll_interval: seconds between polls.
     :param cancel_on_kill: ask PostHog to cancel the run when a user kills the deferred task (the run
         operator's own run); ``False`` for a sensor watching someone else's run.
@@ -58,6 +65,9 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         saved_query_id: str,
         deadline: float,
         requested_after: float | None = None,
+        baseline_taken: bool = False,
+        baseline_job_id: str | None = None,
+        baseline_job_created_at: str | None = None,
         poll_interval: float = 30.0,
         cancel_on_kill: bool = True,
         posthog_conn_id: str = "posthog_default",
@@ -67,6 +77,9 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         self.saved_query_id = saved_query_id
         self.deadline = deadline
         self.requested_after = requested_after
+        self.baseline_taken = baseline_taken
+        self.baseline_job_id = baseline_job_id
+        self.baseline_job_created_at = baseline_job_created_at
         self.poll_interval = poll_interval
         self.cancel_on_kill = cancel_on_kill
         self.posthog_conn_id = posthog_conn_id
@@ -81,12 +94,20 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
                 "saved_query_id": self.saved_query_id,
                 "deadline": self.deadline,
                 "requested_after": self.requested_after,
+                "baseline_taken": self.baseline_taken,
+                "baseline_job_id": self.baseline_job_id,
+                "baseline_job_created_at": self.baseline_job_created_at,
                 "poll_interval": self.poll_interval,
                 "cancel_on_kill": self.cancel_on_kill,
                 "posthog_conn_id": self.posthog_conn_id,
                 "project_id": self.project_id,
             },
         )
+
+    def _baseline(self) -> JobBaseline | None:
+        if not self.baseline_taken:
+            return None
+        return JobBaseline(job_id=self.baseline_job_id, created_at=self.baseline_job_created_at)
 
     def _hook(self) -> PostHogAsyncHook:
         return PostHogAsyncHook(posthog_conn_id=self.posthog_conn_id, project_id=self.project_id)
@@ -159,7 +180,7 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         )
         async with aclosing(jobs):
             newest_job = await anext(jobs, None)
-        state = job_state(newest_job, self.requested_after)
+        state = job_state(newest_job, self.requested_after, self._baseline())
         if state is None:
             state = saved_query_state(await hook.get_saved_query(self.saved_query_id), self.requested_after)
         return state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import threading
@@ -18,6 +19,7 @@ from airflow.sdk.exceptions import (
 from dag_test_runs import run_operators, task_instance, task_states
 from structlog.testing import capture_logs
 
+import airflow_provider.operators.saved_queries as saved_queries_module
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.operators import (
     PostHogCreateOrUpdateSavedQueryOperator,
@@ -226,8 +228,58 @@ def test_run_without_waiting_returns_right_after_asking(
     ).execute({"ti": ti})
 
     assert result["status"] == "requested"
-    assert len(run_posts(posthog_conn)) == 1
-    assert posthog_conn.requests(method="GET", path="data_modeling_jobs") == []
+    (run_post,) = run_posts(posthog_conn)
+    # One read of the newest job, the baseline the run is matched against, before asking; no polling.
+    (baseline_read,) = posthog_conn.requests(method="GET", path="data_modeling_jobs")
+    assert baseline_read["query"] == {"saved_query_id": saved_query["id"], "limit": "1"}
+    assert baseline_read["time"] <= run_post["time"]
+
+
+class ClockAnHourAhead:
+    """The run operator's ``time``: a wall clock an hour ahead of PostHog's; sleeping stays real."""
+
+    sleep = staticmethod(time.sleep)
+
+    @staticmethod
+    def time() -> float:
+        return time.time() + 3600
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["on-a-worker", "deferred"])
+def test_run_follows_its_own_job_when_the_workers_clock_is_an_hour_ahead(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any, monkeypatch: pytest.MonkeyPatch, deferrable: bool
+) -> None:
+    hook = PostHogHook()
+    hook.run_saved_query(saved_query["id"])  # an earlier run, whose job must not be taken for ours
+    earlier_job = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query["id"])))
+    time.sleep(0.4)  # the earlier run has completed
+    monkeypatch.setattr(saved_queries_module, "time", ClockAnHourAhead)
+    operator = PostHogRunSavedQueryOperator(
+        task_id="run", saved_query_id=saved_query["id"], deferrable=deferrable, check_interval=0.1, timeout=20
+    )
+
+    if deferrable:
+        with pytest.raises(TaskDeferred) as deferred:
+            operator.execute({"ti": ti})
+        trigger = deferred.value.trigger
+        assert trigger.requested_after > time.time() + 3000  # the skewed clock went into the trigger
+        event = asyncio.run(_first_event(trigger))
+        result = operator.execute_complete({"ti": ti}, event)
+    else:
+        result = operator.execute({"ti": ti})
+
+    newest_job = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query["id"])))
+    assert newest_job["id"] != earlier_job["id"]
+    assert result["status"] == "Completed"
+    assert result["job_id"] == newest_job["id"]
+    assert len(run_posts(posthog_conn)) == 2
+
+
+async def _first_event(trigger: PostHogSavedQueryRunTrigger) -> dict[str, Any]:
+    async for event in trigger.run():
+        payload: dict[str, Any] = event.payload
+        return payload
+    raise AssertionError("the trigger ended without an event")
 
 
 def test_deferrable_run_pushes_the_link_then_defers_with_plain_kwargs(

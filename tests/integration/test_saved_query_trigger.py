@@ -65,6 +65,34 @@ async def test_trigger_yields_success_once_the_job_completes(posthog_conn: Any, 
     assert len(job_polls(posthog_conn)) >= 2  # it saw the job Running before it saw it Completed
 
 
+@pytest.mark.parametrize("earlier_run", [False, True], ids=["first-run", "after-an-earlier-run"])
+async def test_trigger_follows_the_job_after_its_baseline_when_requested_after_is_an_hour_ahead(
+    posthog_conn: Any, saved_query_id: str, earlier_run: bool
+) -> None:
+    hook = PostHogHook()
+    if earlier_run:
+        hook.run_saved_query(saved_query_id)
+        await asyncio.sleep(0.4)  # that run has completed
+    baseline = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query_id, page_size=1)), None)
+    hook.run_saved_query(saved_query_id)
+    trigger = PostHogSavedQueryRunTrigger(
+        saved_query_id=saved_query_id,
+        deadline=time.time() + 20,
+        requested_after=time.time() + 3600,  # what a worker clock an hour ahead of PostHog's noted
+        baseline_taken=True,
+        baseline_job_id=None if baseline is None else baseline["id"],
+        baseline_job_created_at=None if baseline is None else baseline["created_at"],
+        poll_interval=0.1,
+    )
+
+    event = await first_event(trigger)
+
+    newest_job = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query_id)))
+    assert event["status"] == "success"
+    assert event["job_id"] == newest_job["id"]
+    assert baseline is None or baseline["id"] != newest_job["id"]
+
+
 @pytest.mark.parametrize(
     ("outcome", "event_status"), [("Failed", "failed"), ("Cancelled", "cancelled"), ("Skipped", "failed")]
 )

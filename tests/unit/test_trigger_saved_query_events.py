@@ -17,6 +17,7 @@ from airflow_provider.saved_query_runs import (
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
     TERMINAL_STATUSES,
+    JobBaseline,
     RunState,
     job_state,
     parse_time,
@@ -32,8 +33,10 @@ BEFORE = "2026-11-26T12:00:00.100000Z"
 AFTER = "2026-11-26T12:00:00.900000Z"
 
 
-def job(status: str, created_at: str = AFTER, error: str | None = None) -> dict[str, Any]:
-    return {"id": "job-1", "status": status, "created_at": created_at, "error": error}
+def job(
+    status: str, created_at: str = AFTER, error: str | None = None, job_id: str = "job-1"
+) -> dict[str, Any]:
+    return {"id": job_id, "status": status, "created_at": created_at, "error": error}
 
 
 @pytest.mark.parametrize(
@@ -49,10 +52,56 @@ def job(status: str, created_at: str = AFTER, error: str | None = None) -> dict[
     ],
     ids=["no-job", "only-older-job", "running", "completed", "failed", "skipped", "any-run"],
 )
-def test_job_state_follows_only_a_job_created_after_the_request(
+def test_without_a_baseline_job_state_follows_only_a_job_created_after_the_request(
     newest: dict[str, Any] | None, requested_after: float | None, expected: RunState | None
 ) -> None:
     assert job_state(newest, requested_after) == expected
+
+
+EARLIER_JOB = job("Completed", created_at=BEFORE, job_id="job-0")
+AN_HOUR_AHEAD = T0 + 3600  # a worker clock an hour ahead of PostHog's, at the moment it asked for the run
+
+
+@pytest.mark.parametrize(
+    ("newest", "baseline", "expected"),
+    [
+        (None, JobBaseline(), None),
+        (job("Running"), JobBaseline(), RunState("Running", "job-1")),
+        (EARLIER_JOB, JobBaseline.of(EARLIER_JOB), RunState(None)),
+        (job("Completed"), JobBaseline.of(EARLIER_JOB), RunState("Completed", "job-1")),
+        (job("Running", created_at=BEFORE), JobBaseline.of(EARLIER_JOB), RunState("Running", "job-1")),
+        (
+            job("Completed", created_at="2026-11-26T11:00:00Z", job_id="job-older"),
+            JobBaseline.of(EARLIER_JOB),
+            RunState(None),
+        ),
+    ],
+    ids=[
+        "no-job-at-all",
+        "first-job-ever",
+        "newest-is-the-baseline",
+        "newer-job",
+        "same-created-at-other-id",
+        "older-than-baseline",
+    ],
+)
+def test_with_a_baseline_job_state_follows_the_first_job_after_it_whatever_the_workers_clock(
+    newest: dict[str, Any] | None, baseline: JobBaseline, expected: RunState | None
+) -> None:
+    assert job_state(newest, AN_HOUR_AHEAD, baseline) == expected
+    assert job_state(newest, None, baseline) == expected  # requested_after plays no part for jobs
+
+
+def test_a_worker_clock_an_hour_ahead_misses_the_run_by_time_but_not_by_baseline() -> None:
+    ours = job("Running")
+
+    assert job_state(ours, AN_HOUR_AHEAD) is None  # the old, clock-based match never finds it
+    assert job_state(ours, AN_HOUR_AHEAD, JobBaseline.of(EARLIER_JOB)) == RunState("Running", "job-1")
+
+
+def test_job_baseline_keeps_posthogs_id_and_created_at_as_plain_strings() -> None:
+    assert JobBaseline.of(None) == JobBaseline(None, None)
+    assert JobBaseline.of({"id": 7, "created_at": BEFORE}) == JobBaseline("7", BEFORE)
 
 
 @pytest.mark.parametrize(
@@ -134,6 +183,9 @@ def test_trigger_round_trips_through_airflow_serde_with_plain_kwargs() -> None:
         saved_query_id="0193b5d2-0000-7000-8000-000000000001",
         deadline=T0 + 3600,
         requested_after=T0,
+        baseline_taken=True,
+        baseline_job_id="0193b5d2-0000-7000-8000-0000000000aa",
+        baseline_job_created_at=BEFORE,
         poll_interval=5.0,
         cancel_on_kill=False,
         posthog_conn_id="posthog_eu",

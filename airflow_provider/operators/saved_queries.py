@@ -5,10 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseOperator
 from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException
 
@@ -18,9 +16,8 @@ from airflow_provider.api.errors import (
     PostHogResponseLostError,
     PostHogValidationError,
 )
-from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.links import PostHogSavedQueryLink
-from airflow_provider.operators.validation import is_unrendered, require_choice
+from airflow_provider.posthog_task import PostHogBaseOperator
 from airflow_provider.saved_query_runs import (
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
@@ -39,6 +36,7 @@ from airflow_provider.saved_query_tasks import (
     read_job_baseline,
     require_saved_query_id,
 )
+from airflow_provider.validation import is_unrendered, require_choice
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -55,30 +53,14 @@ __all__ = [
 _CONCURRENT_EDIT_DETAIL = "modified by someone else"
 
 
-class _SavedQueryOperator(BaseOperator):
-    """Shared arguments, hook and "View in PostHog" link of the saved-query operators.
+class _SavedQueryOperator(PostHogBaseOperator):
+    """The "View in PostHog" link shared by the saved-query operators.
 
     :param posthog_conn_id: Airflow connection id of the PostHog connection.
     :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.
     """
 
     operator_extra_links: tuple[PostHogSavedQueryLink, ...] = (PostHogSavedQueryLink(),)
-
-    def __init__(
-        self,
-        *,
-        posthog_conn_id: str = "posthog_default",
-        project_id: int | str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.posthog_conn_id = posthog_conn_id
-        self.project_id = project_id
-
-    @cached_property
-    def hook(self) -> PostHogHook:
-        """The sync hook for this task's connection and project."""
-        return PostHogHook(posthog_conn_id=self.posthog_conn_id, project_id=self.project_id)
 
 
 class _OneSavedQueryOperator(_SavedQueryOperator):

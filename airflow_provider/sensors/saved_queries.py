@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import time
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
 
-from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.links import PostHogSavedQueryLink
-from airflow_provider.operators.validation import is_unrendered
+from airflow_provider.posthog_task import PostHogBaseOperator
 from airflow_provider.saved_query_runs import (
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
@@ -28,6 +26,7 @@ from airflow_provider.saved_query_tasks import (
     push_saved_query_url,
     require_saved_query_id,
 )
+from airflow_provider.validation import is_unrendered
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -35,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["PostHogSavedQuerySensor"]
 
 
-class PostHogSavedQuerySensor(BaseSensorOperator):
+class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
     """
     Wait until a saved query's run ends: succeed on ``Completed``, fail on ``Failed``, ``Cancelled``
     or ``Skipped`` with PostHog's error text.
@@ -67,25 +66,16 @@ class PostHogSavedQuerySensor(BaseSensorOperator):
         saved_query_id: str,
         requested_after: Any = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        posthog_conn_id: str = "posthog_default",
-        project_id: int | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.saved_query_id = saved_query_id
         self.requested_after = requested_after
         self.deferrable = deferrable
-        self.posthog_conn_id = posthog_conn_id
-        self.project_id = project_id
         if not is_unrendered(saved_query_id):
             check_saved_query_id(saved_query_id)  # fail when the DAG is parsed
         if not is_unrendered(requested_after):
             parse_time(requested_after, "requested_after")
-
-    @cached_property
-    def hook(self) -> PostHogHook:
-        """The sync hook for this task's connection and project."""
-        return PostHogHook(posthog_conn_id=self.posthog_conn_id, project_id=self.project_id)
 
     def _target(self) -> tuple[str, float | None]:
         # Rendered values, checked before any request; bad ones fail the task without retries.

@@ -6,15 +6,17 @@ import argparse
 import contextlib
 import errno
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .client import connection_json
 from .config import JOB_OUTCOMES, EmulatorConfig, parse_rate
 from .runtime import Emulator
 from .seed import SEEDS
 from .server import bind, make_server, url_of
+
+_Number = TypeVar("_Number", int, float)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,13 +152,7 @@ def _port(text: str) -> int:
 
 
 def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text!r}")
-    return value
+    return _non_negative(text, int, "a whole number")
 
 
 def _positive_int(text: str) -> int:
@@ -167,10 +163,14 @@ def _positive_int(text: str) -> int:
 
 
 def _seconds(text: str) -> float:
+    return _non_negative(text, float, "a number of seconds")
+
+
+def _non_negative(text: str, convert: Callable[[str], _Number], what: str) -> _Number:
     try:
-        value = float(text)
+        value = convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, got {text!r}")
     return value

@@ -1,9 +1,9 @@
 """PostHog API client: knows HTTP and PostHog, nothing of Airflow.
 
-A sans-I/O core decides (calls in :mod:`.calls`, :mod:`.endpoints` and :mod:`.prepare`, query
-encoding in :mod:`.query`, retries in :mod:`.retry`, errors in :mod:`.responses`, pages in
-:mod:`.pagination`, rate limits in :mod:`.ratelimit`); the sync (``requests``) and async (aiohttp)
-transports only send and sleep.
+A sans-I/O core decides: what to send (:mod:`.request`, built by :mod:`.endpoints`), how to read
+the answer (:mod:`.response`), when to retry (:mod:`.retry`, driven by :mod:`.exchange`), how lists
+page (:mod:`.pagination`) and how fast to send (:mod:`.ratelimit`); the sync (``requests``) and
+async (aiohttp) transports only send and sleep.
 
 DAG files import this package constantly, so only the errors load eagerly; the other names load
 on first use, and neither HTTP library is imported before the first request.
@@ -29,17 +29,16 @@ from airflow_provider.api.errors import (
 )
 
 if TYPE_CHECKING:
-    from airflow_provider.api.calls import ApiCall
     from airflow_provider.api.client import AsyncPostHogClient, PostHogClient
     from airflow_provider.api.config import ClientConfig
-    from airflow_provider.api.pagination import Paging
+    from airflow_provider.api.request import ApiCall, Paging
     from airflow_provider.api.retry import RetryPolicy
 
 _LAZY = {
-    "ApiCall": "calls",
+    "ApiCall": "request",
     "AsyncPostHogClient": "client",
     "ClientConfig": "config",
-    "Paging": "pagination",
+    "Paging": "request",
     "PostHogClient": "client",
     "RetryPolicy": "retry",
 }

@@ -18,8 +18,8 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.api.outcomes import FailureKind, Outcome, RawResponse, TransportFailure
-from airflow_provider.api.prepare import ApiRequest
+from airflow_provider.api.request import ApiRequest
+from airflow_provider.api.response import FailureKind, Outcome, RawResponse, TransportFailure
 
 if TYPE_CHECKING:
     import aiohttp

@@ -1,6 +1,6 @@
 """The PostHog clients: thin sync and async shells that run the shared core with real I/O.
 
-Both build requests with :func:`.prepare.build_request`, drive them through :func:`.exchange.exchange`
+Both build requests with :func:`.request.build_request`, drive them through :func:`.exchange.exchange`
 (rate limiting, retries, errors) and walk pages with :mod:`.pagination`; they differ only in how
 they send and sleep.
 """
@@ -14,13 +14,12 @@ from types import TracebackType
 from typing import Any
 
 from airflow_provider.api.async_transport import AiohttpTransport
-from airflow_provider.api.calls import ApiCall
 from airflow_provider.api.config import ClientConfig
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.exchange import Exchange, Send, exchange
 from airflow_provider.api.pagination import PageWalk, page_items
-from airflow_provider.api.prepare import build_request
 from airflow_provider.api.ratelimit import PROCESS_RATE_LIMITER, RateLimiter
+from airflow_provider.api.request import ApiCall, build_request
 from airflow_provider.api.retry import RetryPolicy
 from airflow_provider.api.sync_transport import RequestsTransport
 

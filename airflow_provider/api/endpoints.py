@@ -16,9 +16,8 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from airflow_provider.api import limits
-from airflow_provider.api.calls import ApiCall
 from airflow_provider.api.errors import PostHogConfigError
-from airflow_provider.api.pagination import Paging
+from airflow_provider.api.request import ApiCall, Paging
 
 AudioInput = str | Path | bytes | IO[bytes]
 

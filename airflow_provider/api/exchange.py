@@ -13,10 +13,17 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider.api.outcomes import FailureKind, Outcome, RawResponse, TransportFailure
-from airflow_provider.api.prepare import ApiRequest
 from airflow_provider.api.ratelimit import RateLimiter
-from airflow_provider.api.responses import NotJSONError, decode_json, redact
+from airflow_provider.api.request import ApiRequest
+from airflow_provider.api.response import (
+    FailureKind,
+    NotJSONError,
+    Outcome,
+    RawResponse,
+    TransportFailure,
+    decode_json,
+    redact,
+)
 from airflow_provider.api.retry import RetryPolicy, may_have_been_processed
 
 log = logging.getLogger(__name__)

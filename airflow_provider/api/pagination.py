@@ -9,25 +9,12 @@ refuses to fetch a page it has already fetched, so a server's cyclic ``next`` li
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from airflow_provider.api.errors import PostHogError
-from airflow_provider.api.query import encode_params
-
-
-class Paging(enum.Enum):
-    """The paging styles PostHog uses."""
-
-    NEXT_URL = "next_url"
-    """limit/offset or cursor: follow the query of ``next`` until it is null (subscriptions,
-    user interviews, data modeling jobs)."""
-    PAGE_NUMBER = "page_number"
-    """``page=1,2,...`` while ``next`` is set (saved queries, fixed page size)."""
-    HAS_NEXT = "has_next"
-    """``offset`` advanced by the items received while ``has_next`` is true (session recordings)."""
+from airflow_provider.api.request import Paging, encode_params
 
 
 class UnexpectedPageError(PostHogError):

@@ -19,9 +19,15 @@ from dataclasses import dataclass, field
 
 from airflow_provider.api.config import DEFAULT_MAX_RETRIES
 from airflow_provider.api.errors import PostHogConnectionError, PostHogResponseLostError
-from airflow_provider.api.outcomes import FailureKind, Outcome, RawResponse, TransportFailure
-from airflow_provider.api.prepare import ApiRequest
-from airflow_provider.api.responses import error_from_response, parse_retry_after
+from airflow_provider.api.request import ApiRequest
+from airflow_provider.api.response import (
+    FailureKind,
+    Outcome,
+    RawResponse,
+    TransportFailure,
+    error_from_response,
+    parse_retry_after,
+)
 
 log = logging.getLogger(__name__)
 

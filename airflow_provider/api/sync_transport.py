@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from airflow_provider.api.outcomes import FailureKind, Outcome, RawResponse, TransportFailure
-from airflow_provider.api.prepare import ApiRequest
+from airflow_provider.api.request import ApiRequest
+from airflow_provider.api.response import FailureKind, Outcome, RawResponse, TransportFailure
 
 if TYPE_CHECKING:
     import requests

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 
 from airflow_provider.api import endpoints
-from airflow_provider.api.calls import ApiCall
 from airflow_provider.api.endpoints import AudioInput
 from airflow_provider.api.errors import (
     PostHogAuthenticationError,
@@ -30,6 +29,7 @@ from airflow_provider.api.errors import (
     PostHogPermissionError,
     PostHogServerError,
 )
+from airflow_provider.api.request import ApiCall
 from airflow_provider.api.summaries import (
     batch_results,
     split_batches,

@@ -20,7 +20,7 @@ class Recorder:
 sys.meta_path.insert(0, Recorder())
 
 from airflow_provider.api.async_transport import AiohttpTransport
-from airflow_provider.api.prepare import ApiRequest
+from airflow_provider.api.request import ApiRequest
 
 async def main():
     transport = AiohttpTransport()

@@ -9,7 +9,7 @@ import pytest
 from airflow_provider.api import ClientConfig, PostHogClient, PostHogConfigError
 from airflow_provider.api.config import normalise_host
 from airflow_provider.api.endpoints import project
-from airflow_provider.api.prepare import USER_AGENT, build_request
+from airflow_provider.api.request import USER_AGENT, build_request
 
 KEY = "phx_demo_all_scopes"
 

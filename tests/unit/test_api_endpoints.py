@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from airflow_provider.api import ClientConfig, PostHogConfigError, endpoints
-from airflow_provider.api.prepare import build_request
+from airflow_provider.api.request import build_request
 from airflow_provider.api.summaries import (
     batch_results,
     split_batches,

@@ -18,9 +18,8 @@ from airflow_provider.api import (
     PostHogServerError,
     PostHogValidationError,
 )
-from airflow_provider.api.outcomes import RawResponse
-from airflow_provider.api.prepare import build_request
-from airflow_provider.api.responses import error_from_response
+from airflow_provider.api.request import build_request
+from airflow_provider.api.response import RawResponse, error_from_response
 
 KEY = "phx_demo_all_scopes"
 CONFIG = ClientConfig(host="https://eu.posthog.com", api_key=KEY, project_id="42", rate_limit=False)

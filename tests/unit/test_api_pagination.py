@@ -11,7 +11,7 @@ import pytest
 
 from airflow_provider.api import ApiCall, ClientConfig, Paging
 from airflow_provider.api.pagination import PageWalk, UnexpectedPageError, next_params, page_items
-from airflow_provider.api.prepare import build_request
+from airflow_provider.api.request import build_request
 
 
 def test_next_url_paging_reuses_the_query_of_next() -> None:

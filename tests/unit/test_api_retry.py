@@ -22,10 +22,15 @@ from airflow_provider.api import (
     RetryPolicy,
 )
 from airflow_provider.api.exchange import Send, Sleep, exchange
-from airflow_provider.api.outcomes import FailureKind, Outcome, RawResponse, TransportFailure
-from airflow_provider.api.prepare import ApiRequest, build_request
 from airflow_provider.api.ratelimit import RateLimiter
-from airflow_provider.api.responses import parse_retry_after
+from airflow_provider.api.request import ApiRequest, build_request
+from airflow_provider.api.response import (
+    FailureKind,
+    Outcome,
+    RawResponse,
+    TransportFailure,
+    parse_retry_after,
+)
 from airflow_provider.api.retry import may_have_been_processed
 
 KEY = "phx_demo_all_scopes"

@@ -1,15 +1,21 @@
-"""Reading answers: JSON bodies, and PostHog's error bodies turned into actionable exceptions.
+"""Reading answers: what a transport hands back, JSON bodies, and PostHog's errors as exceptions.
 
-PostHog's errors use the envelope ``{"type", "code", "detail", "attr"}`` (``posthog-api.md`` §4), but
-some endpoints answer ``{"error": ...}``, ``{"detail": ...}``, an empty body (subscription DELETE's
-405) and proxies answer HTML; every shape gives a clear error.
+A transport returns an :data:`Outcome`: a :class:`RawResponse`, or a :class:`TransportFailure` that
+says how sending failed (which decides whether a re-send could duplicate anything).
+:func:`decode_json` reads success bodies; :func:`error_from_response` turns error answers into
+actionable exceptions. PostHog's errors use the envelope ``{"type", "code", "detail", "attr"}``
+(``docs/posthog-api.md``, "Errors"), but some endpoints answer ``{"error": ...}``, ``{"detail": ...}``,
+an empty body (subscription DELETE's 405) and proxies answer HTML; every shape gives a clear error.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -25,8 +31,59 @@ from airflow_provider.api.errors import (
     PostHogValidationError,
 )
 from airflow_provider.api.limits import EU_HOST, US_HOST
-from airflow_provider.api.outcomes import RawResponse
-from airflow_provider.api.prepare import ApiRequest
+from airflow_provider.api.request import ApiRequest
+
+
+class FailureKind(enum.Enum):
+    """How sending a request failed; decides whether a re-send can duplicate anything."""
+
+    CONNECT = "could not connect"
+    """Nothing was sent (refused, DNS failure, unreachable): always safe to retry."""
+    CONNECT_TIMEOUT = "connect timed out"
+    """Nothing was sent: always safe to retry."""
+    READ_TIMEOUT = "read timed out"
+    """Sent, no answer in time: PostHog may have processed it."""
+    DROPPED = "connection dropped"
+    """Sent, connection closed before a complete answer: PostHog may have processed it."""
+    UNREADABLE = "answer unreadable"
+    """A success status with a body that is not JSON (truncated, or from a proxy): it was processed."""
+    TLS = "TLS handshake failed"
+    """Certificate or TLS error: retrying cannot help."""
+
+    @property
+    def request_was_sent(self) -> bool:
+        """True when PostHog may have received and processed the request."""
+        return self in (FailureKind.READ_TIMEOUT, FailureKind.DROPPED, FailureKind.UNREADABLE)
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    """An HTTP answer as received.
+
+    :param status: HTTP status code.
+    :param headers: headers with lower-case names.
+    :param body: the raw body.
+    """
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class TransportFailure:
+    """Sending failed before a complete answer arrived.
+
+    :param kind: what failed.
+    :param detail: the underlying error's text, for messages (no headers, no key).
+    """
+
+    kind: FailureKind
+    detail: str
+
+
+Outcome = RawResponse | TransportFailure
+
 
 _SNIPPET_LENGTH = 200
 _TAG = re.compile(r"<[^>]*>")

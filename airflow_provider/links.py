@@ -8,6 +8,7 @@ the UI, so the URL must be in XCom before the task finishes (or defers).
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import quote
 
 from airflow.sdk import BaseOperatorLink
 
@@ -15,12 +16,16 @@ if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
     from airflow.sdk.types import TaskInstanceKey
 
+    from airflow_provider.hooks.posthog import PostHogHook
+
 
 class PostHogLink(BaseOperatorLink):
     """Base of the provider's links: the URL is the value of XCom ``url_xcom_key`` of the task instance."""
 
     name: ClassVar[str] = "View in PostHog"
     url_xcom_key: ClassVar[str]
+    ui_page: ClassVar[str]
+    """The page's path under ``/project/<id>/``, with ``{id}`` for the object's (URL-quoted) id."""
 
     @classmethod
     def persist(cls, context: Context, url: str) -> None:
@@ -30,6 +35,24 @@ class PostHogLink(BaseOperatorLink):
         :param url: the full PostHog UI URL (from ``PostHogHook.ui_url``).
         """
         context["ti"].xcom_push(key=cls.url_xcom_key, value=url)
+
+    @classmethod
+    def push(cls, context: Context, hook: PostHogHook, object_id: str | int) -> None:
+        """Store the URL of ``object_id`` in the hook's host and project (call it before any deferral).
+
+        :param context: the task's execution context.
+        :param hook: the task's hook, which knows the host and project for the URL.
+        :param object_id: the PostHog object the link opens.
+        """
+        cls.persist(context, hook.ui_url(cls.ui_path(object_id)))
+
+    @classmethod
+    def ui_path(cls, object_id: str | int) -> str:
+        """The path under ``/project/<id>/`` that opens ``object_id`` (for ``PostHogHook.ui_url``).
+
+        :param object_id: the PostHog object the link opens.
+        """
+        return cls.ui_page.format(id=quote(str(object_id), safe=""))
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
         """Return the stored URL, or an empty string when the task stored none (e.g. it failed first).
@@ -50,6 +73,7 @@ class PostHogSubscriptionLink(PostHogLink):
     """
 
     url_xcom_key: ClassVar[str] = "posthog_subscription_url"
+    ui_page: ClassVar[str] = "subscriptions/{id}"
 
 
 class PostHogSavedQueryLink(PostHogLink):
@@ -60,13 +84,4 @@ class PostHogSavedQueryLink(PostHogLink):
     """
 
     url_xcom_key: ClassVar[str] = "posthog_saved_query_url"
-
-    @staticmethod
-    def ui_path(saved_query_id: str) -> str:
-        """The path under ``/project/<id>/`` that opens ``saved_query_id`` (for ``PostHogHook.ui_url``).
-
-        :param saved_query_id: the saved query's UUID.
-        """
-        from urllib.parse import quote
-
-        return f"sql?open_view={quote(saved_query_id, safe='')}"
+    ui_page: ClassVar[str] = "sql?open_view={id}"

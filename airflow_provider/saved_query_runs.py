@@ -1,33 +1,45 @@
-"""Which data-modeling job is the run we asked for, where it stands, and what a trigger reports about it.
+"""One home for a saved query's run: ask for it, find the job that is ours, judge it, cancel it.
 
-PostHog's ``run`` action answers 200 with no run id (``posthog-api.md`` §7.5, §8), so the run
-operator reads the saved query's newest data-modeling job just before asking (a :class:`JobBaseline`)
-and follows the newest job PostHog lists after it, judged by PostHog's own ids and timestamps, never
-by the worker's clock. Without a baseline (a sensor given only ``requested_after``) a run is the
-newest job created after that time. While the saved query has no job at all, its own ``status`` is
-used (PostHog's v1 backend writes only that). The run operator, the sensor and the trigger all
-decide through :func:`job_state` and :func:`saved_query_state`, report through :func:`run_event`,
-and trust an event only after :func:`validate_run_event`.
+PostHog's ``run`` action answers 200 with no run id (``docs/posthog-api.md``, "Saved queries"), so
+:func:`start_run` reads the saved query's newest data-modeling job just before asking (a
+:class:`JobBaseline`) and the run followed is the newest job PostHog lists after it, judged by
+PostHog's own ids and timestamps, never by the worker's clock. Without a baseline (a sensor given
+only ``requested_after``) a run is the newest job created after that time. While the saved query
+has no job at all, its own ``status`` is used (PostHog's v1 backend writes only that).
+
+A :class:`SavedQueryRun` says which run is followed, and its :meth:`~SavedQueryRun.judge_job` and
+:meth:`~SavedQueryRun.judge_saved_query` are the one decision of where it stands. It has two faces
+over that decision: :func:`read_run_state` and :func:`cancel_run` for workers (the run operator and
+the sensor, through the sync hook) and :func:`aread_run_state` and :func:`acancel_run` for the
+triggerer (through the async hook). A trigger reports through :func:`run_event` or
+:func:`stop_event`, and a resumed task trusts the event only after :func:`validate_run_event`.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk.exceptions import AirflowException
 
+from airflow_provider.api.arguments import require_timestamp, require_uuid
 from airflow_provider.api.errors import (
     PostHogConnectionError,
     PostHogError,
     PostHogPermissionError,
     PostHogRateLimitError,
+    PostHogResponseLostError,
     PostHogServerError,
     PostHogValidationError,
 )
+
+if TYPE_CHECKING:
+    from airflow_provider.hooks.posthog import PostHogAsyncHook, PostHogHook
 
 
 class SavedQueryRunStatus(str, Enum):
@@ -90,41 +102,23 @@ class RunState:
         return self.status == SavedQueryRunStatus.COMPLETED.value
 
 
-def parse_time(value: object, field: str) -> float | None:
-    """Turn a time given as epoch seconds, a datetime or an ISO 8601 string into epoch seconds.
+def check_saved_query_id(value: object) -> str:
+    """Return ``saved_query_id`` as a canonical UUID string, or raise naming the argument.
 
-    :param value: the time; ``None`` or ``""`` mean "no time".
-    :param field: the argument's name, used in the error message.
-    :raises ValueError: naming ``field`` when the value is not a time.
+    :param value: the ``saved_query_id`` argument.
+    :raises PostHogConfigError: for anything but a string holding a UUID.
     """
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"{field} must be a datetime, an ISO 8601 string or epoch seconds, got {value!r}")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip()
-        # datetime.fromisoformat accepts a trailing "Z" only from Python 3.11 on.
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError(
-                f"{field} must be a datetime, an ISO 8601 string or epoch seconds, got {value!r}"
-            ) from None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.timestamp()
-    raise ValueError(f"{field} must be a datetime, an ISO 8601 string or epoch seconds, got {value!r}")
+    return require_uuid(
+        "saved_query_id",
+        value,
+        hint="Saved query names are not accepted: use PostHogCreateOrUpdateSavedQueryOperator's 'id' result.",
+    )
 
 
 def _created_after(obj: dict[str, Any], key: str, requested_after: float | None) -> bool:
     if requested_after is None:
         return True
-    moment = parse_time(obj.get(key), key)
+    moment = require_timestamp(key, obj.get(key))
     return moment is not None and moment >= requested_after
 
 
@@ -160,10 +154,10 @@ class JobBaseline:
         """
         if self.job_id is not None and str(job.get("id")) == self.job_id:
             return False
-        baseline_created = parse_time(self.created_at, "created_at")
+        baseline_created = require_timestamp("created_at", self.created_at)
         if baseline_created is None:
             return True
-        created = parse_time(job.get("created_at"), "created_at")
+        created = require_timestamp("created_at", job.get("created_at"))
         return created is not None and created >= baseline_created
 
 
@@ -209,6 +203,154 @@ def saved_query_state(saved_query: dict[str, Any], requested_after: float | None
     if status in TERMINAL_STATUSES and not _created_after(saved_query, "last_run_at", requested_after):
         return RunState(status=None)
     return RunState(status=status, error=saved_query.get("latest_error") or None)
+
+
+@dataclass(frozen=True)
+class SavedQueryRun:
+    """The run a task follows: which saved query, and how to tell its job from earlier ones.
+
+    :param saved_query_id: the saved query's UUID.
+    :param requested_after: epoch seconds taken just before the run was asked for; ``None`` follows
+        the newest run, whenever it started.
+    :param baseline: the newest job before the run was asked for, when it was read (see
+        :func:`job_state`).
+    """
+
+    saved_query_id: str
+    requested_after: float | None = None
+    baseline: JobBaseline | None = None
+
+    def judge_job(self, newest_job: dict[str, Any] | None) -> RunState | None:
+        """Where the run stands from the saved query's newest job; ``None`` when the saved query must tell.
+
+        :param newest_job: the first item of ``data_modeling_jobs/?saved_query_id=...``, or ``None``.
+        """
+        return job_state(newest_job, self.requested_after, self.baseline)
+
+    def judge_saved_query(self, saved_query: dict[str, Any]) -> RunState:
+        """Where the run stands from the saved query itself, when :meth:`judge_job` could not tell.
+
+        :param saved_query: the saved query as ``GET warehouse_saved_queries/{id}/`` returns it.
+        """
+        return saved_query_state(saved_query, self.requested_after)
+
+    def trigger_kwargs(self) -> dict[str, Any]:
+        """This run as the plain values a trigger is serialised with (and rebuilt from anywhere)."""
+        return {
+            "saved_query_id": self.saved_query_id,
+            "requested_after": self.requested_after,
+            "baseline_taken": self.baseline is not None,
+            "baseline_job_id": None if self.baseline is None else self.baseline.job_id,
+            "baseline_job_created_at": None if self.baseline is None else self.baseline.created_at,
+        }
+
+    @classmethod
+    def from_trigger_kwargs(
+        cls,
+        saved_query_id: str,
+        requested_after: float | None,
+        baseline_taken: bool,
+        baseline_job_id: str | None,
+        baseline_job_created_at: str | None,
+    ) -> SavedQueryRun:
+        """The run a trigger's kwargs describe (the inverse of :meth:`trigger_kwargs`).
+
+        :param saved_query_id: the saved query's UUID.
+        :param requested_after: epoch seconds taken before the run was asked for, or ``None``.
+        :param baseline_taken: whether a baseline was read before the run was asked for.
+        :param baseline_job_id: the baseline job's id, or ``None``.
+        :param baseline_job_created_at: the baseline job's ``created_at``, or ``None``.
+        """
+        baseline = JobBaseline(baseline_job_id, baseline_job_created_at) if baseline_taken else None
+        return cls(saved_query_id, requested_after, baseline)
+
+
+def start_run(hook: PostHogHook, saved_query_id: str, log: logging.Logger | Any) -> SavedQueryRun:
+    """Ask PostHog to run a saved query now, and return the run to follow.
+
+    The newest job is read first (the baseline). A lost answer to the ``run`` request is never
+    re-sent (that could start a second run): if PostHog shows a run of ours anyway, it is followed.
+
+    :param hook: the sync hook of the task's connection and project.
+    :param saved_query_id: the saved query's UUID.
+    :param log: where a recovered lost answer is logged (anything with ``warning``).
+    :raises PostHogResponseLostError: when the answer was lost and no run of ours is visible.
+    """
+    run = SavedQueryRun(saved_query_id, time.time(), JobBaseline.of(_newest_job(hook, saved_query_id)))
+    try:
+        hook.run_saved_query(saved_query_id)
+    except PostHogResponseLostError:
+        if read_run_state(hook, run).status is None:
+            raise
+        log.warning("The answer to the run request was lost, but PostHog started the run.")
+    return run
+
+
+def read_run_state(hook: PostHogHook, run: SavedQueryRun) -> RunState:
+    """Read where ``run`` stands, from a worker: its newest job, else the saved query's own status.
+
+    One GET of the newest data-modeling job, plus one GET of the saved query when the job alone
+    cannot tell.
+
+    :param hook: the sync hook of the task's connection and project.
+    :param run: the run followed.
+    :return: the run's state; ``status`` is ``None`` while no run of ours is visible yet.
+    """
+    state = run.judge_job(_newest_job(hook, run.saved_query_id))
+    return state if state is not None else run.judge_saved_query(hook.get_saved_query(run.saved_query_id))
+
+
+async def aread_run_state(hook: PostHogAsyncHook, run: SavedQueryRun) -> RunState:
+    """Read where ``run`` stands, in the triggerer: the same requests and decision as :func:`read_run_state`.
+
+    :param hook: the async hook of the trigger's connection and project.
+    :param run: the run followed.
+    """
+    # Only the newest job matters: read one, then close the generator so no further page is asked.
+    jobs = cast(
+        "AsyncGenerator[dict[str, Any], None]",
+        hook.list_data_modeling_jobs(saved_query_id=run.saved_query_id, page_size=1),
+    )
+    async with aclosing(jobs):
+        newest_job = await anext(jobs, None)
+    state = run.judge_job(newest_job)
+    if state is None:
+        state = run.judge_saved_query(await hook.get_saved_query(run.saved_query_id))
+    return state
+
+
+def cancel_run(hook: PostHogHook, saved_query_id: str, log: logging.Logger | Any) -> None:
+    """Ask PostHog to cancel a run from a worker; a refusal (403 for personal keys) is logged, never raised.
+
+    :param hook: the sync hook of the task's connection and project.
+    :param saved_query_id: the saved query whose run should stop.
+    :param log: where the outcome is logged (anything with ``log(level, msg)``).
+    """
+    error: PostHogError | None = None
+    try:
+        hook.cancel_saved_query(saved_query_id)
+    except PostHogError as raised:
+        error = raised
+    log.log(*_describe_cancel(saved_query_id, error))
+
+
+async def acancel_run(hook: PostHogAsyncHook, saved_query_id: str, log: logging.Logger | Any) -> None:
+    """Ask PostHog to cancel a run from the triggerer; logged like :func:`cancel_run`, never raised.
+
+    :param hook: the async hook of the trigger's connection and project.
+    :param saved_query_id: the saved query whose run should stop.
+    :param log: where the outcome is logged.
+    """
+    error: PostHogError | None = None
+    try:
+        await hook.cancel_saved_query(saved_query_id)
+    except PostHogError as raised:
+        error = raised
+    log.log(*_describe_cancel(saved_query_id, error))
+
+
+def _newest_job(hook: PostHogHook, saved_query_id: str) -> dict[str, Any] | None:
+    return next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query_id, page_size=1)), None)
 
 
 # Statuses of the events PostHogSavedQueryRunTrigger yields.
@@ -309,13 +451,11 @@ def validate_run_event(event: object) -> dict[str, Any]:
     return event
 
 
-def describe_cancel(saved_query_id: str, error: PostHogError | None) -> tuple[int, str]:
+def _describe_cancel(saved_query_id: str, error: PostHogError | None) -> tuple[int, str]:
     """The log level and message for the outcome of asking PostHog to cancel a run.
 
-    :param saved_query_id: the saved query whose run was to be cancelled.
-    :param error: what the cancel request raised, or ``None`` if PostHog accepted it.
-    :return: ``(level, message)``: a warning when the run may go on in PostHog (a 403 for personal
-        API keys, or any other failure), info when PostHog accepted or had no run to cancel.
+    A warning when the run may go on in PostHog (a 403 for personal API keys, or any other
+    failure); info when PostHog accepted or had no run to cancel.
     """
     if error is None:
         return logging.INFO, f"Asked PostHog to cancel the run of saved query {saved_query_id}."

@@ -45,9 +45,9 @@ from typing import Any
 import aiohttp
 import greenback
 
+from airflow_provider.api.arguments import require_timestamp
 from airflow_provider.emulator import EmulatorClient
 from airflow_provider.hooks.posthog import PostHogHook
-from airflow_provider.saved_query_runs import parse_time
 from airflow_provider.triggers import PostHogSavedQueryRunTrigger
 
 
@@ -145,7 +145,7 @@ def bare_aiohttp_poller(url: str, project_id: int, api_key: str) -> tuple[Poller
             ) as answer:
                 jobs = (await answer.json())["results"]
             if jobs and jobs[0]["status"] == "Completed":
-                created = parse_time(jobs[0]["created_at"], "created_at")
+                created = require_timestamp("created_at", jobs[0]["created_at"])
                 if created is not None and created >= requested_after:
                     return
             await asyncio.sleep(interval)
@@ -310,7 +310,7 @@ def job_ends(arrivals: dict[str, list[float]]) -> dict[str, float]:
     ends = {}
     for job in PostHogHook().list_data_modeling_jobs():
         if job["saved_query_id"] in arrivals:
-            ends[job["saved_query_id"]] = parse_time(job["last_run_at"], "last_run_at") or 0.0
+            ends[job["saved_query_id"]] = require_timestamp("last_run_at", job["last_run_at"]) or 0.0
     return ends
 
 

@@ -11,8 +11,7 @@ on first use, and neither HTTP library is imported before the first request.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow_provider.api.errors import (
     PostHogAPIError,
@@ -27,6 +26,7 @@ from airflow_provider.api.errors import (
     PostHogServerError,
     PostHogValidationError,
 )
+from airflow_provider.lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
     from airflow_provider.api.client import AsyncPostHogClient, PostHogClient
@@ -63,11 +63,4 @@ __all__ = [
     "RetryPolicy",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)

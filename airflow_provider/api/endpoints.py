@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import mimetypes
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
 from airflow_provider.api import limits
+from airflow_provider.api.arguments import invalid, require_int, require_uuid
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.request import ApiCall, Paging
 
@@ -48,7 +48,7 @@ def session_property_values(key: str, value: str | None = None) -> ApiCall:
     :param value: substring filter.
     """
     if not isinstance(key, str) or not key.strip():
-        raise PostHogConfigError(f"key must be a session property name such as '$channel_type', got {key!r}.")
+        invalid("key", "a session property name such as '$channel_type'", key)
     return ApiCall("GET", "sessions/values", params={"key": key, "value": value})
 
 
@@ -109,7 +109,7 @@ def subscription(subscription_id: int | str) -> ApiCall:
 
     :param subscription_id: its integer id.
     """
-    return ApiCall("GET", f"subscriptions/{_integer_id(subscription_id, 'subscription id')}")
+    return ApiCall("GET", f"subscriptions/{_integer_id(subscription_id, 'subscription_id')}")
 
 
 def update_subscription(subscription_id: int | str, fields: Mapping[str, Any]) -> ApiCall:
@@ -119,7 +119,7 @@ def update_subscription(subscription_id: int | str, fields: Mapping[str, Any]) -
     :param fields: the fields to change.
     """
     return ApiCall(
-        "PATCH", f"subscriptions/{_integer_id(subscription_id, 'subscription id')}", json=dict(fields)
+        "PATCH", f"subscriptions/{_integer_id(subscription_id, 'subscription_id')}", json=dict(fields)
     )
 
 
@@ -165,7 +165,7 @@ def user_interview(interview_id: str) -> ApiCall:
 
     :param interview_id: its UUID.
     """
-    return ApiCall("GET", f"user_interviews/{_uuid(interview_id, 'user interview id')}")
+    return ApiCall("GET", f"user_interviews/{_uuid(interview_id, 'interview_id')}")
 
 
 def update_user_interview(interview_id: str, fields: Mapping[str, Any]) -> ApiCall:
@@ -174,7 +174,7 @@ def update_user_interview(interview_id: str, fields: Mapping[str, Any]) -> ApiCa
     :param interview_id: its UUID.
     :param fields: the fields to change.
     """
-    return ApiCall("PATCH", f"user_interviews/{_uuid(interview_id, 'user interview id')}", json=dict(fields))
+    return ApiCall("PATCH", f"user_interviews/{_uuid(interview_id, 'interview_id')}", json=dict(fields))
 
 
 def delete_user_interview(interview_id: str) -> ApiCall:
@@ -182,7 +182,7 @@ def delete_user_interview(interview_id: str) -> ApiCall:
 
     :param interview_id: its UUID.
     """
-    return ApiCall("DELETE", f"user_interviews/{_uuid(interview_id, 'user interview id')}")
+    return ApiCall("DELETE", f"user_interviews/{_uuid(interview_id, 'interview_id')}")
 
 
 def read_audio(audio: AudioInput) -> tuple[str, bytes, str]:
@@ -353,10 +353,8 @@ def data_modeling_jobs(saved_query_id: str | None = None, page_size: int | None 
     :param saved_query_id: only the jobs of this saved query (UUID).
     :param page_size: jobs per page (PostHog's ``limit``).
     """
-    if page_size is not None and (
-        isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1
-    ):
-        raise PostHogConfigError(f"page_size must be a positive integer, got {page_size!r}.")
+    if page_size is not None:
+        require_int("page_size", page_size, minimum=1)
     query_id = None if saved_query_id is None else _uuid(saved_query_id, "saved_query_id")
     return ApiCall(
         "GET",
@@ -367,20 +365,12 @@ def data_modeling_jobs(saved_query_id: str | None = None, page_size: int | None 
 
 
 def _saved_query_path(query_id: str) -> str:
-    return f"warehouse_saved_queries/{_uuid(query_id, 'saved query id')}"
+    return f"warehouse_saved_queries/{_uuid(query_id, 'saved_query_id')}"
 
 
 def _integer_id(value: int | str, name: str) -> str:
-    text = str(value).strip()
-    if isinstance(value, bool) or not text.isdigit():
-        raise PostHogConfigError(f"{name} must be an integer, got {value!r}.")
-    return text
+    return str(require_int(name, value, minimum=0))
 
 
 def _uuid(value: str, name: str) -> str:
-    try:
-        return quote(str(uuid.UUID(str(value))), safe="")
-    except ValueError:
-        raise PostHogConfigError(
-            f"{name} must be a UUID such as 0192f3a0-aaaa-7bbb-8ccc-000000000001, got {value!r}."
-        ) from None
+    return quote(require_uuid(name, value), safe="")

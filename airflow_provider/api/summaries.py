@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from airflow_provider.api.errors import PostHogConfigError
+from airflow_provider.api.arguments import invalid, require_int
 from airflow_provider.api.limits import MAX_FOCUS_AREA_LENGTH, MAX_SUMMARY_BATCH
 
 NOT_RETURNED = "not_returned"
@@ -17,13 +17,11 @@ def unique_session_ids(session_ids: Iterable[str]) -> list[str]:
     :param session_ids: session ids, possibly repeated.
     """
     if isinstance(session_ids, str | bytes):
-        raise PostHogConfigError("session_ids must be a list of session ids, got a single string.")
+        invalid("session_ids", "a list of session ids, not a single string", session_ids)
     unique: dict[str, None] = {}
     for position, session_id in enumerate(session_ids):
         if not isinstance(session_id, str) or not session_id.strip():
-            raise PostHogConfigError(
-                f"session_ids[{position}] must be a non-empty session id string, got {session_id!r}."
-            )
+            invalid(f"session_ids[{position}]", "a non-empty session id string", session_id)
         unique.setdefault(session_id.strip(), None)
     return list(unique)
 
@@ -34,15 +32,13 @@ def split_batches(session_ids: list[str], batch_size: int) -> list[list[str]]:
     :param session_ids: de-duplicated ids.
     :param batch_size: ids per request.
     """
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int)
-        or not 1 <= batch_size <= MAX_SUMMARY_BATCH
-    ):
-        raise PostHogConfigError(
-            f"batch_size must be an integer from 1 to {MAX_SUMMARY_BATCH} (PostHog's limit per request), "
-            f"got {batch_size!r}."
+    if not isinstance(batch_size, int):  # a rendered "100" is for the operator to convert, not here
+        invalid(
+            "batch_size",
+            f"an integer from 1 to {MAX_SUMMARY_BATCH} (PostHog's limit per request)",
+            batch_size,
         )
+    require_int("batch_size", batch_size, minimum=1, maximum=MAX_SUMMARY_BATCH)
     return [session_ids[start : start + batch_size] for start in range(0, len(session_ids), batch_size)]
 
 
@@ -54,10 +50,7 @@ def validate_focus_area(focus_area: str | None) -> None:
     if focus_area is not None and (
         not isinstance(focus_area, str) or len(focus_area) > MAX_FOCUS_AREA_LENGTH
     ):
-        raise PostHogConfigError(
-            f"focus_area must be text of at most {MAX_FOCUS_AREA_LENGTH} characters, "
-            f"got {len(focus_area) if isinstance(focus_area, str) else type(focus_area).__name__}."
-        )
+        invalid("focus_area", f"text of at most {MAX_FOCUS_AREA_LENGTH} characters", focus_area)
 
 
 def batch_results(batch: list[str], answer: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 
 from airflow_provider.api import endpoints
+from airflow_provider.api.arguments import require_int
 from airflow_provider.api.endpoints import AudioInput
 from airflow_provider.api.errors import (
     PostHogAuthenticationError,
@@ -171,12 +172,9 @@ class PostHogHook(BaseHook):
         ids = unique_session_ids(session_ids)
         validate_focus_area(focus_area)
         batches = split_batches(ids, batch_size)
-        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
-            raise PostHogConfigError(f"max_concurrency must be an integer, got {max_concurrency!r}.")
-        if not 1 <= max_concurrency <= MAX_SUMMARY_CONCURRENCY:
-            raise PostHogConfigError(
-                f"max_concurrency must be from 1 to {MAX_SUMMARY_CONCURRENCY}, got {max_concurrency}."
-            )
+        max_concurrency = require_int(
+            "max_concurrency", max_concurrency, minimum=1, maximum=MAX_SUMMARY_CONCURRENCY
+        )
         if not ids:
             self.log.info("No sessions to summarise.")
             return {}

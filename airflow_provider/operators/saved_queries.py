@@ -11,32 +11,23 @@ from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider.api import endpoints, limits
-from airflow_provider.api.errors import (
-    PostHogNotFoundError,
-    PostHogResponseLostError,
-    PostHogValidationError,
-)
+from airflow_provider.api.arguments import require_choice, require_seconds
+from airflow_provider.api.errors import PostHogNotFoundError, PostHogValidationError
 from airflow_provider.links import PostHogSavedQueryLink
-from airflow_provider.posthog_task import PostHogBaseOperator
+from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
 from airflow_provider.saved_query_runs import (
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
     TRANSIENT_ERRORS,
-    JobBaseline,
     RunState,
-    describe_run,
-    validate_run_event,
-)
-from airflow_provider.saved_query_tasks import (
+    SavedQueryRun,
     cancel_run,
     check_saved_query_id,
-    checked_at_execute,
-    poll_run_state,
-    push_saved_query_url,
-    read_job_baseline,
-    require_saved_query_id,
+    describe_run,
+    read_run_state,
+    start_run,
+    validate_run_event,
 )
-from airflow_provider.validation import is_unrendered, require_choice
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -119,7 +110,7 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
             saved, action = self._update(self.hook.get_saved_query(existing["id"]), query)
         saved_query_id = str(saved["id"])
         self.log.info("Saved query %s (%s): %s.", name, saved_query_id, action)
-        push_saved_query_url(context, self.hook, saved_query_id)
+        PostHogSavedQueryLink.push(context, self.hook, saved_query_id)
         return {"id": saved_query_id, "name": name, "action": action}
 
     def _find(self, name: str) -> dict[str, Any] | None:
@@ -226,26 +217,17 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if (
-            isinstance(check_interval, bool)
-            or not isinstance(check_interval, (int, float))
-            or check_interval <= 0
-        ):
-            raise ValueError(f"check_interval must be a positive number of seconds, got {check_interval!r}")
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.wait_for_completion = wait_for_completion
-        self.check_interval = float(check_interval)
-        self.timeout = float(timeout)
+        self.check_interval = require_seconds("check_interval", check_interval)
+        self.timeout = require_seconds("timeout", timeout)
         self.deferrable = deferrable
         self._waiting_for: str | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
-        saved_query_id = require_saved_query_id(self.saved_query_id)
-        push_saved_query_url(context, self.hook, saved_query_id)
-        baseline = read_job_baseline(self.hook, saved_query_id)
-        requested_after = time.time()
-        self._ask_for_run(saved_query_id, requested_after, baseline)
+        saved_query_id = checked_at_execute(lambda: check_saved_query_id(self.saved_query_id))
+        PostHogSavedQueryLink.push(context, self.hook, saved_query_id)
+        run = start_run(self.hook, saved_query_id, self.log)
+        requested_after = run.requested_after
         if not self.wait_for_completion:
             return _run_result(saved_query_id, requested_after, "requested", None)
         deadline = self._deadline(requested_after)
@@ -255,12 +237,8 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
 
             self.defer(
                 trigger=PostHogSavedQueryRunTrigger(
-                    saved_query_id=saved_query_id,
+                    **run.trigger_kwargs(),
                     deadline=deadline,
-                    requested_after=requested_after,
-                    baseline_taken=True,
-                    baseline_job_id=baseline.job_id,
-                    baseline_job_created_at=baseline.created_at,
                     poll_interval=self.check_interval,
                     cancel_on_kill=True,
                     posthog_conn_id=self.posthog_conn_id,
@@ -270,7 +248,7 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
             )
         self._waiting_for = saved_query_id
         try:
-            state = self._wait(saved_query_id, requested_after, baseline, deadline)
+            state = self._wait(run, deadline)
         finally:
             self._waiting_for = None
         if not state.succeeded:
@@ -278,24 +256,13 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         self.log.info(describe_run(saved_query_id, state))
         return _run_result(saved_query_id, requested_after, state.status, state.job_id)
 
-    def _ask_for_run(self, saved_query_id: str, requested_after: float, baseline: JobBaseline) -> None:
-        try:
-            self.hook.run_saved_query(saved_query_id)
-        except PostHogResponseLostError:
-            # Re-sending could start a second run; follow the one PostHog started, if it did.
-            if poll_run_state(self.hook, saved_query_id, requested_after, baseline).status is None:
-                raise
-            self.log.warning("The answer to the run request was lost, but PostHog started the run.")
-
-    def _deadline(self, requested_after: float) -> float:
-        deadline = requested_after + self.timeout
+    def _deadline(self, requested_after: float | None) -> float:
+        deadline = (requested_after or time.time()) + self.timeout
         if isinstance(self.execution_timeout, timedelta):
             deadline = min(deadline, time.time() + self.execution_timeout.total_seconds())
         return deadline
 
-    def _wait(
-        self, saved_query_id: str, requested_after: float, baseline: JobBaseline, deadline: float
-    ) -> RunState:
+    def _wait(self, run: SavedQueryRun, deadline: float) -> RunState:
         """Poll on this worker until the run ends, or cancel it and fail once ``deadline`` has passed.
 
         The hook has no per-call timeout, so a poll in flight is not cut off at the deadline: the
@@ -306,17 +273,17 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         """
         while True:
             try:
-                state = poll_run_state(self.hook, saved_query_id, requested_after, baseline)
+                state = read_run_state(self.hook, run)
             except TRANSIENT_ERRORS as error:
-                self.log.warning("Cannot read the run of saved query %s yet: %s", saved_query_id, error)
+                self.log.warning("Cannot read the run of saved query %s yet: %s", run.saved_query_id, error)
             else:
                 if state.terminal:
                     return state
             remaining = deadline - time.time()
             if remaining <= 0:
-                cancel_run(self.hook, saved_query_id, self.log)
+                cancel_run(self.hook, run.saved_query_id, self.log)
                 raise AirflowException(
-                    f"Saved query {saved_query_id} run had not ended after the timeout "
+                    f"Saved query {run.saved_query_id} run had not ended after the timeout "
                     f"({self.timeout:g} s or execution_timeout); PostHog was asked to cancel it."
                 )
             time.sleep(min(self.check_interval, remaining))
@@ -360,7 +327,7 @@ class PostHogDeleteSavedQueryOperator(_OneSavedQueryOperator):
     operator_extra_links = ()
 
     def execute(self, context: Context) -> dict[str, Any]:
-        saved_query_id = require_saved_query_id(self.saved_query_id)
+        saved_query_id = checked_at_execute(lambda: check_saved_query_id(self.saved_query_id))
         try:
             self.hook.delete_saved_query(saved_query_id)
         except PostHogNotFoundError:
@@ -398,9 +365,9 @@ class PostHogMaterializeSavedQueryOperator(_OneSavedQueryOperator):
         return require_choice("sync_frequency", self.sync_frequency, sorted(limits.SYNC_FREQUENCIES))
 
     def execute(self, context: Context) -> dict[str, Any]:
-        saved_query_id = require_saved_query_id(self.saved_query_id)
+        saved_query_id = checked_at_execute(lambda: check_saved_query_id(self.saved_query_id))
         sync_frequency = checked_at_execute(self._checked_sync_frequency)
-        push_saved_query_url(context, self.hook, saved_query_id)
+        PostHogSavedQueryLink.push(context, self.hook, saved_query_id)
         self.hook.materialize_saved_query(saved_query_id, sync_frequency=sync_frequency)
         self.log.info("Materialized saved query %s (sync_frequency=%s).", saved_query_id, sync_frequency)
         return {"id": saved_query_id, "sync_frequency": sync_frequency}
@@ -420,8 +387,8 @@ class PostHogRevertSavedQueryMaterializationOperator(_OneSavedQueryOperator):
     template_fields = ("saved_query_id", "posthog_conn_id", "project_id")
 
     def execute(self, context: Context) -> dict[str, Any]:
-        saved_query_id = require_saved_query_id(self.saved_query_id)
-        push_saved_query_url(context, self.hook, saved_query_id)
+        saved_query_id = checked_at_execute(lambda: check_saved_query_id(self.saved_query_id))
+        PostHogSavedQueryLink.push(context, self.hook, saved_query_id)
         self.hook.revert_saved_query_materialization(saved_query_id)
         self.log.info("Reverted the materialization of saved query %s.", saved_query_id)
         return {"id": saved_query_id, "is_materialized": False}

@@ -11,17 +11,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_provider.api.arguments import require_datetime, require_int, require_str_list, require_text
+from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.limits import MAX_FOCUS_AREA_LENGTH, MAX_SUMMARY_BATCH
 from airflow_provider.hooks.posthog import MAX_SUMMARY_CONCURRENCY, PostHogHook
+from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
 from airflow_provider.operators.summary_output import SummaryOutput, record_succeeded
-from airflow_provider.posthog_task import PostHogBaseOperator
-from airflow_provider.validation import (
-    is_unrendered,
-    require_datetime,
-    require_int,
-    require_str_list,
-    require_text,
-)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
@@ -141,16 +136,22 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
             or not isinstance(self.min_duration, (int, float))
             or self.min_duration < 0
         ):
-            raise ValueError(f"min_duration must be a number of seconds >= 0; got {self.min_duration!r}.")
+            raise PostHogConfigError(
+                f"min_duration must be a number of seconds >= 0; got {self.min_duration!r}."
+            )
         if self.lookback is not None and (
             not isinstance(self.lookback, dt.timedelta) or self.lookback <= dt.timedelta(0)
         ):
-            raise ValueError(f"lookback must be a positive datetime.timedelta; got {self.lookback!r}.")
+            raise PostHogConfigError(
+                f"lookback must be a positive datetime.timedelta; got {self.lookback!r}."
+            )
         if self.lookback is not None and self.date_from is not None:
-            raise ValueError("Pass either date_from or lookback, not both: lookback sets the window's start.")
+            raise PostHogConfigError(
+                "Pass either date_from or lookback, not both: lookback sets the window's start."
+            )
         window_given = any(value is not None for value in (self.date_from, self.date_to, self.lookback))
         if self.session_ids is not None and window_given:
-            raise ValueError(
+            raise PostHogConfigError(
                 "session_ids names the sessions to summarise; date_from, date_to and lookback select "
                 "recordings instead. Pass one or the other."
             )
@@ -165,10 +166,7 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
             _parse_output_path(self.output_path)
 
     def execute(self, context: Context) -> dict[str, Any] | list[dict[str, Any]]:
-        try:
-            self._validate_arguments(rendered=True)
-        except ValueError as error:
-            raise AirflowFailException(str(error)) from error
+        checked_at_execute(lambda: self._validate_arguments(rendered=True))
         output = SummaryOutput(_parse_output_path(self.output_path)) if self.output_path else None
         focus_area = self.focus_area or None
         hook = self.hook
@@ -334,7 +332,7 @@ def _parse_session_ids(value: Any) -> list[str]:
         try:
             value = ast.literal_eval(value.strip())
         except (ValueError, SyntaxError):
-            raise ValueError(
+            raise PostHogConfigError(
                 "session_ids must be a list of session ids (or a template or XCom value that gives one); "
                 f"got the string {value!r:.80}."
             ) from None
@@ -343,13 +341,13 @@ def _parse_session_ids(value: Any) -> list[str]:
 
 def _parse_output_path(value: Any) -> ObjectStoragePath:
     if not isinstance(value, (str, ObjectStoragePath)) or not str(value).strip():
-        raise ValueError(
+        raise PostHogConfigError(
             f"output_path must be an ObjectStoragePath URL such as 'file:///tmp/x.jsonl'; got {value!r}."
         )
     try:
         path = ObjectStoragePath(value)
     except ValueError as error:
-        raise ValueError(f"output_path {value!r} is not usable: {error}.") from None
+        raise PostHogConfigError(f"output_path {value!r} is not usable: {error}.") from None
     if not path.name:
-        raise ValueError(f"output_path must name a file, not a directory; got {value!r}.")
+        raise PostHogConfigError(f"output_path must name a file, not a directory; got {value!r}.")
     return path

@@ -9,17 +9,17 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider.api import PostHogResponseLostError
-from airflow_provider.hooks.posthog import PostHogHook
-from airflow_provider.links import PostHogSubscriptionLink
-from airflow_provider.posthog_task import PostHogBaseOperator
-from airflow_provider.validation import (
-    is_unrendered,
+from airflow_provider.api.arguments import (
     require_choice,
     require_datetime,
     require_int,
     require_str_list,
     require_text,
 )
+from airflow_provider.api.errors import PostHogConfigError
+from airflow_provider.hooks.posthog import PostHogHook
+from airflow_provider.links import PostHogSubscriptionLink
+from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
@@ -126,26 +126,23 @@ class _SubscriptionFieldsOperator(PostHogBaseOperator):
             fields[name] = _FIELD_CHECKS[name](name, value)
         if self.extra_fields is not None and (rendered or not is_unrendered(self.extra_fields)):
             if not isinstance(self.extra_fields, dict):
-                raise ValueError(
+                raise PostHogConfigError(
                     f"extra_fields must be a dict of PostHog field names to values; got {self.extra_fields!r}"
                 )
             clashes = sorted(set(self.extra_fields) & (set(self._field_values) | {"insight", "dashboard"}))
             if clashes:
-                raise ValueError(
+                raise PostHogConfigError(
                     f"extra_fields must not repeat fields that have their own argument: {clashes}."
                 )
             fields.update(self.extra_fields)
         return fields
 
     def _validated_for_execute(self) -> dict[str, Any]:
-        try:
-            return self._subscription_fields(rendered=True)
-        except ValueError as error:
-            raise AirflowFailException(str(error)) from error
+        return checked_at_execute(lambda: self._subscription_fields(rendered=True))
 
     def _finish(self, hook: PostHogHook, context: Context, subscription_id: int) -> int:
         """Store the "View in PostHog" URL and return the id as the XCom value."""
-        PostHogSubscriptionLink.persist(context, hook.ui_url(f"subscriptions/{subscription_id}"))
+        PostHogSubscriptionLink.push(context, hook, subscription_id)
         return subscription_id
 
 
@@ -221,7 +218,7 @@ class PostHogCreateSubscriptionOperator(_SubscriptionFieldsOperator):
             name: value for name, value in (("insight", self.insight), ("dashboard", self.dashboard)) if value
         }
         if len(given) != 1:
-            raise ValueError(
+            raise PostHogConfigError(
                 "Pass exactly one of insight and dashboard (the id of what to deliver); "
                 f"got insight={self.insight!r}, dashboard={self.dashboard!r}."
             )
@@ -231,13 +228,12 @@ class PostHogCreateSubscriptionOperator(_SubscriptionFieldsOperator):
         return {name: require_int(name, value, minimum=1)}
 
     def execute(self, context: Context) -> int:
-        try:
-            resource = self._resource(rendered=True)
-            fields = self._subscription_fields(rendered=True)
-            if self.invite_message is not None:
-                fields["invite_message"] = require_text("invite_message", self.invite_message)
-        except ValueError as error:
-            raise AirflowFailException(str(error)) from error
+        resource = checked_at_execute(lambda: self._resource(rendered=True))
+        fields = self._validated_for_execute()
+        if self.invite_message is not None:
+            fields["invite_message"] = checked_at_execute(
+                lambda: require_text("invite_message", self.invite_message)
+            )
         hook = self.hook
         if self.if_exists != "create":
             existing = self._find_existing(hook, resource)
@@ -326,15 +322,16 @@ class PostHogUpdateSubscriptionOperator(_SubscriptionFieldsOperator):
         if not is_unrendered(subscription_id):
             require_int("subscription_id", subscription_id, minimum=1)
         if not any(value is not None for value in self._field_values.values()) and self.extra_fields is None:
-            raise ValueError("Pass at least one field to change (e.g. frequency, target_value or title).")
+            raise PostHogConfigError(
+                "Pass at least one field to change (e.g. frequency, target_value or title)."
+            )
         self._subscription_fields(rendered=False)
 
     def execute(self, context: Context) -> int:
         fields = self._validated_for_execute()
-        try:
-            subscription_id = require_int("subscription_id", self.subscription_id, minimum=1)
-        except ValueError as error:
-            raise AirflowFailException(str(error)) from error
+        subscription_id = checked_at_execute(
+            lambda: require_int("subscription_id", self.subscription_id, minimum=1)
+        )
         hook = self.hook
         hook.update_subscription(subscription_id, **fields)
         self.log.info("Updated subscription %s: %s.", subscription_id, ", ".join(sorted(fields)))
@@ -365,10 +362,9 @@ class PostHogDeleteSubscriptionOperator(PostHogBaseOperator):
             require_int("subscription_id", subscription_id, minimum=1)
 
     def execute(self, context: Context) -> int:
-        try:
-            subscription_id = require_int("subscription_id", self.subscription_id, minimum=1)
-        except ValueError as error:
-            raise AirflowFailException(str(error)) from error
+        subscription_id = checked_at_execute(
+            lambda: require_int("subscription_id", self.subscription_id, minimum=1)
+        )
         self.hook.delete_subscription(subscription_id)
         self.log.info(
             "Deleted subscription %s (soft delete: PostHog keeps it with deleted=true).", subscription_id

@@ -16,14 +16,10 @@ from airflow_provider.api import (
     PostHogResponseLostError,
     PostHogServerError,
 )
+from airflow_provider.api.arguments import require_datetime, require_str_list, require_text
+from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.hooks.posthog import PostHogHook
-from airflow_provider.posthog_task import PostHogBaseOperator
-from airflow_provider.validation import (
-    is_unrendered,
-    require_datetime,
-    require_str_list,
-    require_text,
-)
+from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
@@ -96,23 +92,22 @@ class PostHogCreateUserInterviewOperator(PostHogBaseOperator):
         path = None
         if rendered or not is_unrendered(self.audio):
             if not isinstance(self.audio, (str, ObjectStoragePath)) or not str(self.audio).strip():
-                raise ValueError(
+                raise PostHogConfigError(
                     f"audio must be a file path or an ObjectStoragePath URL; got {self.audio!r}."
                 )
             try:
                 path = ObjectStoragePath(self.audio)
             except ValueError as error:
-                raise ValueError(f"audio {str(self.audio)!r} is not a usable path: {error}.") from None
+                raise PostHogConfigError(
+                    f"audio {str(self.audio)!r} is not a usable path: {error}."
+                ) from None
         emails = None
         if rendered or not is_unrendered(self.interviewee_emails):
             emails = _require_emails(self.interviewee_emails)
         return path, emails
 
     def execute(self, context: Context) -> str:
-        try:
-            path, emails = self._check(rendered=True)
-        except ValueError as error:
-            raise AirflowFailException(str(error)) from error
+        path, emails = checked_at_execute(lambda: self._check(rendered=True))
         assert path is not None and emails is not None
         if not path.is_file():
             raise AirflowFailException(f"audio {path} does not exist or is not a file.")
@@ -300,7 +295,7 @@ class PostHogUpdateUserInterviewOperator(PostHogBaseOperator):
         self.summary = summary
         self.interviewee_emails = interviewee_emails
         if summary is None and interviewee_emails is None:
-            raise ValueError("Pass at least one of summary and interviewee_emails to change.")
+            raise PostHogConfigError("Pass at least one of summary and interviewee_emails to change.")
         self._fields(rendered=False)
 
     def _fields(self, *, rendered: bool) -> dict[str, Any]:
@@ -309,18 +304,15 @@ class PostHogUpdateUserInterviewOperator(PostHogBaseOperator):
         fields: dict[str, Any] = {}
         if self.summary is not None and (rendered or not is_unrendered(self.summary)):
             if not isinstance(self.summary, str):
-                raise ValueError(f"summary must be a string; got {self.summary!r}.")
+                raise PostHogConfigError(f"summary must be a string; got {self.summary!r}.")
             fields["summary"] = self.summary
         if self.interviewee_emails is not None and (rendered or not is_unrendered(self.interviewee_emails)):
             fields["interviewee_emails"] = _require_emails(self.interviewee_emails)
         return fields
 
     def execute(self, context: Context) -> str:
-        try:
-            fields = self._fields(rendered=True)
-            interview_id = require_text("interview_id", self.interview_id)
-        except ValueError as error:
-            raise AirflowFailException(str(error)) from error
+        fields = checked_at_execute(lambda: self._fields(rendered=True))
+        interview_id = checked_at_execute(lambda: require_text("interview_id", self.interview_id))
         self.hook.update_user_interview(interview_id, **fields)
         self.log.info("Updated user interview %s: %s.", interview_id, ", ".join(sorted(fields)))
         return interview_id
@@ -348,10 +340,7 @@ class PostHogDeleteUserInterviewOperator(PostHogBaseOperator):
             require_text("interview_id", interview_id)
 
     def execute(self, context: Context) -> str:
-        try:
-            interview_id = require_text("interview_id", self.interview_id)
-        except ValueError as error:
-            raise AirflowFailException(str(error)) from error
+        interview_id = checked_at_execute(lambda: require_text("interview_id", self.interview_id))
         try:
             self.hook.delete_user_interview(interview_id)
         except PostHogNotFoundError:
@@ -367,7 +356,7 @@ def _require_emails(value: Any) -> list[str]:
     emails = require_str_list("interviewee_emails", value)
     for index, email in enumerate(emails):
         if "@" not in email:
-            raise ValueError(
+            raise PostHogConfigError(
                 f"interviewee_emails[{index}] must be an email address ('jane@acme.com' or "
                 f"'Jane Doe <jane@acme.com>'); got {email!r}."
             )

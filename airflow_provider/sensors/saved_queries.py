@@ -9,24 +9,19 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
 
+from airflow_provider.api.arguments import require_timestamp
 from airflow_provider.links import PostHogSavedQueryLink
-from airflow_provider.posthog_task import PostHogBaseOperator
+from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
 from airflow_provider.saved_query_runs import (
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
     TRANSIENT_ERRORS,
+    SavedQueryRun,
+    check_saved_query_id,
     describe_run,
-    parse_time,
+    read_run_state,
     validate_run_event,
 )
-from airflow_provider.saved_query_tasks import (
-    check_saved_query_id,
-    checked_at_execute,
-    poll_run_state,
-    push_saved_query_url,
-    require_saved_query_id,
-)
-from airflow_provider.validation import is_unrendered
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -75,12 +70,16 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
         if not is_unrendered(saved_query_id):
             check_saved_query_id(saved_query_id)  # fail when the DAG is parsed
         if not is_unrendered(requested_after):
-            parse_time(requested_after, "requested_after")
+            require_timestamp("requested_after", requested_after)
 
-    def _target(self) -> tuple[str, float | None]:
+    def _run_followed(self) -> SavedQueryRun:
         # Rendered values, checked before any request; bad ones fail the task without retries.
-        saved_query_id = require_saved_query_id(self.saved_query_id)
-        return saved_query_id, checked_at_execute(lambda: parse_time(self.requested_after, "requested_after"))
+        return checked_at_execute(
+            lambda: SavedQueryRun(
+                check_saved_query_id(self.saved_query_id),
+                require_timestamp("requested_after", self.requested_after),
+            )
+        )
 
     def poke(self, context: Context) -> PokeReturnValue:
         """Check the run once; fail the task if it ended any way but ``Completed``.
@@ -88,9 +87,10 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
         PostHog being unreachable, overloaded or throttling (after the client's retries) counts as
         "not done yet", like in the trigger.
         """
-        saved_query_id, requested_after = self._target()
+        run = self._run_followed()
+        saved_query_id = run.saved_query_id
         try:
-            state = poll_run_state(self.hook, saved_query_id, requested_after)
+            state = read_run_state(self.hook, run)
         except TRANSIENT_ERRORS as error:
             # Already retried by the client; the sensor's timeout bounds how long this can go on.
             self.log.warning("Cannot read the run of saved query %s yet: %s", saved_query_id, error)
@@ -107,8 +107,8 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
         )
 
     def execute(self, context: Context) -> Any:
-        saved_query_id, requested_after = self._target()
-        push_saved_query_url(context, self.hook, saved_query_id)
+        run = self._run_followed()
+        PostHogSavedQueryLink.push(context, self.hook, run.saved_query_id)
         if not self.deferrable:
             return super().execute(context)
         checked = self.poke(context)
@@ -119,9 +119,8 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
 
         self.defer(
             trigger=PostHogSavedQueryRunTrigger(
-                saved_query_id=saved_query_id,
+                **run.trigger_kwargs(),
                 deadline=time.time() + self.timeout,
-                requested_after=requested_after,
                 poll_interval=self.poke_interval,
                 cancel_on_kill=False,
                 posthog_conn_id=self.posthog_conn_id,

@@ -1,7 +1,17 @@
-"""Triggers that wait for PostHog work in Airflow's triggerer."""
+"""Triggers that wait for PostHog work in Airflow's triggerer; each is imported on first access."""
 
 from __future__ import annotations
 
-from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
+from typing import TYPE_CHECKING
 
-__all__ = ["PostHogSavedQueryRunTrigger"]
+from airflow_provider.lazy_exports import lazy_getattr
+
+if TYPE_CHECKING:
+    from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
+
+_MODULE_OF = {"PostHogSavedQueryRunTrigger": "saved_queries"}
+
+__all__ = [
+    "PostHogSavedQueryRunTrigger",
+]
+__getattr__ = lazy_getattr(__name__, _MODULE_OF)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing
-from typing import Any, cast
+from collections.abc import AsyncIterator
+from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -17,12 +16,10 @@ from airflow_provider.saved_query_runs import (
     EVENT_ERROR,
     EVENT_TIMEOUT,
     TRANSIENT_ERRORS,
-    JobBaseline,
-    RunState,
-    describe_cancel,
-    job_state,
+    SavedQueryRun,
+    acancel_run,
+    aread_run_state,
     run_event,
-    saved_query_state,
     stop_event,
 )
 
@@ -74,40 +71,39 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         project_id: int | str | None = None,
     ) -> None:
         super().__init__()
-        self.saved_query_id = saved_query_id
+        self.run_followed = SavedQueryRun.from_trigger_kwargs(
+            saved_query_id, requested_after, baseline_taken, baseline_job_id, baseline_job_created_at
+        )
         self.deadline = deadline
-        self.requested_after = requested_after
-        self.baseline_taken = baseline_taken
-        self.baseline_job_id = baseline_job_id
-        self.baseline_job_created_at = baseline_job_created_at
         self.poll_interval = poll_interval
         self.cancel_on_kill = cancel_on_kill
         self.posthog_conn_id = posthog_conn_id
         self.project_id = project_id
         self._outage_since: float | None = None
 
+    @property
+    def saved_query_id(self) -> str:
+        """The saved query whose run is followed."""
+        return self.run_followed.saved_query_id
+
+    @property
+    def requested_after(self) -> float | None:
+        """When the run was asked for (epoch seconds), echoed in every event."""
+        return self.run_followed.requested_after
+
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and the plain-value kwargs that rebuild this trigger anywhere."""
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
-                "saved_query_id": self.saved_query_id,
+                **self.run_followed.trigger_kwargs(),
                 "deadline": self.deadline,
-                "requested_after": self.requested_after,
-                "baseline_taken": self.baseline_taken,
-                "baseline_job_id": self.baseline_job_id,
-                "baseline_job_created_at": self.baseline_job_created_at,
                 "poll_interval": self.poll_interval,
                 "cancel_on_kill": self.cancel_on_kill,
                 "posthog_conn_id": self.posthog_conn_id,
                 "project_id": self.project_id,
             },
         )
-
-    def _baseline(self) -> JobBaseline | None:
-        if not self.baseline_taken:
-            return None
-        return JobBaseline(job_id=self.baseline_job_id, created_at=self.baseline_job_created_at)
 
     def _hook(self) -> PostHogAsyncHook:
         return PostHogAsyncHook(posthog_conn_id=self.posthog_conn_id, project_id=self.project_id)
@@ -141,7 +137,9 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
             try:
                 # One poll can take minutes (read timeouts, retry waits, the rate limiter's queue):
                 # it is cut off at the deadline, so the timeout event is never late.
-                state = await asyncio.wait_for(self._observe(hook), self.deadline - time.time())
+                state = await asyncio.wait_for(
+                    aread_run_state(hook, self.run_followed), self.deadline - time.time()
+                )
             except asyncio.TimeoutError:
                 return self._timeout_event()
             except TRANSIENT_ERRORS as error:
@@ -172,19 +170,6 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
             self.requested_after,
         )
 
-    async def _observe(self, hook: PostHogAsyncHook) -> RunState:
-        # Only the newest job matters: read one, then close the generator so no further page is asked.
-        jobs = cast(
-            "AsyncGenerator[dict[str, Any], None]",
-            hook.list_data_modeling_jobs(saved_query_id=self.saved_query_id, page_size=1),
-        )
-        async with aclosing(jobs):
-            newest_job = await anext(jobs, None)
-        state = job_state(newest_job, self.requested_after, self._baseline())
-        if state is None:
-            state = saved_query_state(await hook.get_saved_query(self.saved_query_id), self.requested_after)
-        return state
-
     def _note_outage(self, error: PostHogError) -> None:
         if self._outage_since is None:
             self._outage_since = time.monotonic()
@@ -212,12 +197,7 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         if not self.cancel_on_kill:
             return
         hook = self._hook()
-        error: PostHogError | None = None
         try:
-            await hook.cancel_saved_query(self.saved_query_id)
-        except PostHogError as raised:
-            error = raised
+            await acancel_run(hook, self.saved_query_id, self.log)
         finally:
             await hook.close()
-        level, message = describe_cancel(self.saved_query_id, error)
-        self.log.log(level, message)

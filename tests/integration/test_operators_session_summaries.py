@@ -214,10 +214,10 @@ def test_templated_date_from_and_date_to_set_the_window(
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"batch_size": 0}, r"batch_size must be an integer between 1 and 300; got 0"),
-        ({"batch_size": 301}, r"batch_size must be an integer between 1 and 300; got 301"),
-        ({"focus_area": "x" * 501}, r"focus_area must be at most 500 characters; got 501"),
-        ({"max_concurrency": 11}, r"max_concurrency must be an integer between 1 and 10; got 11"),
+        ({"batch_size": 0}, r"batch_size must be an integer from 1 to 300; got 0"),
+        ({"batch_size": 301}, r"batch_size must be an integer from 1 to 300; got 301"),
+        ({"focus_area": "x" * 501}, r"focus_area must be at most 500 characters \(it has 501\)"),
+        ({"max_concurrency": 11}, r"max_concurrency must be an integer from 1 to 10; got 11"),
         ({"lookback": dt.timedelta(0)}, r"lookback must be a positive datetime.timedelta"),
         ({"lookback": dt.timedelta(days=1), "date_from": "2026-01-01"}, r"either date_from or lookback"),
         ({"session_ids": "abc"}, r"session_ids must be a list of session ids"),

@@ -20,6 +20,7 @@ from dag_test_runs import run_operators, task_instance, task_states
 from structlog.testing import capture_logs
 
 import airflow_provider.operators.saved_queries as saved_queries_module
+import airflow_provider.saved_query_runs as saved_query_runs_module
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.operators import (
     PostHogCreateOrUpdateSavedQueryOperator,
@@ -254,6 +255,7 @@ def test_run_follows_its_own_job_when_the_workers_clock_is_an_hour_ahead(
     earlier_job = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query["id"])))
     time.sleep(0.4)  # the earlier run has completed
     monkeypatch.setattr(saved_queries_module, "time", ClockAnHourAhead)
+    monkeypatch.setattr(saved_query_runs_module, "time", ClockAnHourAhead)
     operator = PostHogRunSavedQueryOperator(
         task_id="run", saved_query_id=saved_query["id"], deferrable=deferrable, check_interval=0.1, timeout=20
     )
@@ -366,7 +368,7 @@ ID_TAKERS = [
 def test_a_saved_query_id_that_is_not_a_uuid_is_refused_when_the_dag_is_parsed(
     task_class: type, bad_id: Any
 ) -> None:
-    with pytest.raises(ValueError, match=r"^saved_query_id must be the saved query's UUID, such as"):
+    with pytest.raises(ValueError, match=r"^saved_query_id must be a UUID such as"):
         task_class(task_id="task", saved_query_id=bad_id)
 
 
@@ -404,9 +406,7 @@ def test_a_rendered_id_names_the_field_and_what_is_allowed(posthog_conn: Any, ti
     operator = PostHogRunSavedQueryOperator(task_id="run", saved_query_id="{{ params.view }}")
     operator.saved_query_id = "daily_views"  # what the template rendered to
 
-    with pytest.raises(
-        AirflowFailException, match=r"^saved_query_id must be the saved query's UUID.*'daily_views'"
-    ):
+    with pytest.raises(AirflowFailException, match=r"^saved_query_id must be a UUID such as .*'daily_views'"):
         operator.execute({"ti": ti})
     assert posthog_conn.requests() == []
 

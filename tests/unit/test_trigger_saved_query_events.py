@@ -20,7 +20,6 @@ from airflow_provider.saved_query_runs import (
     JobBaseline,
     RunState,
     job_state,
-    parse_time,
     run_event,
     saved_query_state,
     stop_event,
@@ -154,28 +153,6 @@ def test_a_missing_or_unknown_event_is_refused(event: object) -> None:
 def test_stop_events_are_accepted_as_they_are(status: str) -> None:
     event = stop_event(status, "sq-1", "why", None)
     assert validate_run_event(event) is event
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (None, None),
-        ("", None),
-        (T0, T0),
-        ("2026-11-26T12:00:00.500000Z", T0),
-        ("2026-11-26T12:00:00.500000+00:00", T0),
-        ("2026-11-26T13:00:00.500000+01:00", T0),
-        (datetime(2026, 11, 26, 12, 0, 0, 500000), T0),
-    ],
-)
-def test_parse_time_accepts_epochs_datetimes_and_iso_strings(value: object, expected: float | None) -> None:
-    assert parse_time(value, "requested_after") == expected
-
-
-@pytest.mark.parametrize("value", ["yesterday", True, [1]])
-def test_parse_time_names_the_field_for_bad_input(value: object) -> None:
-    with pytest.raises(ValueError, match="requested_after must be"):
-        parse_time(value, "requested_after")
 
 
 def test_trigger_round_trips_through_airflow_serde_with_plain_kwargs() -> None:

@@ -1,0 +1,88 @@
+"""The saved-query run lifecycle has one home that the operator, the sensor and the trigger only call."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from types import ModuleType
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+import airflow_provider.operators.saved_queries as operator_module
+import airflow_provider.sensors.saved_queries as sensor_module
+import airflow_provider.triggers.saved_queries as trigger_module
+from airflow_provider.operators.base import checked_at_execute
+from airflow_provider.saved_query_runs import JobBaseline, SavedQueryRun, check_saved_query_id
+
+
+def _names_used(module: ModuleType) -> set[str]:
+    tree = ast.parse(inspect.getsource(module))
+    return {
+        node.attr if isinstance(node, ast.Attribute) else node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name | ast.Attribute)
+    }
+
+
+@pytest.mark.parametrize(
+    ("module", "faces"),
+    [
+        (operator_module, {"start_run", "read_run_state", "cancel_run"}),
+        (sensor_module, {"read_run_state"}),
+        (trigger_module, {"aread_run_state", "acancel_run"}),
+    ],
+)
+def test_each_task_asks_the_lifecycle_module_and_never_reads_jobs_itself(
+    module: ModuleType, faces: set[str]
+) -> None:
+    used = _names_used(module)
+    assert faces <= used
+    assert (
+        not {"list_data_modeling_jobs", "get_saved_query", "job_state", "saved_query_state", "JobBaseline"}
+        & used
+    )
+
+
+def test_the_sensor_does_not_import_the_operator_module() -> None:
+    tree = ast.parse(inspect.getsource(sensor_module))
+    imported_from = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert "airflow_provider.operators.saved_queries" not in imported_from
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        SavedQueryRun("0193b5d2-0000-7000-8000-000000000001"),
+        SavedQueryRun("0193b5d2-0000-7000-8000-000000000001", 1764158400.5),
+        SavedQueryRun("0193b5d2-0000-7000-8000-000000000001", 1764158400.5, JobBaseline()),
+        SavedQueryRun(
+            "0193b5d2-0000-7000-8000-000000000001", 1.0, JobBaseline("job-1", "2026-11-26T12:00:00Z")
+        ),
+    ],
+)
+def test_a_run_survives_the_trigger_kwargs_round_trip(run: SavedQueryRun) -> None:
+    kwargs = run.trigger_kwargs()
+    assert all(isinstance(value, str | float | bool | type(None)) for value in kwargs.values())
+    assert SavedQueryRun.from_trigger_kwargs(**kwargs) == run
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "0193B5D2-0000-7000-8000-000000000001",
+        " 0193b5d2-0000-7000-8000-000000000001 ",
+        "{0193b5d2-0000-7000-8000-000000000001}",
+        "0193b5d200007000800000000000000" + "1",
+    ],
+)
+def test_check_saved_query_id_returns_the_canonical_uuid(given: str) -> None:
+    assert check_saved_query_id(given) == "0193b5d2-0000-7000-8000-000000000001"
+
+
+@pytest.mark.parametrize("given", ["daily_views", "", "   ", None, 42, "0193b5d2-0000-7000-8000"])
+def test_a_bad_rendered_saved_query_id_fails_the_task_for_good_naming_the_field(given: object) -> None:
+    with pytest.raises(
+        AirflowFailException, match=r"^saved_query_id must be a UUID such as .*names are not accepted"
+    ):
+        checked_at_execute(lambda: check_saved_query_id(given))

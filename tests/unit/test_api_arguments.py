@@ -1,4 +1,4 @@
-"""The one vocabulary of argument checks: what each accepts, and errors naming the field and what is allowed."""
+"""The one vocabulary of argument checks: what each accepts; errors name the field and what is allowed."""
 
 from __future__ import annotations
 

@@ -43,6 +43,9 @@ class State:
         self.summaries_in_progress: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.next_subscription_id = 1
         self.next_history_id = 1
+        # Seeded sessions are counted back from this moment, taken once: a reset rebuilds the same
+        # sessions (same start times, so the same summaries) however much later it comes.
+        self.sessions_end = utc_now().replace(microsecond=0)
         self.reset(session_count)
         if state_file is not None and state_file.exists():
             self._load(state_file)
@@ -50,10 +53,13 @@ class State:
     def reset(self, session_count: int) -> None:
         """Back to the seed: created objects and cached summaries are dropped.
 
+        The sessions are rebuilt from the same moment as at start-up, so they and their summaries are
+        the same after every reset.
+
         :param session_count: sessions in the rebuilt seed.
         """
         with self.lock:
-            self.seed = build_seed(self.seed_name, session_count, utc_now())
+            self.seed = build_seed(self.seed_name, session_count, self.sessions_end)
             self.reseed_sessions(session_count)
             self.objects = {name: {} for name in COLLECTIONS}
             self.summary_cache = {}
@@ -78,7 +84,7 @@ class State:
         :param session_count: how many sessions.
         """
         with self.lock:
-            self.seed.sessions = build_seed(self.seed_name, session_count, utc_now()).sessions
+            self.seed.sessions = build_seed(self.seed_name, session_count, self.sessions_end).sessions
             self.sessions = {session["id"]: session for session in self.seed.sessions}
 
     def take_history_id(self) -> int:

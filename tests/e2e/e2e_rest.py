@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
 import requests
-from e2e_waiting import wait_until
+from helpers import wait_until
+
+# REST polls of the api-server: often enough for the tests, rare enough to leave the 2 cores to Airflow.
+REST_POLL_SECONDS = 0.3
 
 FINISHED_RUN_STATES = frozenset({"success", "failed"})
 
@@ -98,7 +100,9 @@ class AirflowREST:
             state = self.run_state(dag_id, run_id)
             return state if state in FINISHED_RUN_STATES else None
 
-        return wait_until(finished, timeout=timeout, what=f"run {run_id} of {dag_id} to finish")
+        return wait_until(
+            finished, timeout=timeout, what=f"run {run_id} of {dag_id} to finish", interval=REST_POLL_SECONDS
+        )
 
     def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict[str, Any]]:
         """The run's task instances by task id."""
@@ -124,6 +128,7 @@ class AirflowREST:
             lambda: self.task_states(dag_id, run_id).get(task_id) == state,
             timeout=timeout,
             what=f"{dag_id}.{task_id} in run {run_id} to be {state}",
+            interval=REST_POLL_SECONDS,
         )
 
     def watch_runs(self, runs: dict[str, str], timeout: float = 240.0) -> dict[str, RunWatch]:
@@ -134,8 +139,8 @@ class AirflowREST:
         :returns: by DAG id, the run's final state and the states seen per task.
         """
         watches = {dag_id: RunWatch(run_id) for dag_id, run_id in runs.items()}
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def all_finished() -> bool:
             for dag_id, watch in watches.items():
                 if watch.state in FINISHED_RUN_STATES:
                     continue
@@ -143,11 +148,10 @@ class AirflowREST:
                     if state:
                         watch.seen.setdefault(task, set()).add(state)
                 watch.state = self.run_state(dag_id, watch.run_id)
-            if all(watch.state in FINISHED_RUN_STATES for watch in watches.values()):
-                return watches
-            unfinished = {dag_id: watch.state for dag_id, watch in watches.items()}
-            assert time.monotonic() < deadline, f"runs unfinished after {timeout:g} s: {unfinished}"
-            time.sleep(0.3)
+            return all(watch.state in FINISHED_RUN_STATES for watch in watches.values())
+
+        wait_until(all_finished, timeout=timeout, what=f"runs {runs} to finish", interval=REST_POLL_SECONDS)
+        return watches
 
     def task_log(self, dag_id: str, run_id: str, task_id: str) -> str:
         """The task's first try's log as Airflow's UI shows it (worker and trigger lines), as text.
@@ -231,7 +235,10 @@ class AirflowREST:
             return result if result["state"] in {"success", "failed"} else None
 
         result = wait_until(
-            finished, timeout=timeout, what=f"the worker-side test of {body['connection_id']}"
+            finished,
+            timeout=timeout,
+            what=f"the worker-side test of {body['connection_id']}",
+            interval=REST_POLL_SECONDS,
         )
         return result["state"] == "success", str(result["result_message"])
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 from e2e_processes import free_port, start_group, stop_group
-from e2e_waiting import wait_until
+from helpers import wait_until
 
 from airflow_provider.emulator import EmulatorClient
 

@@ -16,7 +16,7 @@ import pytest
 from e2e_rest import AirflowREST
 from e2e_secrets import files_containing, trigger_rows
 from e2e_stack import FERNET_KEY, AirflowStack
-from e2e_waiting import wait_until
+from helpers import wait_until
 
 from airflow_provider.emulator import EmulatorClient
 

@@ -6,7 +6,7 @@ import e2e_routes as routes
 import pytest
 from e2e_rest import AirflowREST
 from e2e_stack import AirflowStack
-from e2e_waiting import wait_until
+from helpers import wait_until
 
 from airflow_provider.emulator import EmulatorClient
 

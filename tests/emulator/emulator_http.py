@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import requests
@@ -38,21 +37,3 @@ def envelope(error_type: str, code: str, detail: str, attr: str | None = None) -
     :param attr: ``attr``.
     """
     return {"type": error_type, "code": code, "detail": detail, "attr": attr}
-
-
-def wait_until(predicate: Any, timeout: float = 5.0, interval: float = 0.05) -> Any:
-    """Poll ``predicate`` until it returns something truthy; that value.
-
-    :param predicate: a function of no arguments.
-    :param timeout: seconds before giving up.
-    :param interval: seconds between polls.
-    :raises AssertionError: when it never became truthy.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s (last value {value!r})")
-        time.sleep(interval)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from emulator_http import api, envelope, session, wait_until
+from emulator_http import api, envelope, session
+from helpers import wait_until
 
 ONLY_CHARACTERS = "View names can only contain letters, numbers, '_', '.', or '$' "
 SQL = {"kind": "HogQLQuery", "query": "SELECT event, count() AS total FROM events GROUP BY event"}
@@ -134,7 +135,8 @@ def test_run_answers_200_empty_and_the_job_completes_after_job_run_seconds(emula
     assert get(emulator, created["id"])["status"] == "Running"
     assert jobs(emulator, saved_query_id=created["id"])["results"][0]["status"] == "Running"
     done = wait_until(
-        lambda: get(emulator, created["id"])["status"] == "Completed" and get(emulator, created["id"])
+        lambda: get(emulator, created["id"])["status"] == "Completed" and get(emulator, created["id"]),
+        what="the view's run to complete",
     )
     assert done["last_run_at"] is not None and done["latest_error"] is None
     job = jobs(emulator, saved_query_id=created["id"])["results"][0]
@@ -150,7 +152,8 @@ def test_failed_job_sets_latest_error(emulator: Any) -> None:
     created = create(emulator)
     run(emulator, created["id"])
     failed = wait_until(
-        lambda: get(emulator, created["id"])["status"] == "Failed" and get(emulator, created["id"])
+        lambda: get(emulator, created["id"])["status"] == "Failed" and get(emulator, created["id"]),
+        what="the view's run to fail",
     )
     assert failed["latest_error"] == "Unknown table events_v2"
     assert jobs(emulator)["results"][0]["error"] == "Unknown table events_v2"
@@ -160,7 +163,7 @@ def test_skipped_job_leaves_the_saved_query_status_as_it_was(emulator: Any) -> N
     emulator.configure(job_run_seconds=0.05, job_outcome="Skipped")
     created = create(emulator)
     run(emulator, created["id"])
-    wait_until(lambda: jobs(emulator)["results"][0]["status"] == "Skipped")
+    wait_until(lambda: jobs(emulator)["results"][0]["status"] == "Skipped", what="the job to be skipped")
     assert get(emulator, created["id"])["status"] is None
 
 
@@ -228,7 +231,7 @@ def test_materialize_and_revert(emulator: Any) -> None:
     materialized = get(emulator, created["id"])
     assert materialized["is_materialized"] is True and materialized["sync_frequency"] == "24hour"
     run(emulator, created["id"])
-    wait_until(lambda: get(emulator, created["id"])["status"] == "Completed")
+    wait_until(lambda: get(emulator, created["id"])["status"] == "Completed", what="materialization's job")
     reverted = http.post(api(emulator, f"warehouse_saved_queries/{created['id']}/revert_materialization/"))
     assert reverted.status_code == 200
     after = get(emulator, created["id"])
@@ -242,7 +245,10 @@ def test_run_history_lists_at_most_five_runs_newest_first(emulator: Any) -> None
     created = create(emulator)
     for _ in range(6):
         run(emulator, created["id"])
-    wait_until(lambda: all(job["status"] == "Completed" for job in jobs(emulator)["results"]))
+    wait_until(
+        lambda: all(job["status"] == "Completed" for job in jobs(emulator)["results"]),
+        what="every job to complete",
+    )
     history = (
         session(emulator).get(api(emulator, f"warehouse_saved_queries/{created['id']}/run_history/")).json()
     )

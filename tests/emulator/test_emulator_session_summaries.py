@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
 import pytest
 import requests
-from emulator_http import api, envelope, session, wait_until
+from emulator_http import api, envelope, session
+from helpers import wait_until
 
 PATH = "session_summaries/create_session_summaries_individually/"
 
@@ -153,7 +155,10 @@ def test_gateway_answers_504_while_the_work_finishes_and_a_retry_gets_the_cached
     first = summarise(emulator, body)
     assert first.status_code == 504
     assert "504 Gateway Time-out" in first.text
-    wait_until(lambda: emulator.counts()["summaries_generated"] >= 2 + len(good))
+    wait_until(
+        lambda: emulator.counts()["summaries_generated"] >= 2 + len(good),
+        what="the emulator to finish the summaries the gateway gave up on",
+    )
     started = time.monotonic()
     retry = summarise(emulator, body)
     assert retry.status_code == 200
@@ -181,3 +186,19 @@ def test_retry_while_the_first_request_still_works_waits_for_it_instead_of_summa
     assert retry.status_code == 200
     assert "segments" in retry.json()[good[0]]
     assert emulator.summary_generations()[f"{good[0]}|in flight"] == 1
+
+
+def test_a_reset_rebuilds_the_same_sessions_and_summaries_whatever_the_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from airflow_provider.emulator import state as state_module
+    from airflow_provider.emulator.summaries import summarize
+
+    state = state_module.State("demo", 20)
+    session_id = next(sid for sid, seeded in state.sessions.items() if not seeded["too_short"])
+    first = summarize(state.sessions[session_id], "")
+    hours_later = state_module.utc_now() + dt.timedelta(hours=5, microseconds=600_000)
+    monkeypatch.setattr(state_module, "utc_now", lambda: hours_later)  # the clock moves on
+    state.reset(20)
+
+    assert summarize(state.sessions[session_id], "") == first

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.utils.state import DagRunState, TaskInstanceState
+from dag_test_runs import task_states
 
 DAG_FILE = Path(__file__).resolve().parents[2] / "example_dags" / "posthog_saved_queries.py"
 DAG_ID = "posthog_saved_queries"
@@ -34,10 +35,6 @@ def load_example_dag(airflow_db: Path, monkeypatch: pytest.MonkeyPatch) -> Calla
 
 def xcom(dag_run: Any, task_id: str, key: str = "return_value") -> Any:
     return dag_run.get_task_instance(task_id).xcom_pull(task_ids=task_id, key=key)
-
-
-def task_states(dag_run: Any) -> dict[str, TaskInstanceState | None]:
-    return {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
 
 
 @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "on-workers"])

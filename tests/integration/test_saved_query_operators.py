@@ -17,6 +17,8 @@ from airflow.sdk.exceptions import (
     TaskDeferred,
 )
 from dag_test_runs import run_operators, task_instance, task_states
+from helpers import wait_until
+from saved_query_emulator import cancel_posts, job_polls, run_posts, wait_for_newest_job_to_end
 from structlog.testing import capture_logs
 
 import airflow_provider.operators.saved_queries as saved_queries_module
@@ -33,7 +35,7 @@ from airflow_provider.sensors import PostHogSavedQuerySensor
 from airflow_provider.triggers import PostHogSavedQueryRunTrigger
 
 URL_KEY = "posthog_saved_query_url"
-VIEW = "airflow_operator_test"
+VIEW = "airflow_operator_test"  # the name of the saved_query fixture's view
 SOME_UUID = "0193b5d2-0000-7000-8000-000000000001"
 
 
@@ -53,20 +55,6 @@ class RunningTaskInstance:
 @pytest.fixture
 def ti() -> RunningTaskInstance:
     return RunningTaskInstance()
-
-
-@pytest.fixture
-def saved_query(posthog_conn: Any) -> dict[str, Any]:
-    posthog_conn.configure(job_run_seconds=0.3)
-    return PostHogHook().create_saved_query(VIEW, "select event from events")
-
-
-def run_posts(emulator: Any) -> list[dict[str, Any]]:
-    return emulator.requests(method="POST", path=r"/warehouse_saved_queries/[^/]+/run/?$")
-
-
-def cancel_posts(emulator: Any) -> list[dict[str, Any]]:
-    return emulator.requests(method="POST", path=r"/warehouse_saved_queries/[^/]+/cancel/?$")
 
 
 # Create or update
@@ -121,8 +109,10 @@ def test_create_or_update_reports_a_concurrent_edit_instead_of_overwriting_it(
     failure: list[BaseException] = []
     worker = threading.Thread(target=lambda: _record_failure(failure, operator.execute, {"ti": ti}))
     worker.start()
-    while not posthog_conn.requests(method="GET", path=f"warehouse_saved_queries/{saved_query['id']}"):
-        time.sleep(0.02)
+    wait_until(
+        lambda: posthog_conn.requests(method="GET", path=f"warehouse_saved_queries/{saved_query['id']}"),
+        what="the operator's read of the view",
+    )
     PostHogHook().create_saved_query(
         VIEW, "select 'theirs' from events", edited_history_id=saved_query["latest_history_id"]
     )
@@ -253,7 +243,7 @@ def test_run_follows_its_own_job_when_the_workers_clock_is_an_hour_ahead(
     hook = PostHogHook()
     hook.run_saved_query(saved_query["id"])  # an earlier run, whose job must not be taken for ours
     earlier_job = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query["id"])))
-    time.sleep(0.4)  # the earlier run has completed
+    wait_for_newest_job_to_end(saved_query["id"])
     monkeypatch.setattr(saved_queries_module, "time", ClockAnHourAhead)
     monkeypatch.setattr(saved_query_runs_module, "time", ClockAnHourAhead)
     operator = PostHogRunSavedQueryOperator(
@@ -331,8 +321,7 @@ def test_killing_a_run_waiting_on_a_worker_cancels_it(
     worker = threading.Thread(target=lambda: _record_failure(failure, operator.execute, {"ti": ti}))
     worker.start()
     # The first jobs GET is the baseline read before the run is asked for; the second is a poll.
-    while len(posthog_conn.requests(method="GET", path="data_modeling_jobs")) < 2:
-        time.sleep(0.02)
+    wait_until(lambda: len(job_polls(posthog_conn)) >= 2, what="the operator's first poll of the run")
 
     operator.on_kill()
     worker.join(timeout=10)
@@ -491,7 +480,7 @@ def test_sensor_is_not_fooled_by_an_earlier_run(
     posthog_conn: Any, saved_query: dict[str, Any], ti: Any
 ) -> None:
     PostHogHook().run_saved_query(saved_query["id"])
-    time.sleep(0.4)  # that run completed before the one we wait for was asked for
+    wait_for_newest_job_to_end(saved_query["id"])  # before the run we wait for was asked for
 
     assert not make_sensor(saved_query["id"], time.time()).poke({"ti": ti}).is_done
     assert make_sensor(saved_query["id"], None).poke({"ti": ti}).is_done
@@ -505,7 +494,7 @@ def test_sensor_treats_an_unreachable_posthog_as_not_done_yet(
     monkeypatch.setenv("AIRFLOW_CONN_POSTHOG_DEFAULT", json.dumps(conn))
     requested_after = time.time()
     PostHogHook().run_saved_query(saved_query["id"])
-    time.sleep(0.4)
+    wait_for_newest_job_to_end(saved_query["id"])
     posthog_conn.add_fault(method="GET", path="data_modeling_jobs", kind="drop", times=1)
     sensor = make_sensor(saved_query["id"], requested_after)
 
@@ -556,7 +545,7 @@ def test_deferrable_sensor_does_not_defer_for_a_finished_run(
 ) -> None:
     requested_after = time.time()
     PostHogHook().run_saved_query(saved_query["id"])
-    time.sleep(0.4)
+    wait_for_newest_job_to_end(saved_query["id"])
 
     result = make_sensor(saved_query["id"], requested_after, deferrable=True).execute({"ti": ti})
 

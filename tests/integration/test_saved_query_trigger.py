@@ -9,19 +9,13 @@ from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import AirflowException
+from helpers import await_until
+from saved_query_emulator import cancel_posts, job_polls, wait_for_newest_job_to_end
 from structlog.testing import capture_logs
 
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.operators import PostHogRunSavedQueryOperator
 from airflow_provider.triggers import PostHogSavedQueryRunTrigger
-
-
-@pytest.fixture
-def saved_query_id(posthog_conn: Any) -> str:
-    """A fresh view in the emulator, with runs that end after 0.3 s."""
-    posthog_conn.configure(job_run_seconds=0.3)
-    created = PostHogHook().create_saved_query("airflow_trigger_test", "select event from events")
-    return str(created["id"])
 
 
 def start_run(saved_query_id: str) -> float:
@@ -46,14 +40,6 @@ async def first_event(trigger: PostHogSavedQueryRunTrigger) -> dict[str, Any]:
     raise AssertionError("the trigger ended without an event")
 
 
-def job_polls(emulator: Any) -> list[dict[str, Any]]:
-    return emulator.requests(method="GET", path="data_modeling_jobs")
-
-
-def cancel_posts(emulator: Any, saved_query_id: str) -> list[dict[str, Any]]:
-    return emulator.requests(method="POST", path=f"warehouse_saved_queries/{saved_query_id}/cancel")
-
-
 async def test_trigger_yields_success_once_the_job_completes(posthog_conn: Any, saved_query_id: str) -> None:
     posthog_conn.configure(job_run_seconds=1.5)  # long enough for the first poll to see it Running
     event = await first_event(make_trigger(saved_query_id, start_run(saved_query_id)))
@@ -72,7 +58,7 @@ async def test_trigger_follows_the_job_after_its_baseline_when_requested_after_i
     hook = PostHogHook()
     if earlier_run:
         hook.run_saved_query(saved_query_id)
-        await asyncio.sleep(0.4)  # that run has completed
+        wait_for_newest_job_to_end(saved_query_id)
     baseline = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query_id, page_size=1)), None)
     hook.run_saved_query(saved_query_id)
     trigger = PostHogSavedQueryRunTrigger(
@@ -108,7 +94,7 @@ def test_a_run_that_does_not_complete_fails_the_task_with_posthogs_text(
         operator.execute_complete(context={}, event=event)
     if outcome == "Failed":
         assert "Column `evnt` does not exist in table events" in str(failure.value)
-    assert cancel_posts(posthog_conn, saved_query_id) == []
+    assert cancel_posts(posthog_conn) == []
 
 
 async def test_trigger_rides_out_a_lost_connection_and_recovers(
@@ -141,7 +127,7 @@ def test_an_expired_deadline_fails_the_task_and_asks_posthog_to_cancel(
     with capture_logs() as logs, pytest.raises(AirflowException, match="deadline"):
         operator.execute_complete(context={}, event=event)
 
-    assert len(cancel_posts(posthog_conn, saved_query_id)) == 1
+    assert len(cancel_posts(posthog_conn)) == 1
     assert [entry["log_level"] for entry in logs if "the run goes on in PostHog" in entry["event"]] == [
         "warning"
     ]
@@ -162,8 +148,7 @@ async def test_a_poll_still_in_flight_at_the_deadline_does_not_delay_the_timeout
     assert "deadline" in event["message"]
     assert elapsed < 1.0 + 2.0  # the delayed answer would only come after 6 s
     # The server did get the poll that was cut off; wait for its late answer so no later test sees it.
-    while not job_polls(posthog_conn):
-        await asyncio.sleep(0.1)
+    await await_until(lambda: job_polls(posthog_conn), what="the late answer to the poll cut off")
     assert [poll["fault"] for poll in job_polls(posthog_conn)] == ["delay"]
 
 
@@ -174,8 +159,7 @@ async def test_killing_the_deferred_task_asks_posthog_to_cancel_the_run(
     posthog_conn.configure(job_run_seconds=60, allow_cancel_with_personal_key=cancel_allowed)
     trigger = make_trigger(saved_query_id, start_run(saved_query_id))
     waiting = asyncio.create_task(first_event(trigger))
-    while not job_polls(posthog_conn):
-        await asyncio.sleep(0.05)
+    await await_until(lambda: job_polls(posthog_conn), what="the trigger's first poll")
 
     # What the triggerer does when a user marks the deferred task failed: cancel, then on_kill().
     waiting.cancel()
@@ -184,7 +168,7 @@ async def test_killing_the_deferred_task_asks_posthog_to_cancel_the_run(
     with capture_logs() as logs:
         await trigger.on_kill()
 
-    assert len(cancel_posts(posthog_conn, saved_query_id)) == 1
+    assert len(cancel_posts(posthog_conn)) == 1
     refused = [
         entry
         for entry in logs
@@ -213,7 +197,7 @@ async def test_a_sensors_trigger_never_cancels_the_run_it_watches(
 
     await trigger.on_kill()
 
-    assert cancel_posts(posthog_conn, saved_query_id) == []
+    assert cancel_posts(posthog_conn) == []
 
 
 async def test_a_deleted_saved_query_ends_the_wait_with_an_error_event(
@@ -240,8 +224,7 @@ async def test_airflows_trigger_runner_cancels_the_run_only_on_a_user_action(
     # Registered the way TriggerRunner.create_triggers does, before the task first runs.
     task = asyncio.create_task(runner.run_trigger(1, trigger))
     runner.triggers[1] = {"task": task, "name": "saved-query-run", "events": 0, "is_watcher": False}
-    while not job_polls(posthog_conn):
-        await asyncio.sleep(0.05)
+    await await_until(lambda: job_polls(posthog_conn), what="the trigger's first poll")
 
     if user_action:
         runner.to_cancel.append(1)
@@ -251,7 +234,7 @@ async def test_airflows_trigger_runner_cancels_the_run_only_on_a_user_action(
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    assert len(cancel_posts(posthog_conn, saved_query_id)) == (1 if user_action else 0)
+    assert len(cancel_posts(posthog_conn)) == (1 if user_action else 0)
     newest_job = next(iter(PostHogHook().list_data_modeling_jobs(saved_query_id=saved_query_id)))
     assert newest_job["status"] == ("Cancelled" if user_action else "Running")
 

@@ -69,7 +69,7 @@ class PostHogLink(BaseOperatorLink):
 class PostHogSubscriptionLink(PostHogLink):
     """The subscription's page, ``/project/<id>/subscriptions/<subscription id>``.
 
-    The path is PostHog's current one (``products/subscriptions/manifest.tsx`` in PostHog/posthog).
+    The path is PostHog's current one (``docs/posthog-api.md`` §1, "UI pages").
     """
 
     url_xcom_key: ClassVar[str] = "posthog_subscription_url"
@@ -79,8 +79,7 @@ class PostHogSubscriptionLink(PostHogLink):
 class PostHogSavedQueryLink(PostHogLink):
     """The saved query (view) open in PostHog's SQL editor, ``/project/<id>/sql?open_view=<saved query id>``.
 
-    The path is what PostHog's own ``urls.sqlEditor(undefined, view_id)`` builds
-    (``frontend/src/scenes/urls.ts`` in PostHog/posthog).
+    The path is the one PostHog's own UI builds for a view (``docs/posthog-api.md`` §1, "UI pages").
     """
 
     url_xcom_key: ClassVar[str] = "posthog_saved_query_url"

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 
 class SavedQueryRunStatus(str, Enum):
-    """PostHog's run statuses, Capitalised as PostHog sends them (``posthog-api.md`` §7.5, §9.10).
+    """PostHog's run statuses, Capitalised as PostHog sends them (``docs/posthog-api.md`` §7.5, §9.10).
 
     Saved queries use ``Running``/``Completed``/``Failed``/``Cancelled``/``Modified``; data-modeling
     jobs use ``Running``/``Completed``/``Failed``/``Cancelled`` plus ``Queued`` and ``Skipped`` in

@@ -5,7 +5,7 @@ Same loop, same greenback portal, same lateness / CPU / connection / RSS / GC me
 PostHog trigger's from the same session. dbt-cloud's hook builds ``https://{host}/api/v2/...``,
 so the fake dbt Cloud API here serves TLS with a throwaway self-signed certificate that the client
 trusts through ``SSL_CERT_FILE``; a run reports status 3 (running) until ``--run-seconds`` after
-its first poll, then 10 (success), as in ``trigger-scale.md``.
+its first poll, then 10 (success), as in ``docs/trigger-scaling.md``.
 
 The provider is not a project dependency: run this with a throwaway virtualenv that sees the
 project's packages and adds dbt-cloud, without touching ``.venv``::

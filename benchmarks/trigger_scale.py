@@ -1,6 +1,6 @@
 """1,000 PostHogSavedQueryRunTriggers waiting at once in one event loop, against the emulator.
 
-Method of ``trigger-scale.md`` (the dbt-cloud / HttpSensorTrigger measurements): the emulator runs
+Method of ``docs/trigger-scaling.md`` (the dbt-cloud / HttpSensorTrigger measurements): the emulator runs
 in its own process; this process is the "triggerer": one ``asyncio.run`` loop, every trigger task
 calls ``greenback.ensure_portal()`` first as ``TriggerRunner.run_trigger`` does, then runs
 ``trigger.run()`` to its first event. Measured:

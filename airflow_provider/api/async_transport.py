@@ -1,7 +1,7 @@
 """The async transport: sends an :class:`ApiRequest` with aiohttp and reports the outcome as data.
 
 aiohttp because one shared ``ClientSession`` held 1,000 pollers at a 1 s rate in one event loop
-where httpx's pool broke down (``trigger-scale.md``). Sessions are shared: every user of the same key
+where httpx's pool broke down (``docs/trigger-scaling.md``). Sessions are shared: every user of the same key
 string (the hook uses the connection id) in the same running event loop gets the same transport,
 reference-counted and closed when its last user releases it. aiohttp is imported on first use, in a
 worker thread: its import reads the system CA files, which must not block the triggerer's event loop.

@@ -1,4 +1,4 @@
-"""PostHog's endpoints as :class:`ApiCall` builders (``posthog-api.md`` §7), with argument checks.
+"""PostHog's endpoints as :class:`ApiCall` builders (``docs/posthog-api.md`` §7), with argument checks.
 
 Each function validates what it can before any request and says which calls are safe to re-send:
 the saved-query POST is an upsert by name and summaries are cached server-side, so both are

@@ -1,6 +1,6 @@
 """Numbers that come from PostHog itself: rate limits, batch and body limits, accepted values.
 
-Each constant names the section of ``posthog-api.md`` (the project's API contract, written from
+Each constant names the section of ``docs/posthog-api.md`` (the project's API contract, written from
 PostHog's code and docs) it comes from. Change them here only when PostHog changes.
 """
 

@@ -1,4 +1,4 @@
-"""How each PostHog list is paged: from one page, the query of the next (``posthog-api.md`` §6, §7.6).
+"""How each PostHog list is paged: from one page, the query of the next (``docs/posthog-api.md`` §6, §7.6).
 
 Clients walk pages one at a time with a :class:`PageWalk` and yield their items, so memory holds one
 page (plus the small query of each page fetched). A ``next`` URL is never requested as given: only its

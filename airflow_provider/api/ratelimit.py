@@ -1,6 +1,6 @@
 """A client-side limiter that keeps one process under PostHog's per-key rate limits.
 
-PostHog counts requests per personal API key in sliding windows (``posthog-api.md`` §5); the
+PostHog counts requests per personal API key in sliding windows (``docs/posthog-api.md`` §5); the
 numbers live in :mod:`airflow_provider.api.limits`. The limiter hands out send times: a caller asks
 for a slot, gets the seconds to wait, and sleeps that long (``time.sleep`` on a worker,
 ``asyncio.sleep`` in the triggerer). Reservations are made under a short lock and never block, so

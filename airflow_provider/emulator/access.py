@@ -1,6 +1,6 @@
 """Who may do what: personal API key lookup, project check, scopes and throttles, in DRF's order.
 
-posthog-api.md sections 2, 3 and 5: authentication (401), project (404), scope (403), throttle (429).
+docs/posthog-api.md sections 2, 3 and 5: authentication (401), project (404), scope (403), throttle (429).
 """
 
 from __future__ import annotations

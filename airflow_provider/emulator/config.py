@@ -8,7 +8,7 @@ from typing import Any
 
 JOB_OUTCOMES = ("Completed", "Failed", "Cancelled", "Skipped")
 RATE_PATTERN = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*$")
-#: PostHog's throttle scopes and rates (posthog-api.md section 5).
+#: PostHog's throttle scopes and rates (docs/posthog-api.md section 5).
 DEFAULT_RATES = {
     "burst": "480/minute",
     "sustained": "4800/hour",

@@ -1,6 +1,6 @@
 """PostHog's error answers: the drf-exceptions-hog envelope and the few raw bodies that bypass it.
 
-Rules follow posthog-api.md section 4: ``{"type", "code", "detail", "attr"}``, DRF's ``invalid``
+Rules follow docs/posthog-api.md section 4: ``{"type", "code", "detail", "attr"}``, DRF's ``invalid``
 renamed ``invalid_input``, only the first error reported, nested ``attr`` joined with ``__``.
 """
 

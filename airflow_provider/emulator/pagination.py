@@ -1,4 +1,4 @@
-"""The three DRF pagination styles PostHog uses (posthog-api.md section 6), with absolute links.
+"""The three DRF pagination styles PostHog uses (docs/posthog-api.md section 6), with absolute links.
 
 Links are built from the request's own scheme and ``Host``, as DRF's ``build_absolute_uri`` does.
 """

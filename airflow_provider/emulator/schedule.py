@@ -1,6 +1,6 @@
 """Subscription schedules: PostHog's ``summary`` text and ``next_delivery_date`` from a dateutil rrule.
 
-Follows posthog-api.md section 7.3 (the model's ``summary`` property and ``set_next_delivery_date``).
+Follows docs/posthog-api.md section 7.3 (the model's ``summary`` property and ``set_next_delivery_date``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Deterministic session summaries in PostHog's shape (posthog-api.md section 7.1), built from seeded events.
+"""Deterministic session summaries in PostHog's shape (docs/posthog-api.md §7.1), built from seeded events.
 
 A real summary comes from an LLM; here the same session and focus area always give the same text,
 so tests can compare results across retries.

@@ -1,6 +1,6 @@
 """PostHog's rate limits: DRF ``SimpleRateThrottle`` sliding windows, one history per (scope, bucket).
 
-Rates and classes from posthog-api.md section 5.
+Rates and classes from docs/posthog-api.md section 5.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Warehouse saved queries and their data-modeling jobs: validation rules and the job lifecycle.
 
-Rules from posthog-api.md sections 7.5 and 8. Jobs move ``Running`` -> terminal status when read
+Rules from docs/posthog-api.md sections 7.5 and 8. Jobs move ``Running`` -> terminal status when read
 after their finish time, so no background task is needed and tests control time through
 ``job_run_seconds``.
 """

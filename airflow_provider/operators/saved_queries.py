@@ -40,7 +40,7 @@ __all__ = [
     "PostHogRunSavedQueryOperator",
 ]
 
-# PostHog's answer to a stale ``edited_history_id`` (posthog-api.md §7.5).
+# PostHog's answer to a stale ``edited_history_id`` (docs/posthog-api.md §7.5).
 _CONCURRENT_EDIT_DETAIL = "modified by someone else"
 
 

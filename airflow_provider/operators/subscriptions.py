@@ -24,7 +24,7 @@ from airflow_provider.operators.base import PostHogBaseOperator, checked_at_exec
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
 
-# posthog-api.md §7.3: the values PostHog accepts for these fields.
+# docs/posthog-api.md §7.3: the values PostHog accepts for these fields.
 FREQUENCIES = ("daily", "weekly", "monthly", "yearly")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MAX_TITLE_LENGTH = 100

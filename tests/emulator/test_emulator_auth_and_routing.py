@@ -1,4 +1,4 @@
-"""Authentication, scopes, projects, prefixes and the error envelope (posthog-api.md sections 1-4, 9)."""
+"""Authentication, scopes, projects, prefixes and the error envelope (docs/posthog-api.md sections 1-4, 9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Warehouse saved queries and data-modeling jobs (sections 7.5, 8, 9.6, 9.10)."""
+"""Warehouse saved queries and data-modeling jobs (docs/posthog-api.md sections 7.5, 8, 9.6, 9.10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Session summaries: shape, per-session errors, limits, cache, latency, gateway 504 (sections 7.1, 9.7)."""
+"""Session summaries: shape, per-session errors, limits, cache, latency, gateway 504.
+
+Contract: docs/posthog-api.md sections 7.1 and 9.7.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Session recordings list (section 7.6) and sessions property definitions/values (section 7.2)."""
+"""Session recordings list and sessions property definitions/values (docs/posthog-api.md §7.6, §7.2)."""
 
 from __future__ import annotations
 

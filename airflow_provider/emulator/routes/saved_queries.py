@@ -1,4 +1,4 @@
-"""``warehouse_saved_queries/`` and ``data_modeling_jobs/`` (posthog-api.md sections 7.5 and 8).
+"""``warehouse_saved_queries/`` and ``data_modeling_jobs/`` (docs/posthog-api.md sections 7.5 and 8).
 
 POST is an upsert by name (200 when the name exists) with the ``edited_history_id`` check; the
 list is page-numbered; DELETE is a soft 204; ``run`` answers 200 with no body and starts a job that

@@ -1,4 +1,4 @@
-"""``GET session_recordings/``: recordings of a time range (posthog-api.md section 7.6).
+"""``GET session_recordings/``: recordings of a time range (docs/posthog-api.md section 7.6).
 
 ``{"results", "has_next", "version"}`` paged by ``limit``/``offset``; each query value is read
 with ``json.loads`` falling back to the raw string; unknown keys are refused like PostHog's

@@ -1,4 +1,4 @@
-"""``POST session_summaries/create_session_summaries_individually/`` (posthog-api.md section 7.1).
+"""``POST session_summaries/create_session_summaries_individually/`` (docs/posthog-api.md section 7.1).
 
 Synchronous like PostHog: the answer is a dict keyed by session id. Summaries are cached per
 (session, focus area); with ``gateway_timeout`` set, a slow request is answered 504 at that time

@@ -1,4 +1,4 @@
-"""``GET sessions/property_definitions/`` and ``GET sessions/values/`` (posthog-api.md section 7.2)."""
+"""``GET sessions/property_definitions/`` and ``GET sessions/values/`` (docs/posthog-api.md section 7.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``subscriptions/``: scheduled insight/dashboard deliveries (posthog-api.md sections 7.3 and 9.8).
+"""``subscriptions/``: scheduled insight/dashboard deliveries (docs/posthog-api.md sections 7.3 and 9.8).
 
 Integer ids, limit/offset listing that hides deleted ones, soft delete by ``PATCH {"deleted": true}``
 and a hard ``DELETE`` refused with an empty 405.

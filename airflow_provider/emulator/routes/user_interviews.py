@@ -1,4 +1,4 @@
-"""``user_interviews/``: multipart upload of a recorded interview (posthog-api.md sections 7.4 and 9.9).
+"""``user_interviews/``: multipart upload of a recorded interview (docs/posthog-api.md sections 7.4 and 9.9).
 
 Create needs ``multipart/form-data`` with an ``audio`` file (anything else is 415); the server
 writes the transcript and overwrites the summary; the audio is never returned; DELETE is a hard 204.

@@ -1,0 +1,60 @@
+"""Imports go the way docs/architecture.md draws them; a module importing against it fails here."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "airflow_provider"
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, at module level or inside functions, type-only imports included."""
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.add(node.module)
+    return modules
+
+
+def modules_of(folder: str) -> list[Path]:
+    return sorted((PACKAGE / folder).rglob("*.py"))
+
+
+def outside(modules: set[str], *allowed_prefixes: str) -> set[str]:
+    return {
+        module
+        for module in modules
+        if (module == "airflow" or module.startswith(("airflow.", "airflow_provider")))
+        and not module.startswith(allowed_prefixes)
+        and module != "airflow_provider"
+    }
+
+
+@pytest.mark.parametrize("path", modules_of("api"), ids=lambda path: path.name)
+def test_the_client_imports_nothing_of_airflow_or_of_the_rest_of_the_provider(path: Path) -> None:
+    assert outside(imported_modules(path), "airflow_provider.api", "airflow_provider.lazy_exports") == set()
+
+
+@pytest.mark.parametrize("path", modules_of("emulator"), ids=lambda path: str(path.relative_to(PACKAGE)))
+def test_the_emulator_imports_nothing_of_the_provider_or_of_airflow(path: Path) -> None:
+    assert outside(imported_modules(path), "airflow_provider.emulator") == set()
+
+
+def test_nothing_outside_the_emulator_imports_it() -> None:
+    importers = [
+        path.relative_to(PACKAGE)
+        for path in PACKAGE.rglob("*.py")
+        if "emulator" not in path.relative_to(PACKAGE).parts
+        and any(module.startswith("airflow_provider.emulator") for module in imported_modules(path))
+    ]
+    assert importers == []
+
+
+def test_the_hooks_import_no_task_module() -> None:
+    tasks = ("airflow_provider.operators", "airflow_provider.sensors", "airflow_provider.triggers")
+    assert {m for m in imported_modules(PACKAGE / "hooks" / "posthog.py") if m.startswith(tasks)} == set()

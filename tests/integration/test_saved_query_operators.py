@@ -23,6 +23,7 @@ from structlog.testing import capture_logs
 
 import airflow_provider.operators.saved_queries as saved_queries_module
 import airflow_provider.saved_query_runs as saved_query_runs_module
+from airflow_provider.api import PostHogServerError
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.operators import (
     PostHogCreateOrUpdateSavedQueryOperator,
@@ -565,3 +566,17 @@ def test_sensor_refuses_a_requested_after_that_is_not_a_time(posthog_conn: Any, 
     with pytest.raises(AirflowFailException, match=r"^requested_after must be"):
         templated.execute({"ti": ti})
     assert posthog_conn.requests() == []
+
+
+def test_hook_params_override_the_connections_extras_for_one_task(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    posthog_conn.add_fault(method="POST", path="revert_materialization", kind="status", status=503, times=1)
+    operator = PostHogRevertSavedQueryMaterializationOperator(
+        task_id="revert", saved_query_id=saved_query["id"], hook_params={"max_retries": 0, "timeout": 7}
+    )
+
+    with pytest.raises(PostHogServerError):
+        operator.execute({"ti": ti})
+    assert len(posthog_conn.requests(method="POST", path="revert_materialization")) == 1  # no retry
+    assert operator.hook.get_conn().config.timeout == 7

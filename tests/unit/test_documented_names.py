@@ -1,0 +1,37 @@
+"""Every import path the README and the docs show a user still imports."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCUMENTS = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
+FROM_IMPORT = re.compile(r"from (airflow_provider[\w.]*) import ([A-Z]\w*(?:, [A-Z]\w*)*)")
+DOTTED = re.compile(r"\b(airflow_provider(?:\.[a-z_]+)+)\.([A-Za-z_]\w*)\b")
+
+
+def documented_names() -> set[tuple[str, str]]:
+    names: set[tuple[str, str]] = set()
+    for document in DOCUMENTS:
+        text = document.read_text(encoding="utf-8")
+        for module, imported in FROM_IMPORT.findall(text):
+            names.update((module, name) for name in imported.split(", ") if name != "X")
+        for module, name in DOTTED.findall(text):
+            try:
+                importlib.import_module(f"{module}.{name}")  # the dotted path is a module itself
+            except ModuleNotFoundError:
+                names.add((module, name))
+    return names
+
+
+def test_the_docs_name_some_public_paths() -> None:
+    assert ("airflow_provider.hooks.posthog", "PostHogHook") in documented_names()
+
+
+@pytest.mark.parametrize(("module", "name"), sorted(documented_names()), ids=str)
+def test_a_documented_name_imports(module: str, name: str) -> None:
+    assert getattr(importlib.import_module(module), name) is not None

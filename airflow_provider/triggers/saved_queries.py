@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, TypeVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -22,6 +22,8 @@ from airflow_provider.saved_query_runs import (
     run_event,
     stop_event,
 )
+
+T = TypeVar("T")
 
 
 class PostHogSavedQueryRunTrigger(BaseTrigger):
@@ -137,8 +139,8 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
             try:
                 # One poll can take minutes (read timeouts, retry waits, the rate limiter's queue):
                 # it is cut off at the deadline, so the timeout event is never late.
-                state = await asyncio.wait_for(
-                    aread_run_state(hook, self.run_followed), self.deadline - time.time()
+                state = await _cut_off_after(
+                    self.deadline - time.time(), aread_run_state(hook, self.run_followed)
                 )
             except asyncio.TimeoutError:
                 return self._timeout_event()
@@ -201,3 +203,31 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
             await acancel_run(hook, self.saved_query_id, self.log)
         finally:
             await hook.close()
+
+
+async def _cut_off_after(seconds: float, poll: Coroutine[Any, Any, T]) -> T:
+    """Await ``poll`` for at most ``seconds``, then cancel it and raise :class:`asyncio.TimeoutError`.
+
+    Not ``asyncio.wait_for``: before Python 3.12 it returns the result and drops the caller's
+    cancellation when the awaited call finishes in the same loop step as the cancel arrives, so a
+    trigger Airflow cancels (the task was killed, the triggerer moves it) could go on polling to
+    its deadline. Here a cancellation always propagates, after the poll has wound down.
+
+    :param seconds: the time left; at or below zero the poll is not started at all.
+    :param poll: the coroutine to await.
+    """
+    if seconds <= 0:
+        poll.close()
+        raise asyncio.TimeoutError
+    task = asyncio.ensure_future(poll)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:
+        task.cancel()
+        await asyncio.wait({task})  # let the poll close its page walk before the hook is closed
+        raise
+    if not done:
+        task.cancel()
+        await asyncio.wait({task})
+        raise asyncio.TimeoutError
+    return task.result()

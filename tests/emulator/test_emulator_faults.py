@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import requests
 from emulator_http import api, envelope, session
+from helpers import wait_until
 
 SUBSCRIPTION = {
     "insight": 101,
@@ -59,6 +60,9 @@ def test_delay_fault_lets_a_client_read_timeout_fire(emulator: Any) -> None:
     emulator.add_fault(method="GET", path="subscriptions", kind="delay", delay=0.5)
     with pytest.raises(requests.ReadTimeout):
         session(emulator).get(api(emulator, "subscriptions/"), timeout=0.1)
+    # The emulator logs the request when its delayed answer is done: wait for it, so it cannot land
+    # in the next test's request log after that test's reset.
+    wait_until(lambda: emulator.requests(method="GET"), what="the delayed request to finish")
 
 
 def test_drop_fault_closes_the_connection_without_an_answer(emulator: Any) -> None:

@@ -13,8 +13,10 @@ from helpers import await_until
 from saved_query_emulator import cancel_posts, job_polls, wait_for_newest_job_to_end
 from structlog.testing import capture_logs
 
+import airflow_provider.triggers.saved_queries as trigger_module
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.operators import PostHogRunSavedQueryOperator
+from airflow_provider.saved_query_runs import RunState
 from airflow_provider.triggers import PostHogSavedQueryRunTrigger
 
 
@@ -286,3 +288,26 @@ async def test_triggers_of_one_connection_share_one_pool(posthog_conn: Any) -> N
     assert len(job_polls(posthog_conn)) >= 30
     # One session per trigger would open at least one connection each; the shared pool reuses a few.
     assert opened < len(views)
+
+
+async def test_a_cancel_that_arrives_as_a_poll_finishes_is_never_lost(
+    posthog_conn: Any, saved_query_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The exact timing cannot be made real: the poll itself cancels the trigger's task and then
+    # finishes in the same loop step, as when Airflow cancels a trigger just as an answer arrives.
+    # asyncio.wait_for (before Python 3.12) returns the poll's result then, and the trigger went
+    # on polling to its deadline.
+    waiting: asyncio.Task[dict[str, Any]]
+
+    async def poll_that_finishes_as_it_is_cancelled(hook: Any, run: Any) -> RunState:
+        waiting.cancel()
+        return RunState("Running")
+
+    monkeypatch.setattr(trigger_module, "aread_run_state", poll_that_finishes_as_it_is_cancelled)
+    trigger = make_trigger(saved_query_id, start_run(saved_query_id), deadline_in=5.0)
+    waiting = asyncio.create_task(first_event(trigger))
+    started = time.monotonic()
+
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert time.monotonic() - started < 1.0  # cancelled at once, not at the deadline

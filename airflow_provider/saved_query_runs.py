@@ -2,12 +2,13 @@
 
 PostHog's ``run`` action answers 200 with no run id (``docs/posthog-api.md``, "Saved queries"), so
 :func:`start_run` reads the saved query's newest data-modeling job just before asking (a
-:class:`JobBaseline`) and the run followed is the newest job PostHog lists after it, judged by
-PostHog's own ids and timestamps, never by the worker's clock. Without a baseline (a sensor given
-only ``requested_after``) a run is the newest job created after that time. While the saved query
-has no job at all, its own ``status`` is used (PostHog's v1 backend writes only that).
+:class:`JobBaseline`) and the run followed is the first job PostHog lists after it, judged by
+PostHog's own ids and timestamps, never by the worker's clock; a later job (a scheduled refresh, a
+materialization, someone else's run) is never taken for it. Without a baseline (a sensor given only
+``requested_after``) a run is the first job created after that time. While the saved query has no
+job at all, its own ``status`` is used (PostHog's v1 backend writes only that).
 
-A :class:`SavedQueryRun` says which run is followed, and its :meth:`~SavedQueryRun.judge_job` and
+A :class:`SavedQueryRun` says which run is followed, and its :meth:`~SavedQueryRun.judge_jobs` and
 :meth:`~SavedQueryRun.judge_saved_query` are the one decision of where it stands. It has two faces
 over that decision: :func:`read_run_state` and :func:`cancel_run` for workers (the run operator and
 the sensor, through the sync hook) and :func:`aread_run_state` and :func:`acancel_run` for the
@@ -19,10 +20,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from enum import Enum
+from itertools import takewhile
 from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk.exceptions import AirflowException
@@ -161,33 +163,56 @@ class JobBaseline:
         return created is not None and created >= baseline_created
 
 
-def job_state(
-    newest_job: dict[str, Any] | None, requested_after: float | None, baseline: JobBaseline | None = None
-) -> RunState | None:
-    """The run's state from the saved query's newest data-modeling job, if that job is ours.
+#: Jobs asked for a page when looking for ours (PostHog's default page size).
+JOBS_PAGE_SIZE = 10
+#: The most jobs read in one look: a run buried under more later jobs than this is taken to be the
+#: oldest of them (one more page per 10 jobs that started after ours).
+MAX_JOBS_READ = 100
 
-    :param newest_job: the first item of ``data_modeling_jobs/?saved_query_id=...`` (newest first).
+
+def job_state(
+    jobs: Sequence[dict[str, Any]], requested_after: float | None, baseline: JobBaseline | None = None
+) -> RunState | None:
+    """The run's state from the saved query's data-modeling jobs, if one of them is ours.
+
+    Ours is the **first** job after the marker (the baseline, else ``requested_after``), not the
+    newest: a scheduled refresh, a materialization or someone else's run that starts while ours is
+    going on is newer, and must not be taken for it.
+
+    :param jobs: the saved query's jobs, newest first, read at least up to the first one that is not
+        after the marker (see :meth:`SavedQueryRun.reads_past`).
     :param requested_after: epoch seconds taken just before the run was asked for; used only without
-        a ``baseline``; ``None`` follows whatever run is newest.
-    :param baseline: the newest job before the run was asked for; when given, ours is a newer job
-        (see :meth:`JobBaseline.is_followed_by`) and ``requested_after`` is not compared with jobs.
-    :return: the state of our job; ``RunState(None)`` while a baseline was taken and the newest job
-        is not ours yet (PostHog records jobs for this query, so ours will show up as one);
-        ``None`` when :func:`saved_query_state` must decide: no job at all, or, without a
-        baseline, no job created after ``requested_after``.
+        a ``baseline``; ``None`` (and no baseline) follows whatever run is newest.
+    :param baseline: the newest job before the run was asked for; when given, ours is the oldest
+        newer job (see :meth:`JobBaseline.is_followed_by`) and ``requested_after`` is not compared
+        with jobs.
+    :return: the state of our job; ``RunState(None)`` while a baseline was taken and no job is newer
+        than it yet (PostHog records jobs for this query, so ours will show up as one); ``None``
+        when :func:`saved_query_state` must decide: no job at all, or, without a baseline, no job
+        created after ``requested_after``.
     """
-    if newest_job is None:
+    if not jobs:
         return None
-    if baseline is not None:
-        if not baseline.is_followed_by(newest_job):
-            return RunState(status=None)
-    elif not _created_after(newest_job, "created_at", requested_after):
-        return None
+    if baseline is None and requested_after is None:
+        ours = jobs[0]
+    else:
+        newer = list(takewhile(lambda job: _is_after_marker(job, requested_after, baseline), jobs))
+        if not newer:
+            return RunState(status=None) if baseline is not None else None
+        ours = newer[-1]
     return RunState(
-        status=newest_job.get("status"),
-        job_id=None if newest_job.get("id") is None else str(newest_job["id"]),
-        error=newest_job.get("error") or None,
+        status=ours.get("status"),
+        job_id=None if ours.get("id") is None else str(ours["id"]),
+        error=ours.get("error") or None,
     )
+
+
+def _is_after_marker(
+    job: dict[str, Any], requested_after: float | None, baseline: JobBaseline | None
+) -> bool:
+    if baseline is not None:
+        return baseline.is_followed_by(job)
+    return _created_after(job, "created_at", requested_after)
 
 
 def saved_query_state(saved_query: dict[str, Any], requested_after: float | None) -> RunState:
@@ -220,15 +245,24 @@ class SavedQueryRun:
     requested_after: float | None = None
     baseline: JobBaseline | None = None
 
-    def judge_job(self, newest_job: dict[str, Any] | None) -> RunState | None:
-        """Where the run stands from the saved query's newest job; ``None`` when the saved query must tell.
+    def reads_past(self, job: dict[str, Any]) -> bool:
+        """Whether the job listing (newest first) must be read past ``job`` to find ours.
 
-        :param newest_job: the first item of ``data_modeling_jobs/?saved_query_id=...``, or ``None``.
+        :param job: the last job read.
         """
-        return job_state(newest_job, self.requested_after, self.baseline)
+        if self.baseline is None and self.requested_after is None:
+            return False  # the newest job is the one followed
+        return _is_after_marker(job, self.requested_after, self.baseline)
+
+    def judge_jobs(self, jobs: Sequence[dict[str, Any]]) -> RunState | None:
+        """Where the run stands from the saved query's jobs; ``None`` when the saved query must tell.
+
+        :param jobs: newest first, as read by :func:`read_run_state` (see :func:`job_state`).
+        """
+        return job_state(jobs, self.requested_after, self.baseline)
 
     def judge_saved_query(self, saved_query: dict[str, Any]) -> RunState:
-        """Where the run stands from the saved query itself, when :meth:`judge_job` could not tell.
+        """Where the run stands from the saved query itself, when :meth:`judge_jobs` could not tell.
 
         :param saved_query: the saved query as ``GET warehouse_saved_queries/{id}/`` returns it.
         """
@@ -287,16 +321,21 @@ def start_run(hook: PostHogHook, saved_query_id: str, log: logging.Logger | Any)
 
 
 def read_run_state(hook: PostHogHook, run: SavedQueryRun) -> RunState:
-    """Read where ``run`` stands, from a worker: its newest job, else the saved query's own status.
+    """Read where ``run`` stands, from a worker: its job, else the saved query's own status.
 
-    One GET of the newest data-modeling job, plus one GET of the saved query when the job alone
-    cannot tell.
+    One GET of the saved query's newest jobs (a page of :data:`JOBS_PAGE_SIZE`; more only while
+    every job on it started after ours), plus one GET of the saved query when the jobs cannot tell.
 
     :param hook: the sync hook of the task's connection and project.
     :param run: the run followed.
     :return: the run's state; ``status`` is ``None`` while no run of ours is visible yet.
     """
-    state = run.judge_job(_newest_job(hook, run.saved_query_id))
+    jobs: list[dict[str, Any]] = []
+    for job in hook.list_data_modeling_jobs(saved_query_id=run.saved_query_id, page_size=JOBS_PAGE_SIZE):
+        jobs.append(job)
+        if _read_enough(run, jobs):
+            break
+    state = run.judge_jobs(jobs)
     return state if state is not None else run.judge_saved_query(hook.get_saved_query(run.saved_query_id))
 
 
@@ -306,17 +345,24 @@ async def aread_run_state(hook: PostHogAsyncHook, run: SavedQueryRun) -> RunStat
     :param hook: the async hook of the trigger's connection and project.
     :param run: the run followed.
     """
-    # Only the newest job matters: read one, then close the generator so no further page is asked.
-    jobs = cast(
+    listing = cast(
         "AsyncGenerator[dict[str, Any], None]",
-        hook.list_data_modeling_jobs(saved_query_id=run.saved_query_id, page_size=1),
+        hook.list_data_modeling_jobs(saved_query_id=run.saved_query_id, page_size=JOBS_PAGE_SIZE),
     )
-    async with aclosing(jobs):
-        newest_job = await anext(jobs, None)
-    state = run.judge_job(newest_job)
+    jobs: list[dict[str, Any]] = []
+    async with aclosing(listing):  # closed once enough is read: no further page is asked for
+        async for job in listing:
+            jobs.append(job)
+            if _read_enough(run, jobs):
+                break
+    state = run.judge_jobs(jobs)
     if state is None:
         state = run.judge_saved_query(await hook.get_saved_query(run.saved_query_id))
     return state
+
+
+def _read_enough(run: SavedQueryRun, jobs: list[dict[str, Any]]) -> bool:
+    return not run.reads_past(jobs[-1]) or len(jobs) >= MAX_JOBS_READ
 
 
 def cancel_run(hook: PostHogHook, saved_query_id: str, log: logging.Logger | Any) -> None:

@@ -36,7 +36,14 @@ POSTHOG_TABLES = frozenset(
         "document_embeddings",
     }
 )
-SYNC_FREQUENCIES = ("5min", "15min", "30min", "1hour", "6hour", "12hour", "24hour", "7day", "30day")
+#: ``sync_frequency`` values PostHog accepts on materialize; ``never`` is refused (400).
+SYNC_FREQUENCIES = ("1min", "5min", "15min", "30min", "1hour", "6hour", "12hour", "24hour", "7day", "30day")
+#: Frequencies PostHog accepts but silently raises to its 15-minute floor.
+RAISED_TO_FLOOR = frozenset({"1min", "5min"})
+SYNC_FREQUENCY_FLOOR = "15min"
+#: data_modeling_jobs pages: PostHog's default and largest ``limit``.
+JOBS_DEFAULT_LIMIT = 10
+JOBS_MAX_LIMIT = 100
 RUN_HISTORY_LENGTH = 5
 _SELECT = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -192,7 +199,7 @@ def new_job(
     :param error: the error text if ``outcome`` is ``Failed``.
     :param sequence: creation order, breaking ties between jobs created in the same microsecond.
     """
-    job_id = stable_uuid("job", saved_query["id"], now.timestamp())
+    job_id = stable_uuid("job", saved_query["id"], now.timestamp(), sequence)
     workflow_id = f"{saved_query['id']}-{now.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}"
     return {
         "id": job_id,
@@ -201,7 +208,7 @@ def new_job(
         "rows_materialized": 0,
         "error": None,
         "created_at": iso(now),
-        "last_run_at": None,
+        "last_run_at": iso(now),  # PostHog sets it when the job starts: never null
         "workflow_id": workflow_id,
         "workflow_run_id": stable_uuid("workflow_run", workflow_id),
         "rows_expected": None,

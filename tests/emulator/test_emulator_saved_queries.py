@@ -132,8 +132,10 @@ def test_run_answers_200_empty_and_the_job_completes_after_job_run_seconds(emula
     created = create(emulator)
     response = run(emulator, created["id"])
     assert (response.status_code, response.content) == (200, b"")
-    assert get(emulator, created["id"])["status"] == "Running"
-    assert jobs(emulator, saved_query_id=created["id"])["results"][0]["status"] == "Running"
+    assert get(emulator, created["id"])["status"] is None  # PostHog does not set the view Running
+    running = jobs(emulator, saved_query_id=created["id"])["results"][0]
+    assert running["status"] == "Running"
+    assert running["last_run_at"] == running["created_at"]  # never null, even while running
     done = wait_until(
         lambda: get(emulator, created["id"])["status"] == "Completed" and get(emulator, created["id"]),
         what="the view's run to complete",
@@ -180,23 +182,61 @@ def test_materialize_refuses_an_unknown_sync_frequency(emulator: Any) -> None:
     assert get(emulator, created["id"])["is_materialized"] is False
 
 
-def test_jobs_are_cursor_paginated_newest_first_and_filtered_by_saved_query(emulator: Any) -> None:
+def test_jobs_are_limit_offset_paginated_newest_first_and_filtered_by_saved_query(emulator: Any) -> None:
     emulator.configure(job_run_seconds=0.01)
     first, second = create(emulator, "view_one"), create(emulator, "view_two")
     for saved_query in (first, second, first):
         run(emulator, saved_query["id"])
     page = jobs(emulator, limit=2)
-    assert set(page) == {"next", "previous", "results"}
+    assert set(page) == {"count", "next", "previous", "results"}
+    assert page["count"] == 3
     assert [job["saved_query_id"] for job in page["results"]] == [first["id"], second["id"]]
     assert page["previous"] is None
     http = session(emulator)
     rest = http.get(page["next"]).json()
+    assert "offset=2" in page["next"]
     assert [job["saved_query_id"] for job in rest["results"]] == [first["id"]]
     assert rest["next"] is None
     assert [job["id"] for job in http.get(rest["previous"]).json()["results"]] == [
         job["id"] for job in page["results"]
     ]
     assert len(jobs(emulator, saved_query_id=first["id"])["results"]) == 2
+
+
+def test_jobs_pages_hold_ten_by_default_and_at_most_one_hundred(emulator: Any) -> None:
+    emulator.configure(job_run_seconds=0.01, throttle=False)
+    created = create(emulator)
+    for _ in range(101):
+        run(emulator, created["id"])
+    assert len(jobs(emulator)["results"]) == 10
+    capped = jobs(emulator, limit=500)
+    assert len(capped["results"]) == 100
+    assert capped["count"] == 101 and "limit=100" in capped["next"]
+
+
+def test_materialize_starts_a_job_and_raises_too_frequent_schedules_to_fifteen_minutes(emulator: Any) -> None:
+    emulator.configure(job_run_seconds=0.01)
+    created = create(emulator)
+    http = session(emulator)
+    answer = http.post(
+        api(emulator, f"warehouse_saved_queries/{created['id']}/materialize/"),
+        json={"sync_frequency": "5min"},
+    )
+    assert (answer.status_code, answer.content) == (200, b"")
+    assert get(emulator, created["id"])["sync_frequency"] == "15min"
+    assert len(jobs(emulator, saved_query_id=created["id"])["results"]) == 1
+
+
+def test_materialize_refuses_never(emulator: Any) -> None:
+    created = create(emulator)
+    answer = session(emulator).post(
+        api(emulator, f"warehouse_saved_queries/{created['id']}/materialize/"),
+        json={"sync_frequency": "never"},
+    )
+    assert answer.status_code == 400
+    assert answer.json() == envelope(
+        "validation_error", "invalid_choice", '"never" is not a valid choice.', "sync_frequency"
+    )
 
 
 def test_cancel_is_refused_to_personal_api_keys(emulator: Any) -> None:

@@ -580,3 +580,32 @@ def test_hook_params_override_the_connections_extras_for_one_task(
         operator.execute({"ti": ti})
     assert len(posthog_conn.requests(method="POST", path="revert_materialization")) == 1  # no retry
     assert operator.hook.get_conn().config.timeout == 7
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["on-a-worker", "deferred"])
+def test_a_materialization_that_starts_during_the_run_is_not_taken_for_it(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any, deferrable: bool
+) -> None:
+    posthog_conn.configure(job_run_seconds=1.0)
+    hook = PostHogHook()
+    operator = PostHogRunSavedQueryOperator(
+        task_id="run", saved_query_id=saved_query["id"], deferrable=deferrable, check_interval=0.1, timeout=20
+    )
+    if deferrable:
+        with pytest.raises(TaskDeferred) as deferred:
+            operator.execute({"ti": ti})
+        hook.materialize_saved_query(saved_query["id"])  # PostHog starts a refresh job now
+        result = operator.execute_complete({"ti": ti}, asyncio.run(_first_event(deferred.value.trigger)))
+    else:
+        outcome: dict[str, Any] = {}
+        worker = threading.Thread(target=lambda: outcome.update(operator.execute({"ti": ti})))
+        worker.start()
+        wait_until(lambda: run_posts(posthog_conn), what="the operator's run request")
+        hook.materialize_saved_query(saved_query["id"])
+        worker.join(timeout=20)
+        result = outcome
+
+    refresh, ours = list(hook.list_data_modeling_jobs(saved_query_id=saved_query["id"]))
+    assert refresh["created_at"] > ours["created_at"]  # the refresh is the newest job
+    assert result["job_id"] == ours["id"]
+    assert result["status"] == "Completed"

@@ -54,7 +54,7 @@ def job(
 def test_without_a_baseline_job_state_follows_only_a_job_created_after_the_request(
     newest: dict[str, Any] | None, requested_after: float | None, expected: RunState | None
 ) -> None:
-    assert job_state(newest, requested_after) == expected
+    assert job_state([] if newest is None else [newest], requested_after) == expected
 
 
 EARLIER_JOB = job("Completed", created_at=BEFORE, job_id="job-0")
@@ -87,15 +87,54 @@ AN_HOUR_AHEAD = T0 + 3600  # a worker clock an hour ahead of PostHog's, at the m
 def test_with_a_baseline_job_state_follows_the_first_job_after_it_whatever_the_workers_clock(
     newest: dict[str, Any] | None, baseline: JobBaseline, expected: RunState | None
 ) -> None:
-    assert job_state(newest, AN_HOUR_AHEAD, baseline) == expected
-    assert job_state(newest, None, baseline) == expected  # requested_after plays no part for jobs
+    jobs = [] if newest is None else [newest]
+    assert job_state(jobs, AN_HOUR_AHEAD, baseline) == expected
+    assert job_state(jobs, None, baseline) == expected  # requested_after plays no part for jobs
 
 
 def test_a_worker_clock_an_hour_ahead_misses_the_run_by_time_but_not_by_baseline() -> None:
     ours = job("Running")
 
-    assert job_state(ours, AN_HOUR_AHEAD) is None  # the old, clock-based match never finds it
-    assert job_state(ours, AN_HOUR_AHEAD, JobBaseline.of(EARLIER_JOB)) == RunState("Running", "job-1")
+    assert job_state([ours], AN_HOUR_AHEAD) is None  # the old, clock-based match never finds it
+    assert job_state([ours], AN_HOUR_AHEAD, JobBaseline.of(EARLIER_JOB)) == RunState("Running", "job-1")
+
+
+LATER = "2026-11-26T12:00:05Z"
+
+
+@pytest.mark.parametrize(
+    ("jobs", "baseline", "requested_after", "expected"),
+    [
+        # A materialization (or a schedule) started a job after ours: the newest is not ours.
+        (
+            [job("Running", LATER, job_id="refresh"), job("Completed", job_id="ours"), EARLIER_JOB],
+            JobBaseline.of(EARLIER_JOB),
+            None,
+            RunState("Completed", "ours"),
+        ),
+        (
+            [job("Running", LATER, job_id="refresh"), job("Failed", error="boom", job_id="ours")],
+            None,
+            T0,
+            RunState("Failed", "ours", "boom"),
+        ),
+        # Without any marker, the newest job is followed.
+        (
+            [job("Running", LATER, job_id="refresh"), job("Completed", job_id="ours")],
+            None,
+            None,
+            RunState("Running", "refresh"),
+        ),
+    ],
+    ids=["later-job-after-baseline", "later-job-after-requested-after", "no-marker-follows-newest"],
+)
+def test_ours_is_the_first_job_after_the_marker_not_a_later_one(
+    jobs: list[dict[str, Any]],
+    baseline: JobBaseline | None,
+    requested_after: float | None,
+    expected: RunState,
+) -> None:
+    assert job_state(jobs, requested_after, baseline) == expected
 
 
 def test_job_baseline_keeps_posthogs_id_and_created_at_as_plain_strings() -> None:

@@ -2,7 +2,9 @@
 
 POST is an upsert by name (200 when the name exists) with the ``edited_history_id`` check; the
 list is page-numbered; DELETE is a soft 204; ``run`` answers 200 with no body and starts a job that
-finishes after ``job_run_seconds``; ``cancel`` is refused to personal API keys unless configured.
+finishes after ``job_run_seconds`` (the view's ``status`` is not set to ``Running``: only the job
+says the run is going on); ``materialize`` starts a job too; ``cancel`` is refused to personal API
+keys unless configured; jobs are listed limit/offset, 10 a page by default and at most 100.
 """
 
 from __future__ import annotations
@@ -17,14 +19,18 @@ from airflow_provider.emulator.access import admit, emulator_of
 from airflow_provider.emulator.bodies import json_object
 from airflow_provider.emulator.config import DEFAULT_JOB_ERROR
 from airflow_provider.emulator.errors import RawResponse, not_found, validation_error
-from airflow_provider.emulator.pagination import cursor, page_number
+from airflow_provider.emulator.pagination import limit_offset, page_number
 from airflow_provider.emulator.routing import api_route
 from airflow_provider.emulator.runtime import Emulator
 from airflow_provider.emulator.seed import stable_uuid, utc_now
 from airflow_provider.emulator.timefmt import iso
 from airflow_provider.emulator.warehouse import (
+    JOBS_DEFAULT_LIMIT,
+    JOBS_MAX_LIMIT,
+    RAISED_TO_FLOOR,
     RUN_HISTORY_LENGTH,
     SYNC_FREQUENCIES,
+    SYNC_FREQUENCY_FLOOR,
     finish,
     infer_columns,
     new_job,
@@ -148,20 +154,7 @@ async def run_saved_query(request: Request) -> Response:
     saved_query_id = request.path_params["saved_query_id"]
     await admit(request, WRITE_SCOPE, ("saved_query",), f"saved_query:{saved_query_id}")
     emulator = _advanced(request)
-    saved_query = _find(request)
-    config = emulator.config
-    with emulator.state.lock:
-        all_jobs = emulator.state.objects["data_modeling_jobs"]
-        job = new_job(
-            saved_query,
-            utc_now(),
-            run_seconds=config.job_run_seconds,
-            outcome=config.job_outcome,
-            error=config.job_error or DEFAULT_JOB_ERROR,
-            sequence=len(all_jobs),
-        )
-        all_jobs[job["id"]] = job
-        saved_query["status"] = "Running"
+    _start_job(emulator, _find(request))
     return Response(status_code=200)
 
 
@@ -203,8 +196,12 @@ async def materialize_saved_query(request: Request) -> Response:
     frequency = body.get("sync_frequency", DEFAULT_SYNC_FREQUENCY)
     if frequency not in SYNC_FREQUENCIES:
         raise validation_error("sync_frequency", "invalid_choice", f'"{frequency}" is not a valid choice.')
-    with emulator_of(request).state.lock:
+    if frequency in RAISED_TO_FLOOR:
+        frequency = SYNC_FREQUENCY_FLOOR  # accepted, but PostHog never refreshes more often
+    emulator = _advanced(request)
+    with emulator.state.lock:
         saved_query.update(is_materialized=True, sync_frequency=frequency)
+    _start_job(emulator, saved_query)  # PostHog refreshes a newly materialized view at once
     return Response(status_code=200)
 
 
@@ -240,7 +237,7 @@ async def run_history(request: Request) -> Response:
 
 
 async def list_data_modeling_jobs(request: Request) -> Response:
-    """Jobs newest first, cursor-paginated, optionally for one ``saved_query_id``.
+    """Jobs newest first, limit/offset (10 a page, at most 100), optionally for one ``saved_query_id``.
 
     :param request: the request.
     """
@@ -251,7 +248,9 @@ async def list_data_modeling_jobs(request: Request) -> Response:
             public_job(job)
             for job in _jobs_newest_first(emulator, request.query_params.get("saved_query_id"))
         ]
-    return JSONResponse(cursor(request, jobs, lambda job: [job["created_at"], job["id"]]))
+    return JSONResponse(
+        limit_offset(request, jobs, default_limit=JOBS_DEFAULT_LIMIT, max_limit=JOBS_MAX_LIMIT)
+    )
 
 
 async def retrieve_data_modeling_job(request: Request) -> Response:
@@ -265,6 +264,23 @@ async def retrieve_data_modeling_job(request: Request) -> Response:
     if job is None:
         raise not_found()
     return JSONResponse(public_job(job))
+
+
+def _start_job(emulator: Emulator, saved_query: dict[str, Any]) -> dict[str, Any]:
+    """Start a data-modeling job of ``saved_query`` now (a ``run``, or a materialization's first refresh)."""
+    config = emulator.config
+    with emulator.state.lock:
+        all_jobs = emulator.state.objects["data_modeling_jobs"]
+        job = new_job(
+            saved_query,
+            utc_now(),
+            run_seconds=config.job_run_seconds,
+            outcome=config.job_outcome,
+            error=config.job_error or DEFAULT_JOB_ERROR,
+            sequence=len(all_jobs),
+        )
+        all_jobs[job["id"]] = job
+    return job
 
 
 def _advanced(request: Request) -> Emulator:

@@ -15,7 +15,7 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from airflow_provider.api import limits
-from airflow_provider.api.arguments import invalid, require_int, require_uuid
+from airflow_provider.api.arguments import invalid, require_choice, require_int, require_uuid
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.request import ApiCall, Paging
 
@@ -315,20 +315,32 @@ def cancel_saved_query(query_id: str) -> ApiCall:
 
 
 def materialize_saved_query(query_id: str, sync_frequency: str | None) -> ApiCall:
-    """Materialize a saved query on a schedule.
+    """Materialize a saved query on a schedule; PostHog starts a first refresh at once.
 
     :param query_id: its UUID.
-    :param sync_frequency: e.g. ``24hour`` (PostHog's default), ``1hour``, ``7day``; ``never`` pauses.
+    :param sync_frequency: see :func:`check_sync_frequency`; ``None`` for PostHog's default, ``24hour``.
     """
-    body: dict[str, Any] | None = None
-    if sync_frequency is not None:
-        if sync_frequency not in limits.SYNC_FREQUENCIES:
-            raise PostHogConfigError(
-                f"sync_frequency must be one of {', '.join(sorted(limits.SYNC_FREQUENCIES))}; "
-                f"got {sync_frequency!r}."
-            )
-        body = {"sync_frequency": sync_frequency}
+    body = None if sync_frequency is None else {"sync_frequency": check_sync_frequency(sync_frequency)}
     return ApiCall("POST", f"{_saved_query_path(query_id)}/materialize", json=body, idempotent=True)
+
+
+def check_sync_frequency(value: Any) -> str:
+    """Return ``value`` if PostHog's materialize accepts it (:data:`limits.SYNC_FREQUENCIES`).
+
+    ``1min`` and ``5min`` are accepted (PostHog raises them to ``15min``); ``never`` is refused with a
+    pointer to reverting the materialization, which is how a schedule stops.
+
+    :param value: the ``sync_frequency`` argument.
+    """
+    if value == "never":
+        invalid(
+            "sync_frequency",
+            f"one of {', '.join(map(repr, limits.SYNC_FREQUENCIES))}",
+            value,
+            "PostHog refuses 'never': to stop refreshing a view, revert its materialization "
+            "(PostHogRevertSavedQueryMaterializationOperator or hook.revert_saved_query_materialization).",
+        )
+    return require_choice("sync_frequency", value, limits.SYNC_FREQUENCIES)
 
 
 def revert_saved_query_materialization(query_id: str) -> ApiCall:

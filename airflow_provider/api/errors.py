@@ -9,6 +9,7 @@ __all__ = [
     "PostHogConnectionError",
     "PostHogError",
     "PostHogNotFoundError",
+    "PostHogPaymentRequiredError",
     "PostHogPermissionError",
     "PostHogRateLimitError",
     "PostHogResponseLostError",
@@ -102,6 +103,11 @@ class PostHogNotFoundError(PostHogAPIError):
 
 class PostHogValidationError(PostHogAPIError):
     """400 and other client errors (405, 415, ...): the request itself must change."""
+
+
+class PostHogPaymentRequiredError(PostHogAPIError):
+    """402: the feature is limited by the organisation's plan or quota (AI summaries, the warehouse,
+    subscriptions). Never retried: only a billing change in PostHog helps."""
 
 
 class PostHogRateLimitError(PostHogAPIError):

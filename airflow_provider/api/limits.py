@@ -35,10 +35,11 @@ MAX_BODY_BYTES = 20 * 1024 * 1024
 # §7.5: saved-query names (view names) PostHog accepts.
 SAVED_QUERY_NAME = r"^[A-Za-z_$][A-Za-z0-9_.$]*$"
 MAX_SAVED_QUERY_NAME_LENGTH = 128
-# §7.5: sync_frequency values across the 2025 and 2026 code ("never" pauses the schedule).
-SYNC_FREQUENCIES = frozenset(
-    {"1min", "5min", "15min", "30min", "1hour", "6hour", "12hour", "24hour", "7day", "30day", "never"}
-)
+# §7.5: the sync_frequency values PostHog's materialize accepts. It refuses "never" (400) and
+# silently raises 1min and 5min to its 15-minute floor.
+SYNC_FREQUENCIES = ("1min", "5min", "15min", "30min", "1hour", "6hour", "12hour", "24hour", "7day", "30day")
+SYNC_FREQUENCIES_RAISED = frozenset({"1min", "5min"})
+SYNC_FREQUENCY_FLOOR = "15min"
 
 # §1: cloud hosts for the private API, used in error messages that point at the region.
 US_HOST = "https://us.posthog.com"

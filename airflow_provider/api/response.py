@@ -25,6 +25,7 @@ from airflow_provider.api.errors import (
     PostHogAPIError,
     PostHogAuthenticationError,
     PostHogNotFoundError,
+    PostHogPaymentRequiredError,
     PostHogPermissionError,
     PostHogRateLimitError,
     PostHogServerError,
@@ -206,6 +207,18 @@ def _advice(
             f"made in (US: {US_HOST}, EU: {EU_HOST}): check that the connection's host matches the key's "
             "region, and that its password is a current personal API key (phx_...), not a project key."
         )
+    if status in (403, 404) and _is_user_interviews(request):
+        base = _permission_advice(detail) if status == 403 else "The object or the endpoint does not exist."
+        return (
+            f"{base} User interviews may not be enabled for this project: PostHog ships them behind a "
+            "feature flag. Current PostHog needs the scope 'user_interview:read'/'user_interview:write' "
+            "(older versions named it 'user_interview_DO_NOT_USE', which no key can hold)."
+        )
+    if status == 402:
+        return (
+            "PostHog refused this because of the organisation's plan or quota (billing), not because of the "
+            "request: retrying will not help. Check Billing in PostHog, or raise the limit of this feature."
+        )
     if status == 403:
         return _permission_advice(detail)
     if status == 404:
@@ -236,6 +249,10 @@ def _advice(
     return "Fix the request before retrying."
 
 
+def _is_user_interviews(request: ApiRequest) -> bool:
+    return "/user_interviews/" in request.path
+
+
 def _permission_advice(detail: str) -> str:
     scope = _MISSING_SCOPE.search(detail)
     lowered = detail.lower()
@@ -260,6 +277,8 @@ def _error_class(status: int) -> type[PostHogAPIError]:
         return PostHogAuthenticationError
     if status == 403:
         return PostHogPermissionError
+    if status == 402:
+        return PostHogPaymentRequiredError
     if status == 404:
         return PostHogNotFoundError
     if status == 429:

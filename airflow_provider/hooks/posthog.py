@@ -30,6 +30,7 @@ from airflow_provider.api.errors import (
     PostHogPermissionError,
     PostHogServerError,
 )
+from airflow_provider.api.limits import SYNC_FREQUENCIES_RAISED, SYNC_FREQUENCY_FLOOR
 from airflow_provider.api.request import ApiCall
 from airflow_provider.api.summaries import (
     batch_results,
@@ -462,13 +463,25 @@ class PostHogHook(BaseHook):
     def materialize_saved_query(
         self, id: str, sync_frequency: str | None = None, project_id: ProjectId = None
     ) -> None:
-        """Materialize a saved query on a schedule.
+        """Materialize a saved query on a schedule; PostHog refreshes it once at once, then on the schedule.
 
         :param id: its UUID.
-        :param sync_frequency: e.g. ``24hour`` (PostHog's default), ``1hour``, ``7day``.
+        :param sync_frequency: ``15min``, ``30min``, ``1hour``, ``6hour``, ``12hour``, ``24hour`` (PostHog's
+            default, used for ``None``), ``7day`` or ``30day``; ``1min`` and ``5min`` are accepted but
+            PostHog raises them to ``15min`` (a warning is logged). ``never`` is refused before sending:
+            stop a schedule with :meth:`revert_saved_query_materialization`.
         :param project_id: overrides the hook's project.
         """
-        self.get_conn().call(endpoints.materialize_saved_query(id, sync_frequency), project_id)
+        call = endpoints.materialize_saved_query(id, sync_frequency)
+        if sync_frequency in SYNC_FREQUENCIES_RAISED:
+            self.log.warning(
+                "PostHog refreshes materialized views at most every %s: sync_frequency=%r will be stored "
+                "as %r.",
+                SYNC_FREQUENCY_FLOOR,
+                sync_frequency,
+                SYNC_FREQUENCY_FLOOR,
+            )
+        self.get_conn().call(call, project_id)
 
     def revert_saved_query_materialization(self, id: str, project_id: ProjectId = None) -> None:
         """Stop materializing a saved query.

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider.api import endpoints, limits
-from airflow_provider.api.arguments import require_choice, require_seconds
+from airflow_provider.api import endpoints
+from airflow_provider.api.arguments import require_seconds
 from airflow_provider.api.errors import PostHogNotFoundError, PostHogValidationError
 from airflow_provider.links import PostHogSavedQueryLink
 from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
@@ -344,9 +344,11 @@ class PostHogMaterializeSavedQueryOperator(_OneSavedQueryOperator):
     Returns ``{"id", "sync_frequency"}``.
 
     :param saved_query_id: the saved query's UUID.
-    :param sync_frequency: refresh schedule (``15min``, ``30min``, ``1hour``, ``6hour``, ``12hour``,
-        ``24hour``, ``7day``, ``30day``; ``never`` pauses it). ``None`` leaves PostHog's default
-        (``24hour``).
+    :param sync_frequency: refresh schedule: ``15min``, ``30min``, ``1hour``, ``6hour``, ``12hour``,
+        ``24hour``, ``7day`` or ``30day``; ``1min`` and ``5min`` are accepted but PostHog raises them to
+        ``15min``. ``None`` leaves PostHog's default (``24hour``). PostHog refuses ``never``: to stop the
+        schedule, use :class:`PostHogRevertSavedQueryMaterializationOperator`. PostHog also refreshes
+        the view once at once.
     :param posthog_conn_id: Airflow connection id of the PostHog connection.
     :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.
     """
@@ -362,7 +364,7 @@ class PostHogMaterializeSavedQueryOperator(_OneSavedQueryOperator):
     def _checked_sync_frequency(self) -> str | None:
         if self.sync_frequency is None:
             return None
-        return require_choice("sync_frequency", self.sync_frequency, sorted(limits.SYNC_FREQUENCIES))
+        return endpoints.check_sync_frequency(self.sync_frequency)
 
     def execute(self, context: Context) -> dict[str, Any]:
         saved_query_id = checked_at_execute(lambda: check_saved_query_id(self.saved_query_id))

@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from airflow_provider.api import (
     AsyncPostHogClient,
     ClientConfig,
+    PostHogConfigError,
     PostHogNotFoundError,
+    PostHogPaymentRequiredError,
     PostHogPermissionError,
     PostHogResponseLostError,
     PostHogValidationError,
@@ -179,7 +182,7 @@ def test_every_saved_query_page_is_walked(hook: PostHogHook, posthog_conn: Any) 
     assert len(posthog_conn.requests(method="GET", path=r"/warehouse_saved_queries/?$")) == 2
 
 
-def test_every_job_page_is_walked_by_cursor(hook: PostHogHook, posthog_conn: Any) -> None:
+def test_every_job_page_is_walked_by_limit_and_offset(hook: PostHogHook, posthog_conn: Any) -> None:
     view = next(iter(hook.list_saved_queries()))["id"]
     for _ in range(3):
         hook.run_saved_query(view)
@@ -187,7 +190,44 @@ def test_every_job_page_is_walked_by_cursor(hook: PostHogHook, posthog_conn: Any
     assert len(jobs) == 3
     created = [job["created_at"] for job in jobs]
     assert created == sorted(created, reverse=True), "newest first"
-    assert len(posthog_conn.requests(method="GET", path=r"/data_modeling_jobs/?$")) == 2
+    polls = posthog_conn.requests(method="GET", path=r"/data_modeling_jobs/?$")
+    assert len(polls) == 2
+    assert polls[1]["query"].get("offset") == "2"
+
+
+def test_materialize_refuses_never_before_sending_and_warns_when_posthog_will_raise_the_frequency(
+    hook: PostHogHook, posthog_conn: Any
+) -> None:
+    view = next(iter(hook.list_saved_queries()))["id"]
+    with pytest.raises(
+        PostHogConfigError, match=r"^sync_frequency must be one of .*; got 'never'\. .*revert"
+    ):
+        hook.materialize_saved_query(view, sync_frequency="never")
+    assert posthog_conn.requests(method="POST") == []
+
+    with capture_logs() as logs:
+        hook.materialize_saved_query(view, sync_frequency="5min")
+    assert hook.get_saved_query(view)["sync_frequency"] == "15min"
+    warnings = [entry for entry in logs if entry["log_level"] == "warning"]
+    assert len(warnings) == 1 and "'5min' will be stored as '15min'" in str(warnings[0])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "call"),
+    [
+        ("POST", "session_summaries", lambda hook: hook.create_session_summaries(["s1"])),
+        ("GET", "warehouse_saved_queries", lambda hook: list(hook.list_saved_queries())),
+    ],
+    ids=["summaries", "warehouse"],
+)
+def test_a_402_is_a_billing_error_that_is_never_retried(
+    hook: PostHogHook, posthog_conn: Any, method: str, path: str, call: Any
+) -> None:
+    posthog_conn.add_fault(method=method, path=path, kind="status", status=402, times=None)
+    with pytest.raises(PostHogPaymentRequiredError, match="plan or quota") as raised:
+        call(hook)
+    assert raised.value.status == 402
+    assert len(posthog_conn.requests(method=method, path=path)) == 1
 
 
 def test_session_properties_and_values(hook: PostHogHook) -> None:

@@ -437,6 +437,10 @@ def test_materialize_refuses_an_unknown_frequency_when_parsed_and_when_rendered(
         PostHogMaterializeSavedQueryOperator(
             task_id="materialize", saved_query_id=saved_query["id"], sync_frequency="hourly"
         )
+    with pytest.raises(ValueError, match=r"got 'never'\. .*PostHogRevertSavedQueryMaterializationOperator"):
+        PostHogMaterializeSavedQueryOperator(
+            task_id="materialize", saved_query_id=saved_query["id"], sync_frequency="never"
+        )
     templated = PostHogMaterializeSavedQueryOperator(
         task_id="materialize", saved_query_id=saved_query["id"], sync_frequency="{{ params.every }}"
     )

@@ -154,7 +154,9 @@ def create_user_interview(
             raise PostHogConfigError(
                 f"interviewee_emails[{position}] must be an email address, got {email!r}."
             )
-    form: dict[str, str | list[str]] = {"interviewee_emails": emails}
+    # Always sent, empty when there are none: PostHog's create reads the field unconditionally and
+    # answers 500 without it (docs/posthog-api.md §7.4).
+    form: dict[str, str | list[str]] = {"interviewee_emails": emails or [""]}
     if summary is not None:
         form["summary"] = summary
     return ApiCall("POST", "user_interviews", form=form, files={"audio": read_audio(audio)})

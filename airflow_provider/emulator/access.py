@@ -30,15 +30,16 @@ def emulator_of(request: Request) -> Emulator:
 
 async def admit(
     request: Request,
-    scope: str | None,
+    scope: str | tuple[str, ...] | None,
     throttle_scopes: tuple[str, ...] = DEFAULT_CLASSES,
     throttle_bucket: str | None = None,
 ) -> str:
     """Let a request in or raise PostHog's answer.
 
     :param request: the request.
-    :param scope: the scope the action needs, e.g. ``subscription:write``; ``None`` for actions a
-        personal API key may not call at all.
+    :param scope: the scope the action needs, e.g. ``subscription:write``; several when PostHog's
+        versions named it differently (any one is enough, the first is named in the error); ``None``
+        for actions a personal API key may not call at all.
     :param throttle_scopes: throttle scopes of the view.
     :param throttle_bucket: who the throttle counts (e.g. a saved query for per-view throttles);
         the key by default.
@@ -50,8 +51,9 @@ async def admit(
     _check_project(request, emulator)
     if scope is None:
         raise permission_denied(NO_PERSONAL_KEY_ACCESS)
-    if not has_scope(emulator.state.seed.keys[key], scope):
-        raise permission_denied(f"API key missing required scope '{scope}'")
+    accepted = (scope,) if isinstance(scope, str) else scope
+    if not any(has_scope(emulator.state.seed.keys[key], name) for name in accepted):
+        raise permission_denied(f"API key missing required scope '{accepted[0]}'")
     config = emulator.config
     if config.throttle:
         bucket = throttle_bucket or hashlib.sha256(key.encode()).hexdigest()

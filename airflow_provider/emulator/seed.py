@@ -19,12 +19,14 @@ ALL_SCOPES_KEY = "phx_demo_all_scopes"
 READ_ONLY_KEY = "phx_demo_read_only"
 # A least-privilege key made for a summaries job alone: it cannot read the project itself.
 RECORDINGS_ONLY_KEY = "phx_demo_recordings_only"
+# A key made on the PostHog version that named the user-interview scope "user_interview_DO_NOT_USE".
+LEGACY_INTERVIEWS_KEY = "phx_demo_legacy_interviews"
 READ_SCOPES = (
     "project:read",
     "query:read",
     "session_recording:read",
     "subscription:read",
-    "user_interview_DO_NOT_USE:read",
+    "user_interview:read",
     "warehouse_view:read",
     "insight:read",
     "dashboard:read",
@@ -109,6 +111,7 @@ def build_seed(name: str, session_count: int, now: datetime) -> Seed:
         ALL_SCOPES_KEY: ["*"],
         READ_ONLY_KEY: list(READ_SCOPES),
         RECORDINGS_ONLY_KEY: ["session_recording:read"],
+        LEGACY_INTERVIEWS_KEY: ["user_interview_DO_NOT_USE:write"],
     }
     if name == "empty":
         return Seed(project, keys, [], [], [], [])

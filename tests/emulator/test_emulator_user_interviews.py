@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 from emulator_http import api, envelope, session
 
-WRITE_SCOPE = "user_interview_DO_NOT_USE:write"
+WRITE_SCOPE = "user_interview:write"
 
 
-def upload(emulator: Any, audio: bytes = b"ID3 fake mp3 bytes", **data: Any) -> Any:
-    return session(emulator).post(
+def upload(emulator: Any, audio: bytes = b"ID3 fake mp3 bytes", key: str | None = None, **data: Any) -> Any:
+    data.setdefault("interviewee_emails", "")  # PostHog's create needs the field, if only empty
+    return session(emulator, key).post(
         api(emulator, "user_interviews/"), files={"audio": ("call.mp3", audio, "audio/mpeg")}, data=data
     )
 
@@ -38,13 +39,33 @@ def test_same_audio_gives_the_same_transcript(emulator: Any) -> None:
     assert first["transcript"] == second["transcript"]
 
 
-def test_json_create_is_415_in_the_envelope(emulator: Any) -> None:
+def test_json_create_is_a_400_on_audio_since_json_carries_no_file(emulator: Any) -> None:
     response = session(emulator).post(api(emulator, "user_interviews/"), json={"audio": "call.mp3"})
-    assert response.status_code == 415
-    assert response.json() == envelope(
-        "invalid_request", "unsupported_media_type", 'Unsupported media type "application/json" in request.'
-    )
+    assert response.status_code == 400
+    assert response.json() == envelope("validation_error", "required", "No file was submitted.", "audio")
     assert emulator.counts()["user_interviews"] == 0
+
+
+def test_a_multipart_create_without_interviewee_emails_is_a_500_as_in_posthog(emulator: Any) -> None:
+    response = session(emulator).post(
+        api(emulator, "user_interviews/"), files={"audio": ("call.mp3", b"ID3 fake", "audio/mpeg")}
+    )
+    assert response.status_code == 500
+    assert response.json() == envelope("server_error", "error", "A server error occurred.")
+    assert emulator.counts()["user_interviews"] == 0
+
+
+def test_an_empty_interviewee_emails_field_means_no_emails(emulator: Any) -> None:
+    response = upload(emulator, interviewee_emails="")
+    assert response.status_code == 201
+    assert response.json()["interviewee_emails"] == []
+
+
+@pytest.mark.parametrize(
+    "key", ["phx_demo_all_scopes", "phx_demo_legacy_interviews"], ids=["current", "legacy"]
+)
+def test_the_current_and_the_older_scope_name_are_both_accepted(emulator: Any, key: str) -> None:
+    assert upload(emulator, key=key).status_code == 201
 
 
 def test_missing_audio_file_is_required(emulator: Any) -> None:
@@ -56,7 +77,10 @@ def test_missing_audio_file_is_required(emulator: Any) -> None:
 
 
 def test_audio_sent_as_a_text_field_is_not_a_file(emulator: Any) -> None:
-    response = session(emulator).post(api(emulator, "user_interviews/"), files={"audio": (None, "call.mp3")})
+    response = session(emulator).post(
+        api(emulator, "user_interviews/"),
+        files={"audio": (None, "call.mp3"), "interviewee_emails": (None, "")},
+    )
     assert response.status_code == 400
     assert response.json()["attr"] == "audio"
     assert response.json()["detail"].startswith("The submitted data was not a file.")

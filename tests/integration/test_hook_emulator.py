@@ -128,6 +128,32 @@ def test_user_interview_upload_and_lifecycle(hook: PostHogHook, posthog_conn: An
         hook.get_user_interview(created["id"])
 
 
+@pytest.mark.parametrize("emails", [(), []], ids=["default", "empty-list"])
+def test_an_interview_without_emails_still_sends_the_field_posthog_reads(
+    hook: PostHogHook, posthog_conn: Any, emails: Any
+) -> None:
+    created = hook.create_user_interview(b"ID3 audio", interviewee_emails=emails)
+    assert created["interviewee_emails"] == []
+    (upload,) = posthog_conn.requests(method="POST", path=r"/user_interviews/?$")
+    assert upload["status"] == 201
+    assert "interviewee_emails" in upload["body"]
+
+
+def test_a_refused_interview_says_the_feature_may_not_be_enabled(
+    posthog_conn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = json.loads(posthog_conn.airflow_conn_json())
+    conn["password"] = posthog_conn.read_only_key
+    monkeypatch.setenv("AIRFLOW_CONN_POSTHOG_DEFAULT", json.dumps(conn))
+    with pytest.raises(PostHogPermissionError) as refused:
+        PostHogHook().create_user_interview(b"ID3 audio")
+    message = str(refused.value)
+    assert "user_interview:write" in message and "may not be enabled for this project" in message
+    posthog_conn.add_fault(method="GET", path="user_interviews", kind="status", status=404)
+    with pytest.raises(PostHogNotFoundError, match="may not be enabled for this project"):
+        list(PostHogHook().list_user_interviews())
+
+
 def test_async_client_uploads_multipart_like_the_sync_one(posthog_conn: Any) -> None:
     config = ClientConfig.from_connection_fields(
         host=posthog_conn.url, api_key=posthog_conn.api_key, extra={"project_id": posthog_conn.project_id}

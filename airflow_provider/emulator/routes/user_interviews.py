@@ -1,7 +1,11 @@
 """``user_interviews/``: multipart upload of a recorded interview (docs/posthog-api.md sections 7.4 and 9.9).
 
-Create needs ``multipart/form-data`` with an ``audio`` file (anything else is 415); the server
-writes the transcript and overwrites the summary; the audio is never returned; DELETE is a hard 204.
+Create needs ``multipart/form-data`` with an ``audio`` file: a JSON body parses but has no file, so
+it is a 400 on ``audio``; a multipart create without an ``interviewee_emails`` field is a 500, since
+PostHog's view reads the field unconditionally (an empty value means no emails). The server writes
+the transcript and overwrites the summary; the audio is never returned; DELETE is a hard 204.
+Current PostHog names the scope ``user_interview``; an older version used
+``user_interview_DO_NOT_USE``: either is accepted.
 """
 
 from __future__ import annotations
@@ -16,14 +20,14 @@ from starlette.responses import JSONResponse, Response
 from airflow_provider.emulator import fields, interviews
 from airflow_provider.emulator.access import admit, emulator_of
 from airflow_provider.emulator.bodies import json_object, media_type
-from airflow_provider.emulator.errors import not_found, unsupported_media_type, validation_error
+from airflow_provider.emulator.errors import not_found, server_error, unsupported_media_type, validation_error
 from airflow_provider.emulator.pagination import limit_offset
 from airflow_provider.emulator.routing import api_route
 from airflow_provider.emulator.seed import stable_uuid, utc_now
 from airflow_provider.emulator.timefmt import iso
 
-READ_SCOPE = "user_interview_DO_NOT_USE:read"
-WRITE_SCOPE = "user_interview_DO_NOT_USE:write"
+READ_SCOPE = ("user_interview:read", "user_interview_DO_NOT_USE:read")
+WRITE_SCOPE = ("user_interview:write", "user_interview_DO_NOT_USE:write")
 EMAIL_MAX_LENGTH = 254
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 NOT_A_FILE = "The submitted data was not a file. Check the encoding type on the form."
@@ -52,11 +56,16 @@ async def create_user_interview(request: Request) -> Response:
     """
     await admit(request, WRITE_SCOPE)
     kind = media_type(request)
+    if kind == "application/json":
+        await json_object(request)  # PostHog parses it, then finds no file
+        raise validation_error("audio", "required", "No file was submitted.")
     if kind != "multipart/form-data":
         raise unsupported_media_type(kind)
     form = await request.form(max_part_size=MAX_UPLOAD_BYTES)
     request.state.form_fields = _loggable(form)
-    emails = _emails(form.getlist("interviewee_emails"))
+    if "interviewee_emails" not in form:
+        raise server_error()
+    emails = _emails([value for value in form.getlist("interviewee_emails") if value != ""])
     upload = form.get("audio")
     if upload is None:
         raise validation_error("audio", "required", "No file was submitted.")

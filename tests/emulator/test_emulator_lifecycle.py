@@ -51,7 +51,10 @@ def test_created_objects_survive_a_restart_with_the_state_file(tmp_path: Path) -
             api(emulator, "warehouse_saved_queries/"),
             json={"name": "kept_view", "query": {"query": "SELECT 1"}},
         ).json()
-        http.post(api(emulator, "user_interviews/"), files={"audio": ("a.mp3", b"abc")})
+        http.post(
+            api(emulator, "user_interviews/"),
+            files={"audio": ("a.mp3", b"abc"), "interviewee_emails": (None, "")},
+        )
     assert json.loads(state_file.read_text())["version"] == 1
     assert [path.name for path in state_file.parent.iterdir()] == ["emulator.json"]
     with run_emulator(state_file=state_file) as restarted:

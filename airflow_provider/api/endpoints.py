@@ -15,7 +15,15 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from airflow_provider.api import limits
-from airflow_provider.api.arguments import invalid, require_choice, require_int, require_uuid
+from airflow_provider.api.arguments import (
+    invalid,
+    require_choice,
+    require_datetime,
+    require_int,
+    require_str_list,
+    require_text,
+    require_uuid,
+)
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.request import ApiCall, Paging
 
@@ -99,9 +107,10 @@ def subscriptions(filters: Mapping[str, Any]) -> ApiCall:
 def create_subscription(fields: Mapping[str, Any]) -> ApiCall:
     """Create a subscription; never re-sent after a lost answer (it would deliver twice).
 
-    :param fields: the subscription's fields (``target_type``, ``target_value``, ``frequency``, ...).
+    :param fields: the subscription's fields (``target_type``, ``target_value``, ``frequency``, ...),
+        checked by :func:`subscription_fields`.
     """
-    return ApiCall("POST", "subscriptions", json=dict(fields))
+    return ApiCall("POST", "subscriptions", json=subscription_fields(fields))
 
 
 def subscription(subscription_id: int | str) -> ApiCall:
@@ -119,7 +128,9 @@ def update_subscription(subscription_id: int | str, fields: Mapping[str, Any]) -
     :param fields: the fields to change.
     """
     return ApiCall(
-        "PATCH", f"subscriptions/{_integer_id(subscription_id, 'subscription_id')}", json=dict(fields)
+        "PATCH",
+        f"subscriptions/{_integer_id(subscription_id, 'subscription_id')}",
+        json=subscription_fields(fields),
     )
 
 
@@ -129,6 +140,61 @@ def delete_subscription(subscription_id: int | str) -> ApiCall:
     :param subscription_id: its integer id.
     """
     return update_subscription(subscription_id, {"deleted": True})
+
+
+def subscription_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` with every field PostHog enumerates or bounds checked (others pass through as given).
+
+    :param fields: subscription fields as PostHog names them (``start_date``, not ``delivery_start``).
+    :raises PostHogConfigError: naming the first bad field and what it accepts.
+    """
+    return {
+        name: value
+        if value is None or name not in _SUBSCRIPTION_CHECKS
+        else check_subscription_field(name, value)
+        for name, value in fields.items()
+    }
+
+
+def check_subscription_field(name: str, value: Any) -> Any:
+    """Return one subscription field in the form PostHog stores it, or raise naming it.
+
+    Text is trimmed as PostHog trims it, so what is sent is what PostHog keeps (and what a later
+    comparison sees); dates become ISO 8601 with their offset.
+
+    :param name: a field with a rule: ``target_type``, ``target_value``, ``frequency``, ``interval``,
+        ``byweekday``, ``bysetpos``, ``count``, ``start_date``, ``until_date``, ``title``.
+    :param value: its value.
+    """
+    return _SUBSCRIPTION_CHECKS[name](name, value)
+
+
+def _title(name: str, value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else value
+    return require_text(name, text, max_length=limits.MAX_SUBSCRIPTION_TITLE_LENGTH)
+
+
+def _weekdays(name: str, value: Any) -> list[str]:
+    days = require_str_list(name, [value] if isinstance(value, str) else value)
+    return [require_choice(f"{name}[{index}]", day, limits.WEEKDAYS) for index, day in enumerate(days)]
+
+
+_SUBSCRIPTION_CHECKS: dict[str, Any] = {
+    "target_type": lambda name, value: require_choice(name, value, limits.SUBSCRIPTION_TARGET_TYPES),
+    "target_value": lambda name, value: require_text(name, value).strip(),
+    "frequency": lambda name, value: require_choice(name, value, limits.SUBSCRIPTION_FREQUENCIES),
+    "interval": lambda name, value: require_int(name, value, minimum=1),
+    "byweekday": _weekdays,
+    "bysetpos": require_int,
+    "count": lambda name, value: require_int(name, value, minimum=1),
+    "start_date": lambda name, value: require_datetime(name, value).isoformat(),
+    "until_date": lambda name, value: require_datetime(name, value).isoformat(),
+    "title": lambda name, value: require_text(
+        name,
+        value.strip() if isinstance(value, str) else value,
+        max_length=limits.MAX_SUBSCRIPTION_TITLE_LENGTH,
+    ),
+}
 
 
 # User interviews (§7.4): UUID ids; create is a multipart upload of the audio file.

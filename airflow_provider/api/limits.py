@@ -41,6 +41,13 @@ SYNC_FREQUENCIES = ("1min", "5min", "15min", "30min", "1hour", "6hour", "12hour"
 SYNC_FREQUENCIES_RAISED = frozenset({"1min", "5min"})
 SYNC_FREQUENCY_FLOOR = "15min"
 
+# §7.3: subscription fields PostHog accepts. target_type across versions: email, slack and webhook
+# (2025), teams (added later; webhook dropped in the newest code).
+SUBSCRIPTION_TARGET_TYPES = ("email", "slack", "webhook", "teams")
+SUBSCRIPTION_FREQUENCIES = ("daily", "weekly", "monthly", "yearly")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MAX_SUBSCRIPTION_TITLE_LENGTH = 100
+
 # §1: cloud hosts for the private API, used in error messages that point at the region.
 US_HOST = "https://us.posthog.com"
 EU_HOST = "https://eu.posthog.com"

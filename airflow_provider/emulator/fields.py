@@ -42,7 +42,8 @@ def is_missing(value: Any) -> bool:
 
 
 def string(attr: str, value: Any, *, max_length: int | None = None, allow_blank: bool = True) -> str:
-    """DRF ``CharField``: strings and numbers are accepted, other types are not.
+    """DRF ``CharField``: strings and numbers are accepted, other types are not; surrounding
+    whitespace is trimmed first (DRF's ``trim_whitespace``, on by default), as PostHog stores it.
 
     :param attr: field path for errors.
     :param value: the raw value.
@@ -51,8 +52,8 @@ def string(attr: str, value: Any, *, max_length: int | None = None, allow_blank:
     """
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise validation_error(attr, "invalid", "Not a valid string.")
-    text = str(value)
-    if not text.strip() and not allow_blank:
+    text = str(value).strip()
+    if not text and not allow_blank:
         raise validation_error(attr, "blank", "This field may not be blank.")
     if max_length is not None and len(text) > max_length:
         raise validation_error(

@@ -59,6 +59,7 @@ def validate_name(name: Any) -> str:
         raise required("name")
     if not isinstance(name, str):
         raise validation_error("name", "invalid", "Not a valid string.")
+    name = name.strip()  # DRF's CharField trims before validating
     if not name:
         raise validation_error("name", "blank", "This field may not be blank.")
     if len(name) > NAME_MAX_LENGTH:

@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider.api import PostHogResponseLostError
+from airflow_provider.api import PostHogResponseLostError, endpoints
 from airflow_provider.api.arguments import (
     require_choice,
     require_datetime,
     require_int,
-    require_str_list,
     require_text,
 )
 from airflow_provider.api.errors import PostHogConfigError
@@ -24,10 +23,6 @@ from airflow_provider.operators.base import PostHogBaseOperator, checked_at_exec
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
 
-# docs/posthog-api.md §7.3: the values PostHog accepts for these fields.
-FREQUENCIES = ("daily", "weekly", "monthly", "yearly")
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-MAX_TITLE_LENGTH = 100
 IF_EXISTS = ("update", "skip", "fail", "create")
 
 
@@ -38,8 +33,8 @@ class _SubscriptionFieldsOperator(PostHogBaseOperator):
 
     :param posthog_conn_id: the PostHog connection (templated).
     :param project_id: the PostHog project (environment) id (templated); default: the connection's.
-    :param target_type: where deliveries go, passed through as given (PostHog: ``email``, ``slack``,
-        ``webhook``, ``teams``, depending on version).
+    :param target_type: where deliveries go: ``email``, ``slack``, ``webhook`` or ``teams`` (which of
+        them a PostHog version accepts differs: ``webhook`` is gone from the newest, ``teams`` is new).
     :param target_value: the recipients: comma-separated emails, a Slack channel or a URL.
     :param frequency: ``daily``, ``weekly``, ``monthly`` or ``yearly``.
     :param interval: every how many ``frequency`` periods, at least 1.
@@ -123,7 +118,7 @@ class _SubscriptionFieldsOperator(PostHogBaseOperator):
         for name, value in self._field_values.items():
             if value is None or (not rendered and is_unrendered(value)):
                 continue
-            fields[name] = _FIELD_CHECKS[name](name, value)
+            fields[name] = endpoints.check_subscription_field(name, value)
         if self.extra_fields is not None and (rendered or not is_unrendered(self.extra_fields)):
             if not isinstance(self.extra_fields, dict):
                 raise PostHogConfigError(
@@ -257,13 +252,15 @@ class PostHogCreateSubscriptionOperator(_SubscriptionFieldsOperator):
     def _find_existing(self, hook: PostHogHook, resource: dict[str, int]) -> dict[str, Any] | None:
         """The oldest non-deleted subscription of the same insight/dashboard, target type and value."""
         ((resource_field, resource_id),) = resource.items()
+        # Compared as PostHog stores it (trimmed), or a padded value would never match and duplicate.
+        target_value = endpoints.check_subscription_field("target_value", self.target_value)
         matches = [
             subscription
             for subscription in hook.list_subscriptions(**resource)
             if not subscription.get("deleted")
             and subscription.get(resource_field) == resource_id
             and subscription.get("target_type") == self.target_type
-            and subscription.get("target_value") == self.target_value
+            and subscription.get("target_value") == target_value
         ]
         if not matches:
             return None
@@ -395,28 +392,3 @@ def _same_value(name: str, current: Any, wanted: Any) -> bool:
         except ValueError:
             return False
     return bool(current == wanted)
-
-
-def _check_weekdays(name: str, value: Any) -> list[str]:
-    days = require_str_list(name, [value] if isinstance(value, str) else value)
-    for day in days:
-        require_choice(f"{name} item", day, WEEKDAYS)
-    return days
-
-
-def _check_date(name: str, value: Any) -> str:
-    return require_datetime(name, value).isoformat()
-
-
-_FIELD_CHECKS: dict[str, Any] = {
-    "target_type": require_text,
-    "target_value": require_text,
-    "frequency": lambda name, value: require_choice(name, value, FREQUENCIES),
-    "interval": lambda name, value: require_int(name, value, minimum=1),
-    "byweekday": _check_weekdays,
-    "bysetpos": require_int,
-    "count": lambda name, value: require_int(name, value, minimum=1),
-    "start_date": _check_date,
-    "until_date": _check_date,
-    "title": lambda name, value: require_text(name, value, max_length=MAX_TITLE_LENGTH),
-}

@@ -175,3 +175,13 @@ def test_unknown_subscription_is_404(emulator: Any) -> None:
         response = session(emulator).get(api(emulator, path))
         assert response.status_code == 404
         assert response.json() == envelope("invalid_request", "not_found", "Not found.")
+
+
+def test_delete_of_an_unknown_subscription_is_405_too_as_the_refusal_comes_first(emulator: Any) -> None:
+    response = session(emulator).delete(api(emulator, "subscriptions/424242/"))
+    assert (response.status_code, response.content) == (405, b"")
+
+
+def test_text_fields_are_trimmed_as_drf_trims_them(emulator: Any) -> None:
+    created = create(emulator, title="  Weekly KPIs \n", target_value=" a@example.com ").json()
+    assert (created["title"], created["target_value"]) == ("Weekly KPIs", "a@example.com")

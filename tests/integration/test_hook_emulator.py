@@ -103,11 +103,49 @@ def test_create_subscription_is_not_duplicated_when_the_answer_is_lost(
     assert posthog_conn.counts()["subscriptions"] == 1
 
 
-def test_a_bad_subscription_field_comes_back_named(hook: PostHogHook) -> None:
+def test_a_field_posthog_refuses_comes_back_named(hook: PostHogHook) -> None:
     with pytest.raises(PostHogValidationError) as caught:
-        hook.create_subscription(**{**SUBSCRIPTION, "byweekday": ["funday"]})
-    assert caught.value.attr == "byweekday__0"
-    assert "byweekday__0" in str(caught.value)
+        hook.create_subscription(**{**SUBSCRIPTION, "insight": 999_999})  # not an insight of the project
+    assert caught.value.attr == "insight"
+    assert "field 'insight'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        (
+            "frequency",
+            "fortnightly",
+            r"^frequency must be one of 'daily', 'weekly', 'monthly', 'yearly'; got",
+        ),
+        ("interval", 0, r"^interval must be an integer >= 1; got 0"),
+        ("byweekday", ["funday"], r"^byweekday\[0\] must be one of 'monday'"),
+        (
+            "target_type",
+            "carrier-pigeon",
+            r"^target_type must be one of 'email', 'slack', 'webhook', 'teams'",
+        ),
+        ("title", "x" * 101, r"^title must be at most 100 characters"),
+        ("start_date", "next week", r"^start_date must be an ISO-8601 datetime"),
+    ],
+)
+def test_enumerated_subscription_fields_are_checked_before_sending(
+    hook: PostHogHook, posthog_conn: Any, field: str, value: Any, message: str
+) -> None:
+    with pytest.raises(PostHogConfigError, match=message):
+        hook.create_subscription(**{**SUBSCRIPTION, field: value})
+    with pytest.raises(PostHogConfigError, match=message):
+        hook.update_subscription(1, **{field: value})
+    assert posthog_conn.requests(path="subscriptions") == []
+
+
+def test_subscription_text_is_sent_trimmed_as_posthog_stores_it(hook: PostHogHook, posthog_conn: Any) -> None:
+    created = hook.create_subscription(
+        **{**SUBSCRIPTION, "target_value": " team@example.com ", "title": " KPIs "}
+    )
+    assert (created["target_value"], created["title"]) == ("team@example.com", "KPIs")
+    (sent,) = posthog_conn.requests(method="POST", path="subscriptions")
+    assert (sent["body"]["target_value"], sent["body"]["title"]) == ("team@example.com", "KPIs")
 
 
 def test_user_interview_upload_and_lifecycle(hook: PostHogHook, posthog_conn: Any, tmp_path: Path) -> None:

@@ -157,11 +157,11 @@ def test_a_retry_after_a_dropped_create_does_not_duplicate(airflow_db: Path, pos
     ("arguments", "message"),
     [
         ({"frequency": "fortnightly"}, r"frequency must be one of 'daily', 'weekly', 'monthly', 'yearly'"),
-        ({"byweekday": ["funday"]}, r"byweekday item must be one of 'monday'.*got 'funday'"),
+        ({"byweekday": ["funday"]}, r"byweekday\[0\] must be one of 'monday'.*got 'funday'"),
         ({"interval": 0}, r"interval must be an integer >= 1; got 0"),
         ({"insight": None}, r"exactly one of insight and dashboard"),
         ({"dashboard": 201}, r"exactly one of insight and dashboard"),
-        ({"target_type": ""}, r"target_type must be a non-empty string"),
+        ({"target_type": ""}, r"target_type must be one of 'email', 'slack', 'webhook', 'teams'; got ''"),
         ({"if_exists": "merge"}, r"if_exists must be one of 'update', 'skip', 'fail', 'create'"),
         ({"title": "x" * 101}, r"title must be at most 100 characters"),
         ({"delivery_start": "next monday"}, r"start_date must be an ISO-8601 datetime"),

@@ -108,12 +108,12 @@ async def update_subscription(request: Request) -> Response:
 
 
 async def destroy_subscription(request: Request) -> Response:
-    """Hard delete is forbidden: 405 with an empty body (PostHog's ``ForbidDestroyModel``).
+    """Hard delete is forbidden: 405 with an empty body (PostHog's ``ForbidDestroyModel``), for any
+    id, one that does not exist included: the refusal comes before the lookup.
 
     :param request: the request.
     """
     await admit(request, "subscription:write")
-    _find(request)
     return Response(status_code=405)
 
 

@@ -183,5 +183,5 @@ def test_delete_of_an_unknown_subscription_is_405_too_as_the_refusal_comes_first
 
 
 def test_text_fields_are_trimmed_as_drf_trims_them(emulator: Any) -> None:
-    created = create(emulator, title="  Weekly KPIs \n", target_value=" a@example.com ").json()
+    created = create(emulator, title="  Weekly KPIs \n", target_value=" a@example.com ")
     assert (created["title"], created["target_value"]) == ("Weekly KPIs", "a@example.com")

@@ -244,6 +244,11 @@ def _advice(
     if 300 <= status < 400:
         location = response.headers.get("location", "another URL")
         return f"PostHog redirected to {location}: set the connection's host to that base URL."
+    if "modified by someone else" in detail.lower():
+        return (
+            "Someone changed the saved query after it was read, so PostHog kept their version and did not "
+            "apply this write. Read the view again and decide before writing."
+        )
     if attr:
         return f"Fix the field '{attr}' of the request."
     return "Fix the request before retrying."

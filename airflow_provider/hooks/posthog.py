@@ -429,11 +429,22 @@ class PostHogHook(BaseHook):
     def update_saved_query(self, id: str, project_id: ProjectId = None, **fields: Any) -> dict[str, Any]:
         """Change fields of a saved query; a ``query`` given as text is wrapped as HogQL.
 
+        PostHog takes a new ``query`` only with the view's current ``edited_history_id``, so when the
+        query changes and neither ``edited_history_id`` nor ``soft_update`` is given, the view is read
+        first and its ``latest_history_id`` sent. If someone edits the view between that read and the
+        write, PostHog refuses the write (:class:`~airflow_provider.api.PostHogValidationError`
+        saying so) and their edit stays: nothing is overwritten.
+
         :param id: its UUID.
         :param project_id: overrides the hook's project.
         :param fields: the fields to change.
         """
-        return self.get_conn().call(endpoints.update_saved_query(id, fields), project_id)
+        call = endpoints.update_saved_query(id, fields)  # checks the id and the query before any request
+        if "query" in fields and "edited_history_id" not in fields and not fields.get("soft_update"):
+            current = self.get_saved_query(id, project_id=project_id)
+            fields = {**fields, "edited_history_id": current.get("latest_history_id")}
+            call = endpoints.update_saved_query(id, fields)
+        return self.get_conn().call(call, project_id)
 
     def delete_saved_query(self, id: str, project_id: ProjectId = None) -> None:
         """Delete a saved query.

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import wait_until
 from structlog.testing import capture_logs
 
 from airflow_provider.api import (
@@ -401,3 +403,39 @@ def test_emulator_connection_json_is_what_the_hook_reads(posthog_conn: Any) -> N
     config = PostHogHook().get_conn().config
     assert config.host == conn["host"]
     assert config.project_id == str(posthog_conn.project_id)
+
+
+def test_update_saved_query_sends_the_views_history_id_so_a_new_query_is_taken(
+    hook: PostHogHook, posthog_conn: Any
+) -> None:
+    view = hook.create_saved_query("airflow_update_view", "select 1")
+    updated = hook.update_saved_query(view["id"], query="select 2")
+    assert updated["query"]["query"] == "select 2"
+    (patch,) = posthog_conn.requests(method="PATCH")
+    assert patch["body"]["edited_history_id"] == view["latest_history_id"]
+
+
+def test_an_edit_between_the_read_and_the_write_is_refused_not_overwritten(
+    hook: PostHogHook, posthog_conn: Any
+) -> None:
+    view = hook.create_saved_query("airflow_update_view", "select 1")
+    posthog_conn.add_fault(method="PATCH", path="warehouse_saved_queries", kind="delay", delay=1.0, times=1)
+    failures: list[BaseException] = []
+
+    def ours() -> None:
+        try:
+            PostHogHook().update_saved_query(view["id"], query="select 'ours'")
+        except BaseException as error:
+            failures.append(error)
+
+    worker = threading.Thread(target=ours)
+    worker.start()
+    wait_until(lambda: posthog_conn.requests(method="GET", path=view["id"]), what="our read of the view")
+    hook.create_saved_query(
+        "airflow_update_view", "select 'theirs'", edited_history_id=view["latest_history_id"]
+    )
+    worker.join(timeout=10)
+
+    assert len(failures) == 1 and isinstance(failures[0], PostHogValidationError)
+    assert "did not apply this write" in str(failures[0])
+    assert hook.get_saved_query(view["id"])["query"]["query"] == "select 'theirs'"

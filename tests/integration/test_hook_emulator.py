@@ -439,3 +439,43 @@ def test_an_edit_between_the_read_and_the_write_is_refused_not_overwritten(
     assert len(failures) == 1 and isinstance(failures[0], PostHogValidationError)
     assert "did not apply this write" in str(failures[0])
     assert hook.get_saved_query(view["id"])["query"]["query"] == "select 'theirs'"
+
+
+@pytest.mark.parametrize("is_numerical", [True, False])
+def test_is_numerical_reaches_posthog_and_filters_both_ways(
+    hook: PostHogHook, posthog_conn: Any, is_numerical: bool
+) -> None:
+    definitions = hook.get_session_property_definitions(is_numerical=is_numerical)
+    assert definitions and {d["is_numerical"] for d in definitions} == {is_numerical}
+    (sent,) = posthog_conn.requests(path="property_definitions")
+    assert sent["query"]["is_numerical"] == str(is_numerical).lower()
+
+
+def test_session_property_search_ignores_case(hook: PostHogHook) -> None:
+    names = {d["name"] for d in hook.get_session_property_definitions(search="ENTRY Url")}
+    assert "$entry_current_url" in names
+    assert {v["name"] for v in hook.get_session_property_values("$channel_type", value="paid")} >= {
+        "Paid Search"
+    }
+
+
+def test_every_recording_carries_the_fields_posthogs_schema_requires(hook: PostHogHook) -> None:
+    required = {
+        "id",
+        "distinct_id",
+        "viewed",
+        "viewers",
+        "recording_duration",
+        "start_time",
+        "end_time",
+        "storage",
+    }
+    recordings = list(hook.list_session_recordings(date_from="-7d"))
+    assert recordings and all(required <= set(recording) for recording in recordings)
+
+
+def test_a_bad_recordings_filter_comes_back_as_posthogs_error(hook: PostHogHook) -> None:
+    with pytest.raises(PostHogValidationError) as refused:
+        list(hook.list_session_recordings(date_from="-7d", no_such_filter=1))
+    assert (refused.value.type, refused.value.code) == ("validation_error", "invalid_input")
+    assert "extra_forbidden" in (refused.value.detail or "")

@@ -169,6 +169,7 @@ def _recording(session: dict[str, Any], has_summary: bool, now: datetime) -> dic
         "retention_period_days": RETENTION_DAYS,
         "expiry_time": iso(expiry),
         "recording_ttl": max((expiry - now).days, 0),
+        "storage": "object_storage",  # required by PostHog's OpenAPI schema ("object_storage" or "..._lts")
         "snapshot_source": "web",
         "snapshot_library": "web",
         "ongoing": False,

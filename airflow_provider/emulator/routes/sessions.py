@@ -77,13 +77,15 @@ DEFAULT_CHANNEL_TYPES = (
 
 
 async def property_definitions(request: Request) -> Response:
-    """Session property names, filtered by ``search`` words and ``is_numerical``; not paginated.
+    """Session property names, filtered by ``search`` words (any case) and ``is_numerical``; not paginated.
+
+    ``is_numerical=true`` keeps the numeric properties only, ``false`` the others.
 
     :param request: the request.
     """
     await admit(request, "query:read", CLICKHOUSE_CLASSES)
-    words = re.findall(r"\w+", request.query_params.get("search", ""))
-    numerical_only = request.query_params.get("is_numerical") == "true"
+    words = re.findall(r"\w+", request.query_params.get("search", "").lower())
+    wanted = {"true": True, "false": False}.get(request.query_params.get("is_numerical", ""))
     results: list[dict[str, Any]] = [
         {
             "id": name,
@@ -94,7 +96,8 @@ async def property_definitions(request: Request) -> Response:
             "tags": [],
         }
         for name, kind in PROPERTY_TYPES.items()
-        if all(word in name for word in words) and (not numerical_only or kind in ("Numeric", "Duration"))
+        if all(word in name.lower() for word in words)
+        and (wanted is None or (kind in ("Numeric", "Duration")) == wanted)
     ]
     return JSONResponse({"count": len(results), "results": results})
 

@@ -25,6 +25,8 @@ MALFORMED_BODY = b'{"count": 1, "results": [{"id": '
 _FAULT_ERRORS = {
     400: ("invalid_input", "Bad request."),
     401: ("authentication_failed", "Personal API key found in request Authorization header is invalid."),
+    # PostHog's QuotaLimitExceeded / EnterpriseFeatureException (a custom APIException: type server_error).
+    402: ("quota_limit_exceeded", "Your organization has exceeded its quota for this feature."),
     403: ("permission_denied", "You do not have permission to perform this action."),
     404: ("not_found", "Not found."),
     409: ("conflict", "Conflict."),

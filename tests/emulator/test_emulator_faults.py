@@ -124,3 +124,14 @@ def test_reset_clears_faults_log_and_objects(emulator: Any) -> None:
     assert emulator.requests() == []
     assert emulator.counts()["subscriptions"] == 0
     assert session(emulator).get(api(emulator, "subscriptions/")).status_code == 200
+
+
+def test_a_402_can_be_injected_in_posthogs_shape(emulator: Any) -> None:
+    emulator.add_fault(method="POST", path="session_summaries", kind="status", status=402)
+    response = session(emulator).post(
+        api(emulator, "session_summaries/create_session_summaries_individually/"), json={"session_ids": ["a"]}
+    )
+    assert response.status_code == 402
+    assert response.json() == envelope(
+        "server_error", "quota_limit_exceeded", "Your organization has exceeded its quota for this feature."
+    )

@@ -35,3 +35,14 @@ def test_the_docs_name_some_public_paths() -> None:
 @pytest.mark.parametrize(("module", "name"), sorted(documented_names()), ids=str)
 def test_a_documented_name_imports(module: str, name: str) -> None:
     assert getattr(importlib.import_module(module), name) is not None
+
+
+def test_every_test_the_fidelity_table_names_exists() -> None:
+    table = (ROOT / "docs" / "fidelity.md").read_text(encoding="utf-8")
+    ours = "\n".join(path.read_text(encoding="utf-8") for path in (ROOT / "tests").rglob("*.py"))
+    files = {path.stem for path in (ROOT / "tests").rglob("test_*.py")}
+    posthogs_own = {"test_session_summaries", "test_session_recordings", "test_handler"}
+    named = set(re.findall(r"\b(test_\w+)", table)) - posthogs_own
+    missing = sorted(name for name in named if name not in files and f"def {name}(" not in ours)
+    assert len(named) > 50
+    assert missing == []

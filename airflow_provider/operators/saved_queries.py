@@ -184,8 +184,9 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
     Ask PostHog to run a saved query now and, by default, wait until the run ends.
 
     PostHog's ``run`` returns no run id, so just before asking the operator reads the saved query's
-    newest data-modeling job and then follows the newest job after that one, by PostHog's own ids
-    and timestamps (so the worker's clock does not matter); while the saved query has no job at
+    newest data-modeling job and then follows the first job after that one, by PostHog's own ids
+    and timestamps (so the worker's clock does not matter, and a refresh or run that starts later is
+    never taken for it); while the saved query has no job at
     all, it follows the saved query's ``status``. ``Completed`` succeeds; ``Failed``, ``Cancelled``
     and ``Skipped`` fail the task with PostHog's error text. When the wait passes ``timeout`` (or
     ``execution_timeout``), or the task is killed, the operator asks PostHog to cancel the run;

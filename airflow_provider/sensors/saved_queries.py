@@ -34,7 +34,7 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
     Wait until a saved query's run ends: succeed on ``Completed``, fail on ``Failed``, ``Cancelled``
     or ``Skipped`` with PostHog's error text.
 
-    The run followed is the newest data-modeling job created after ``requested_after`` (for instance
+    The run followed is the first data-modeling job created after ``requested_after`` (for instance
     the ``requested_at`` a :class:`~airflow_provider.operators.saved_queries.PostHogRunSavedQueryOperator`
     returned), falling back to the saved query's own ``status``; without ``requested_after`` it is
     the newest run, whenever it started. Works in ``poke`` and ``reschedule`` modes, and deferrable:

@@ -44,10 +44,10 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
     :param saved_query_id: the saved query (view) whose run is followed.
     :param deadline: absolute epoch seconds (``time.time()``) after which the trigger yields ``timeout``.
     :param requested_after: epoch seconds taken just before the run was asked for. Without a
-        baseline, the newest job created after it is followed (``None``: the newest run, whenever it
+        baseline, the first job created after it is followed (``None``: the newest run, whenever it
         started); with one, it only judges the saved query's own status while the query has no job.
     :param baseline_taken: whether the saved query's newest job was read just before the run was
-        asked for; then the run followed is the newest job after that one, by PostHog's ids and
+        asked for; then the run followed is the first job after that one, by PostHog's ids and
         timestamps, whatever the worker's clock said.
     :param baseline_job_id: that job's id, or ``None`` when the saved query had no job yet.
     :param baseline_job_created_at: that job's ``created_at`` as PostHog sent it, or ``None``.

@@ -12,7 +12,8 @@ RECORDING_FIELDS = {
     "id", "distinct_id", "viewed", "viewers", "recording_duration", "active_seconds", "inactive_seconds",
     "start_time", "end_time", "click_count", "keypress_count", "mouse_activity_count", "console_log_count",
     "console_warn_count", "console_error_count", "start_url", "person", "retention_period_days",
-    "expiry_time", "recording_ttl", "storage", "snapshot_source", "snapshot_library", "ongoing", "activity_score",
+    "expiry_time", "recording_ttl", "storage", "snapshot_source", "snapshot_library", "ongoing",
+    "activity_score",
     "has_summary", "summary_outcome", "external_references", "matches_filters",
 }  # fmt: skip
 

@@ -32,6 +32,8 @@ READ_SCOPES = (
     "dashboard:read",
 )
 SEEDED_DAYS = 7
+#: A view PostHog made for an endpoint: hidden from the saved-query list, but its name is taken.
+HIDDEN_VIEW = ("signups_endpoint", "SELECT count() AS signups FROM events WHERE event = 'signed_up'")
 HOST = "https://app.hogflix.example"
 
 USER = {

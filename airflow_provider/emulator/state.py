@@ -14,8 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .seed import USER, Seed, build_seed, stable_uuid, utc_now
-from .warehouse import new_saved_query
+from .seed import HIDDEN_VIEW, USER, Seed, build_seed, stable_uuid, utc_now
+from .warehouse import is_hidden, new_saved_query
 
 #: Object collections that clients create and that a state file keeps.
 COLLECTIONS = ("subscriptions", "user_interviews", "saved_queries", "data_modeling_jobs")
@@ -77,6 +77,20 @@ class State:
                     created_by=self.user,
                     history_id=self.take_history_id(),
                 )
+            if self.seed.saved_queries:  # the demo seed: one hidden view besides the listed ones
+                name, sql = HIDDEN_VIEW
+                hidden_id = stable_uuid("saved_query", name)
+                self.objects["saved_queries"][hidden_id] = {
+                    **new_saved_query(
+                        hidden_id,
+                        name,
+                        {"kind": "HogQLQuery", "query": sql},
+                        created_at=self.seed.project["created_at"],
+                        created_by=self.user,
+                        history_id=self.take_history_id(),
+                    ),
+                    "origin": "endpoint",
+                }
 
     def reseed_sessions(self, session_count: int) -> None:
         """Rebuild only the seeded sessions (created objects stay).
@@ -94,10 +108,10 @@ class State:
             return self.next_history_id - 1
 
     def counts(self) -> dict[str, int]:
-        """Live object counts (deleted objects excluded) and how many summaries were generated."""
+        """Live object counts (deleted and hidden objects excluded) and how many summaries were generated."""
         with self.lock:
             counts = {
-                name: sum(1 for item in items.values() if not item.get("deleted"))
+                name: sum(1 for item in items.values() if not item.get("deleted") and not is_hidden(item))
                 for name, items in self.objects.items()
             }
             counts["sessions"] = len(self.sessions)

@@ -182,6 +182,14 @@ def new_saved_query(
     }
 
 
+def is_hidden(saved_query: dict[str, Any]) -> bool:
+    """Whether PostHog leaves this view out of the saved-query list (views it made for endpoints).
+
+    :param saved_query: a stored saved query (or any stored object: only views can be hidden).
+    """
+    return saved_query.get("origin") == "endpoint"
+
+
 def new_job(
     saved_query: dict[str, Any],
     now: datetime,

@@ -145,8 +145,16 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
             if _CONCURRENT_EDIT_DETAIL not in (error.detail or "").lower():
                 raise
             existing = self._find(name)
-            current = None if existing is None else self.hook.get_saved_query(existing["id"])
-            if current is None or not _holds(current, query):
+            if existing is None:
+                # PostHog's upsert found a view by this name that its list does not show (a view it
+                # made for an endpoint): nobody edited anything; the name is taken.
+                raise AirflowException(
+                    f"PostHog refused saved query {name}: {error.detail} A view named {name} exists in "
+                    "PostHog but is not listed (PostHog hides the views it makes for endpoints), so this "
+                    "name is taken: choose another name."
+                ) from error
+            current = self.hook.get_saved_query(existing["id"])
+            if not _holds(current, query):
                 raise AirflowException(
                     f"Saved query {name} was edited in PostHog while this task ran, so its query was not "
                     f"overwritten ({error.detail}). Check the edit in PostHog, then run the task again."

@@ -613,3 +613,19 @@ def test_a_materialization_that_starts_during_the_run_is_not_taken_for_it(
     assert refresh["created_at"] > ours["created_at"]  # the refresh is the newest job
     assert result["job_id"] == ours["id"]
     assert result["status"] == "Completed"
+
+
+def test_a_name_taken_by_a_hidden_view_gets_posthogs_answer_not_a_concurrent_edit(
+    posthog_conn: Any, ti: Any
+) -> None:
+    operator = PostHogCreateOrUpdateSavedQueryOperator(
+        task_id="upsert", name="signups_endpoint", query="select 1 from events"
+    )  # the emulator's seed has an endpoint's hidden view of this name, as PostHog projects do
+
+    with pytest.raises(AirflowException) as refused:
+        operator.execute({"ti": ti})
+    message = str(refused.value)
+    assert "The query was modified by someone else." in message  # PostHog's own answer
+    assert "not listed" in message and "choose another name" in message
+    assert "while this task ran" not in message
+    assert "signups_endpoint" not in {view["name"] for view in PostHogHook().list_saved_queries()}

@@ -33,6 +33,7 @@ from airflow_provider.emulator.warehouse import (
     SYNC_FREQUENCY_FLOOR,
     finish,
     infer_columns,
+    is_hidden,
     new_job,
     new_saved_query,
     public_job,
@@ -62,13 +63,14 @@ async def list_saved_queries(request: Request) -> Response:
                 key=lambda item: item["created_at"],
                 reverse=True,
             )
-            if not item["deleted"] and search in item["name"].lower()
+            if not item["deleted"] and not is_hidden(item) and search in item["name"].lower()
         ]
     return JSONResponse(page_number(request, items, emulator.config.saved_query_page_size))
 
 
 async def create_saved_query(request: Request) -> Response:
-    """Create (201), or update the saved query that already has this name (200).
+    """Create (201), or update the saved query that already has this name (200), hidden ones included:
+    PostHog's upsert looks the name up among all the team's views.
 
     :param request: the request.
     """

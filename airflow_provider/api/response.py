@@ -249,9 +249,23 @@ def _advice(
             "Someone changed the saved query after it was read, so PostHog kept their version and did not "
             "apply this write. Read the view again and decide before writing."
         )
+    if _is_saved_query_run(request):
+        return (
+            "PostHog refused to run this saved query. When it says the view is not fully set up, finish "
+            "it in PostHog (a query that saves without errors; materialize it if PostHog asks), then run "
+            "it again: retrying as it is will not help."
+        )
     if attr:
         return f"Fix the field '{attr}' of the request."
     return "Fix the request before retrying."
+
+
+def _is_saved_query_run(request: ApiRequest) -> bool:
+    return (
+        request.method == "POST"
+        and request.path.endswith("/run/")
+        and "/warehouse_saved_queries/" in request.path
+    )
 
 
 def _is_user_interviews(request: ApiRequest) -> bool:

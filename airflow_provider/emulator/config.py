@@ -37,6 +37,8 @@ class EmulatorConfig:
         (PostHog answers 403).
     :param self_hosted: act as a self-hosted instance (summaries answer 400).
     :param session_count: number of seeded sessions.
+    :param unready_saved_queries: names of views that are not fully set up: their ``run`` is
+        refused with a 400 that says so, as PostHog refuses such a view.
     """
 
     summary_latency: float = 0.0
@@ -50,6 +52,7 @@ class EmulatorConfig:
     allow_cancel_with_personal_key: bool = False
     self_hosted: bool = False
     session_count: int = 40
+    unready_saved_queries: list[str] = dataclasses.field(default_factory=list)
 
     def updated(self, overrides: dict[str, Any]) -> EmulatorConfig:
         """A validated copy with ``overrides`` applied.
@@ -85,6 +88,12 @@ class EmulatorConfig:
         if not isinstance(self.throttle_rates, dict):
             raise ValueError(
                 f"throttle_rates must be a dict of scope -> 'N/period', got {self.throttle_rates!r}"
+            )
+        if not isinstance(self.unready_saved_queries, list) or not all(
+            isinstance(name, str) for name in self.unready_saved_queries
+        ):
+            raise ValueError(
+                f"unready_saved_queries must be a list of view names, got {self.unready_saved_queries!r}"
             )
         for scope, rate in self.throttle_rates.items():
             if scope not in DEFAULT_RATES:

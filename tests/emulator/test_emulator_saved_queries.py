@@ -149,6 +149,19 @@ def test_run_answers_200_empty_and_the_job_completes_after_job_run_seconds(emula
     }  # fmt: skip
 
 
+def test_run_of_a_view_that_is_not_fully_set_up_is_a_400_that_says_so_and_starts_no_job(
+    emulator: Any,
+) -> None:
+    created = create(emulator, "half_made_view")
+    emulator.configure(unready_saved_queries=["half_made_view"])
+    response = run(emulator, created["id"])
+    assert response.status_code == 400
+    assert response.json()["type"] == "validation_error"
+    assert "not fully set up" in response.json()["detail"]
+    assert jobs(emulator, saved_query_id=created["id"])["count"] == 0
+    assert run(emulator, create(emulator, "ready_view")["id"]).status_code == 200  # others still run
+
+
 def test_failed_job_sets_latest_error(emulator: Any) -> None:
     emulator.configure(job_run_seconds=0.05, job_outcome="Failed", job_error="Unknown table events_v2")
     created = create(emulator)

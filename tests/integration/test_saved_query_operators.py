@@ -23,7 +23,7 @@ from structlog.testing import capture_logs
 
 import airflow_provider.operators.saved_queries as saved_queries_module
 import airflow_provider.saved_query_runs as saved_query_runs_module
-from airflow_provider.api import PostHogServerError
+from airflow_provider.api import PostHogServerError, PostHogValidationError
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.operators import (
     PostHogCreateOrUpdateSavedQueryOperator,
@@ -210,6 +210,25 @@ def test_run_waits_on_a_worker_until_the_job_completes(
     assert result["requested_at"] >= time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(before))
     assert len(run_posts(posthog_conn)) == 1
     assert ti.pushed[URL_KEY].endswith(f"sql?open_view={saved_query['id']}")
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["on-a-worker", "deferrable"])
+def test_run_of_a_view_posthog_calls_not_set_up_fails_at_once_with_its_text_and_what_to_do(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any, deferrable: bool
+) -> None:
+    posthog_conn.configure(unready_saved_queries=[VIEW])
+    operator = PostHogRunSavedQueryOperator(
+        task_id="run", saved_query_id=saved_query["id"], deferrable=deferrable
+    )
+    with pytest.raises(PostHogValidationError) as raised:
+        operator.execute({"ti": ti})
+
+    message = str(raised.value)
+    assert raised.value.status == 400
+    assert "not fully set up" in message  # PostHog's own text
+    assert "finish it in PostHog" in message and "retrying as it is will not help" in message
+    assert len(run_posts(posthog_conn)) == 1  # a 400 is never re-sent
+    assert len(job_polls(posthog_conn)) == 1  # the baseline read only: no wait on a run that never started
 
 
 def test_run_without_waiting_returns_right_after_asking(

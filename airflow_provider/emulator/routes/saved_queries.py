@@ -3,8 +3,9 @@
 POST is an upsert by name (200 when the name exists) with the ``edited_history_id`` check; the
 list is page-numbered; DELETE is a soft 204; ``run`` answers 200 with no body and starts a job that
 finishes after ``job_run_seconds`` (the view's ``status`` is not set to ``Running``: only the job
-says the run is going on); ``materialize`` starts a job too; ``cancel`` is refused to personal API
-keys unless configured; jobs are listed limit/offset, 10 a page by default and at most 100.
+says the run is going on), or 400 for a view that is not fully set up (``unready_saved_queries``);
+``materialize`` starts a job too; ``cancel`` is refused to personal API keys unless configured; jobs
+are listed limit/offset, 10 a page by default and at most 100.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ READ_SCOPE = "warehouse_view:read"
 WRITE_SCOPE = "warehouse_view:write"
 DEFAULT_SYNC_FREQUENCY = "24hour"
 MODIFIED_ELSEWHERE = "The query was modified by someone else."
+NOT_SET_UP = "Saved query is not fully set up yet, so it cannot be run. Finish setting it up, then run it."
 
 
 async def list_saved_queries(request: Request) -> Response:
@@ -149,14 +151,18 @@ async def destroy_saved_query(request: Request) -> Response:
 
 
 async def run_saved_query(request: Request) -> Response:
-    """Start a data-modeling job: 200 with an empty body and no run id, like PostHog.
+    """Start a data-modeling job: 200 with an empty body and no run id, like PostHog; 400 for a view
+    that is not fully set up.
 
     :param request: the request.
     """
     saved_query_id = request.path_params["saved_query_id"]
     await admit(request, WRITE_SCOPE, ("saved_query",), f"saved_query:{saved_query_id}")
     emulator = _advanced(request)
-    _start_job(emulator, _find(request))
+    saved_query = _find(request)
+    if saved_query["name"] in emulator.config.unready_saved_queries:
+        raise validation_error(None, "invalid_input", NOT_SET_UP)
+    _start_job(emulator, saved_query)
     return Response(status_code=200)
 
 

@@ -14,8 +14,8 @@ from airflow.sdk import BaseOperatorLink
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
-    from airflow.sdk.types import TaskInstanceKey
 
+    from airflow_provider._compat import TaskInstanceKey
     from airflow_provider.hooks.posthog import PostHogHook
 
 

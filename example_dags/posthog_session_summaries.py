@@ -23,8 +23,10 @@ import os
 from collections import Counter
 from typing import Any, cast
 
-from airflow.sdk import DAG, CronDataIntervalTimetable, ObjectStoragePath, task
+from airflow.sdk import DAG, ObjectStoragePath, task
 
+# airflow.sdk.CronDataIntervalTimetable on Airflow 3.2+; _compat also finds its home on 3.1.
+from airflow_provider._compat import CronDataIntervalTimetable
 from airflow_provider.operators import PostHogSessionSummariesOperator
 
 DEFAULT_OUTPUT_DIR = os.environ.get("POSTHOG_SUMMARIES_DIR", "file:///tmp/posthog-summaries")

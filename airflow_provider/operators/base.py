@@ -18,8 +18,8 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from airflow.sdk import BaseOperator, XComArg
-from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider._compat import AirflowFailException
 from airflow_provider.hooks.posthog import PostHogHook
 
 T = TypeVar("T")

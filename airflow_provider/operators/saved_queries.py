@@ -7,9 +7,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException
 
+from airflow_provider._compat import conf
 from airflow_provider.api import endpoints
 from airflow_provider.api.arguments import require_seconds
 from airflow_provider.api.errors import PostHogNotFoundError, PostHogValidationError

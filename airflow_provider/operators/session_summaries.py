@@ -9,13 +9,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import ObjectStoragePath
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException
 
+from airflow_provider._compat import AirflowFailException
 from airflow_provider.api.arguments import require_datetime, require_int, require_str_list, require_text
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.limits import MAX_FOCUS_AREA_LENGTH, MAX_SUMMARY_BATCH
 from airflow_provider.hooks.posthog import MAX_SUMMARY_CONCURRENCY, PostHogHook
 from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
+from airflow_provider.operators.storage_paths import require_storage_path
 from airflow_provider.operators.summary_output import SummaryOutput, record_succeeded
 
 if TYPE_CHECKING:
@@ -340,14 +342,7 @@ def _parse_session_ids(value: Any) -> list[str]:
 
 
 def _parse_output_path(value: Any) -> ObjectStoragePath:
-    if not isinstance(value, (str, ObjectStoragePath)) or not str(value).strip():
-        raise PostHogConfigError(
-            f"output_path must be an ObjectStoragePath URL such as 'file:///tmp/x.jsonl'; got {value!r}."
-        )
-    try:
-        path = ObjectStoragePath(value)
-    except ValueError as error:
-        raise PostHogConfigError(f"output_path {value!r} is not usable: {error}.") from None
+    path = require_storage_path("output_path", value)
     if not path.name:
         raise PostHogConfigError(f"output_path must name a file, not a directory; got {value!r}.")
     return path

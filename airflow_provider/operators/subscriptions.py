@@ -6,8 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowFailException
-
+from airflow_provider._compat import AirflowFailException
 from airflow_provider.api import PostHogResponseLostError, endpoints
 from airflow_provider.api.arguments import (
     require_choice,

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import ObjectStoragePath
-from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider._compat import AirflowFailException
 from airflow_provider.api import (
     PostHogError,
     PostHogNotFoundError,
@@ -20,6 +20,7 @@ from airflow_provider.api.arguments import require_datetime, require_str_list, r
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
+from airflow_provider.operators.storage_paths import require_storage_path
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
@@ -91,16 +92,7 @@ class PostHogCreateUserInterviewOperator(PostHogBaseOperator):
     def _check(self, *, rendered: bool) -> tuple[ObjectStoragePath | None, list[str] | None]:
         path = None
         if rendered or not is_unrendered(self.audio):
-            if not isinstance(self.audio, (str, ObjectStoragePath)) or not str(self.audio).strip():
-                raise PostHogConfigError(
-                    f"audio must be a file path or an ObjectStoragePath URL; got {self.audio!r}."
-                )
-            try:
-                path = ObjectStoragePath(self.audio)
-            except ValueError as error:
-                raise PostHogConfigError(
-                    f"audio {str(self.audio)!r} is not a usable path: {error}."
-                ) from None
+            path = require_storage_path("audio", self.audio)
         emails = None
         if rendered or not is_unrendered(self.interviewee_emails):
             emails = _require_emails(self.interviewee_emails)

@@ -6,9 +6,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.configuration import conf
-from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
+from airflow.sdk.exceptions import AirflowException
 
+from airflow_provider._compat import AirflowSensorTimeout, conf
 from airflow_provider.api.arguments import require_timestamp
 from airflow_provider.links import PostHogSavedQueryLink
 from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered

@@ -21,7 +21,8 @@ def run_dag(dag: DAG, **test_kwargs: Any) -> Any:
     :param test_kwargs: passed to ``dag.test()`` (e.g. ``logical_date``).
     """
     from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    from airflow_provider._compat import DagBag, sync_bag_to_db
 
     DagBundlesManager().sync_bundles_to_db()
     with tempfile.TemporaryDirectory() as empty_folder:

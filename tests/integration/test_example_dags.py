@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.dag_processing.dagbag import DagBag
 from dag_test_runs import task_instance, task_states
+
+from airflow_provider._compat import DagBag
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 OUR_DAGS = ["posthog_session_summaries", "posthog_subscriptions", "posthog_user_interviews"]

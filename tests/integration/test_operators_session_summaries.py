@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.sdk import DAG, CronDataIntervalTimetable, ObjectStoragePath
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import DAG, ObjectStoragePath
 from dag_test_runs import run_dag, task_instance, task_states
 
+from airflow_provider._compat import AirflowFailException, CronDataIntervalTimetable
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.operators import PostHogSessionSummariesOperator
 from airflow_provider.operators.summary_output import SummaryOutput

@@ -12,6 +12,7 @@ import pytest
 from airflow.sdk import DAG, BaseOperator
 from dag_test_runs import run_dag, run_operators, task_instance, task_states
 
+from airflow_provider._compat import AIRFLOW_V_3_3_PLUS
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.operators import (
     PostHogCreateUserInterviewOperator,
@@ -22,6 +23,13 @@ from airflow_provider.operators.user_interviews import UPLOAD_STATE_KEY
 
 COLLECTION = r"/user_interviews/?$"
 JANE = ["Jane Doe <jane@example.com>"]
+#: A retry knows what an earlier try sent only through the task state store (Airflow 3.3+).
+with_task_state_store = pytest.mark.skipif(
+    not AIRFLOW_V_3_3_PLUS, reason="needs the task state store (Airflow 3.3+)"
+)
+without_task_state_store = pytest.mark.skipif(
+    AIRFLOW_V_3_3_PLUS, reason="Airflow 3.3+ has a task state store"
+)
 
 
 def _run(*operators: BaseOperator) -> Any:
@@ -115,6 +123,7 @@ def test_create_is_not_duplicated_when_the_response_is_lost(
     assert str(uuid.UUID(interview_id)) == interview_id
 
 
+@with_task_state_store
 def test_a_retry_after_a_dropped_upload_does_not_upload_again(
     airflow_db: Path, posthog_conn: Any, recording: Path
 ) -> None:
@@ -171,6 +180,33 @@ def test_a_retry_after_a_refused_upload_uploads_although_an_interview_with_the_s
     assert first != second
 
 
+@without_task_state_store
+def test_without_a_task_state_store_a_lost_upload_that_cannot_be_found_fails_without_retrying(
+    airflow_db: Path, posthog_conn: Any, recording: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = posthog_conn.counts()["user_interviews"]
+    # As on Airflow 3.3 above, but no retry could tell that the upload was sent: it must not run.
+    posthog_conn.add_fault(method="POST", path=COLLECTION, kind="after_processing", status=None, times=1)
+    posthog_conn.add_fault(method="GET", path=COLLECTION, kind="status", status=403, times=1)
+
+    dag_run = _run(
+        PostHogCreateUserInterviewOperator(
+            task_id="upload",
+            audio=str(recording),
+            interviewee_emails=JANE,
+            retries=1,
+            retry_delay=dt.timedelta(0),
+        )
+    )
+
+    assert task_states(dag_run) == {"upload": "failed"}
+    assert task_instance(dag_run, "upload").try_number == 1, "failed without using its retry"
+    assert len(posthog_conn.requests(method="POST", path=COLLECTION)) == 1
+    assert posthog_conn.counts()["user_interviews"] == before + 1
+    assert "This Airflow has no task state store (Airflow 3.3+)" in capsys.readouterr().out
+
+
+@with_task_state_store
 def test_a_lost_answer_without_emails_fails_saying_how_to_check_and_never_uploads_again(
     airflow_db: Path, posthog_conn: Any, recording: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -194,6 +230,7 @@ def test_a_lost_answer_without_emails_fails_saying_how_to_check_and_never_upload
     assert f"state-store/{UPLOAD_STATE_KEY}), then clear the task to upload again." in task_log
 
 
+@with_task_state_store
 @pytest.mark.parametrize("deleted_meanwhile", [False, True], ids=["still-there", "deleted-meanwhile"])
 def test_a_retry_after_a_created_upload_reuses_it_unless_it_was_deleted(
     airflow_db: Path, posthog_conn: Any, recording: Path, deleted_meanwhile: bool

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.dag_processing.dagbag import DagBag
 from airflow.utils.state import DagRunState, TaskInstanceState
 from dag_test_runs import task_states
+
+from airflow_provider._compat import DagBag
 
 DAG_FILE = Path(__file__).resolve().parents[2] / "example_dags" / "posthog_saved_queries.py"
 DAG_ID = "posthog_saved_queries"

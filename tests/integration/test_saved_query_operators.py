@@ -10,12 +10,7 @@ import time
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import (
-    AirflowException,
-    AirflowFailException,
-    AirflowRescheduleException,
-    TaskDeferred,
-)
+from airflow.sdk.exceptions import AirflowException
 from dag_test_runs import run_operators, task_instance, task_states
 from helpers import wait_until
 from saved_query_emulator import cancel_posts, job_polls, run_posts, wait_for_newest_job_to_end
@@ -23,6 +18,7 @@ from structlog.testing import capture_logs
 
 import airflow_provider.operators.saved_queries as saved_queries_module
 import airflow_provider.saved_query_runs as saved_query_runs_module
+from airflow_provider._compat import AirflowFailException, AirflowRescheduleException, TaskDeferred
 from airflow_provider.api import PostHogServerError, PostHogValidationError
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.operators import (

@@ -47,6 +47,14 @@ def test_cursor_paging_carries_the_cursor_and_filters() -> None:
 HOST = "https://us.posthog.com/api/environments/1/data_modeling_jobs/"
 
 
+class WalkStopped(UnexpectedPageError):
+    """The walk's :class:`UnexpectedPageError`, with the items and pages it had when it stopped."""
+
+    def __init__(self, error: UnexpectedPageError, walked: tuple[list[Any], list[str]]) -> None:
+        super().__init__(str(error))
+        self.walked = walked
+
+
 def walk(
     paging: Paging, first: dict[str, Any], pages: dict[str, dict[str, Any]]
 ) -> tuple[list[Any], list[str]]:
@@ -65,8 +73,7 @@ def walk(
         try:
             pager.advance(page)
         except UnexpectedPageError as exc:
-            exc.add_note(repr((items, fetched)))
-            raise
+            raise WalkStopped(exc, (items, fetched)) from exc
     return items, fetched
 
 
@@ -97,7 +104,7 @@ def test_cursor_links_that_cycle_between_pages_are_refused_after_each_page_once(
         UnexpectedPageError, match=r"cursor=a&limit=2\) was already fetched.*after 2 pages"
     ) as e:
         walk(Paging.NEXT_URL, {"cursor": "a", "limit": 2}, pages)
-    assert e.value.__notes__ == [repr(([1, 2, 3, 4], ["cursor=a&limit=2", "cursor=b&limit=2"]))]
+    assert e.value.walked == ([1, 2, 3, 4], ["cursor=a&limit=2", "cursor=b&limit=2"])
 
 
 def test_a_cycle_back_to_the_first_page_is_caught_although_its_params_were_not_strings() -> None:

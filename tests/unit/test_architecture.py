@@ -58,3 +58,61 @@ def test_nothing_outside_the_emulator_imports_it() -> None:
 def test_the_hooks_import_no_task_module() -> None:
     tasks = ("airflow_provider.operators", "airflow_provider.sensors", "airflow_provider.triggers")
     assert {m for m in imported_modules(PACKAGE / "hooks" / "posthog.py") if m.startswith(tasks)} == set()
+
+
+ROOT = PACKAGE.parent
+#: Modules that moved between Airflow 3.1 and 3.2, whichever name is taken from them.
+MOVED_MODULES = (
+    "airflow.configuration",
+    "airflow.sdk.configuration",
+    "airflow.exceptions",
+    "airflow.sdk.serde",
+    "airflow.serialization.serde",
+    "airflow.dag_processing.dagbag",
+    "airflow.models.dagbag",
+    "airflow.models.taskinstancekey",
+    "airflow.sdk.types",
+    "airflow.timetables",
+)
+#: Names that moved while their module stayed (``airflow.sdk.exceptions`` keeps ``AirflowException``).
+MOVED_NAMES = {
+    "airflow.sdk": {"CronDataIntervalTimetable"},
+    "airflow.sdk.exceptions": {
+        "AirflowFailException",
+        "AirflowRescheduleException",
+        "AirflowSensorTimeout",
+        "TaskDeferred",
+    },
+}
+
+
+def moved_imports(path: Path) -> set[str]:
+    """``module`` or ``module.name`` for each import in ``path`` whose home differs between Airflow lines."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith(MOVED_MODULES))
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.startswith(MOVED_MODULES):
+                found.add(node.module)
+            found.update(
+                f"{node.module}.{alias.name}"
+                for alias in node.names
+                if alias.name in MOVED_NAMES.get(node.module, set())
+            )
+    return found
+
+
+def test_only_the_compat_module_imports_what_moved_between_airflow_lines() -> None:
+    everywhere = [
+        path
+        for folder in ("airflow_provider", "example_dags", "tests", "scripts", "benchmarks")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+    ]
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(moved_imports(path))
+        for path in everywhere
+        if path != PACKAGE / "_compat.py" and moved_imports(path)
+    }
+    assert offenders == {}
+    assert "airflow.sdk.configuration" in moved_imports(PACKAGE / "_compat.py")  # the check sees imports

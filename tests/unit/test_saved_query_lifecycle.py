@@ -7,11 +7,11 @@ import inspect
 from types import ModuleType
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 
 import airflow_provider.operators.saved_queries as operator_module
 import airflow_provider.sensors.saved_queries as sensor_module
 import airflow_provider.triggers.saved_queries as trigger_module
+from airflow_provider._compat import AirflowFailException
 from airflow_provider.operators.base import checked_at_execute
 from airflow_provider.saved_query_runs import JobBaseline, SavedQueryRun, check_saved_query_id
 

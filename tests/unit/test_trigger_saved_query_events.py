@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import AirflowException
-from airflow.sdk.serde import deserialize, serialize
 
+from airflow_provider._compat import deserialize, serialize
 from airflow_provider.saved_query_runs import (
     EVENT_CANCELLED,
     EVENT_ERROR,

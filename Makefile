@@ -1,14 +1,22 @@
-# `make demo` and `make test` each create .venv and install what they need (pinned by constraints.txt).
-PYTHON ?= python3
+# `make demo` and `make test` each create .venv and install what they need, pinned by the default
+# cell's constraints file (Airflow 3.3 on Python 3.11). `make matrix` runs every supported cell.
+HOST_PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+CONSTRAINTS := constraints/airflow-3.3-py3.11.txt
 STAMP := $(VENV)/.installed-stamp
+# `make matrix AIRFLOW=3.1 PYTHON=3.10` narrows the matrix; empty means every line / every Python.
+AIRFLOW ?=
+PYTHON ?=
 
-.PHONY: install lint test e2e demo clean
+.PHONY: install lint test e2e demo matrix lock clean
 
-$(STAMP): pyproject.toml constraints.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	test -x $(PY) || $(HOST_PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	UV_PYTHON_DOWNLOADS=never $(UV) pip install --quiet --python $(PY) -c $(CONSTRAINTS) -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,5 +37,13 @@ e2e: install
 demo: install
 	$(PY) scripts/demo.py
 
+# Each Airflow line on each Python it supports, in .venvs/<cell>: the suites and every example DAG.
+matrix: install
+	$(PY) scripts/matrix.py run --airflow "$(AIRFLOW)" --python "$(PYTHON)"
+
+# Re-resolve constraints/airflow-<line>-py<python>.txt (keeps the pins that still fit).
+lock: install
+	$(PY) scripts/matrix.py lock --airflow "$(AIRFLOW)" --python "$(PYTHON)"
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venvs .mypy_cache .ruff_cache .pytest_cache

@@ -11,7 +11,6 @@ is kept (under the system's temporary folder) so it can be read afterwards.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -20,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from local_airflow import REPO, airflow_env, run_airflow
+
 DAG_ID = "posthog_session_summaries"
 DIGEST_MARKER = "Session summaries digest ("
 LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\dT")  # a log record's leading timestamp
@@ -37,10 +37,14 @@ def main() -> int:
     try:
         with run_emulator(seed="demo") as emulator:
             print(f"PostHog emulator (demo seed) at {emulator.url}, project {emulator.project_id}")
-            env = _airflow_env(airflow_home, emulator.airflow_conn_json(), output_dir)
+            env = airflow_env(
+                airflow_home,
+                emulator.airflow_conn_json(),
+                AIRFLOW_VAR_POSTHOG_SUMMARIES_DIR=f"file://{output_dir}",
+            )
             print(f"Airflow home (temporary): {airflow_home}")
-            _airflow(["db", "migrate"], env, "Migrating the SQLite metadata database")
-            result = _airflow(["dags", "test", DAG_ID], env, f"Running `airflow dags test {DAG_ID}`")
+            run_airflow(["db", "migrate"], env, "Migrating the SQLite metadata database")
+            result = run_airflow(["dags", "test", DAG_ID], env, f"Running `airflow dags test {DAG_ID}`")
             summarised = emulator.counts()["summaries_generated"]
         outputs = sorted(output_dir.glob("*.jsonl"))
         if not outputs:
@@ -66,33 +70,6 @@ def main() -> int:
         return 130
     finally:
         shutil.rmtree(airflow_home, ignore_errors=True)
-
-
-def _airflow_env(airflow_home: Path, connection_json: str, output_dir: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW_", "AIRFLOW__"))}
-    env.update(
-        AIRFLOW_HOME=str(airflow_home),
-        AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "example_dags"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{airflow_home}/airflow.db",
-        AIRFLOW_CONN_POSTHOG_DEFAULT=connection_json,
-        AIRFLOW_VAR_POSTHOG_SUMMARIES_DIR=f"file://{output_dir}",
-    )
-    return env
-
-
-def _airflow(arguments: list[str], env: dict[str, str], what: str) -> subprocess.CompletedProcess[str]:
-    print(f"{what} ...", flush=True)
-    return subprocess.run(
-        [sys.executable, "-m", "airflow", *arguments],
-        env=env,
-        cwd=REPO,
-        check=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=300,
-    )
 
 
 def _digest(log: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -22,12 +24,30 @@ from .routes import (
 )
 from .runtime import Emulator
 
+#: What to install when the emulator's own dependencies are missing.
+MISSING_EXTRA = (
+    "The PostHog emulator needs python-multipart (for interview uploads), which the provider's "
+    "[emulator] extra installs: pip install 'airflow-provider-posthog[emulator]'"
+)
+
+
+def require_emulator_extra() -> None:
+    """Fail at start-up, not at the first upload, when the ``[emulator]`` extra is not installed.
+
+    :raises ImportError: with :data:`MISSING_EXTRA`.
+    """
+    # Starlette parses forms with python-multipart (module ``python_multipart``; ``multipart`` before 0.0.13).
+    if importlib.util.find_spec("python_multipart") is None and importlib.util.find_spec("multipart") is None:
+        raise ImportError(MISSING_EXTRA)
+
 
 def create_app(emulator: Emulator) -> ASGIApp:
     """The ASGI application serving ``emulator``.
 
     :param emulator: the state, config, faults and log to serve.
+    :raises ImportError: when the ``[emulator]`` extra is not installed.
     """
+    require_emulator_extra()
     app = FastAPI(title="PostHog emulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.emulator = emulator
     for module in (

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .app import require_emulator_extra
 from .client import connection_json
 from .config import JOB_OUTCOMES, EmulatorConfig, parse_rate
 from .runtime import Emulator
@@ -26,6 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     :returns: the process exit status.
     """
     parser = _parser()
+    try:
+        require_emulator_extra()
+    except ImportError as error:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
     args = parser.parse_args(argv)
     config = _config(parser, args)
     try:

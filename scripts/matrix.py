@@ -1,0 +1,218 @@
+"""The support matrix: every supported Airflow line on every Python it supports, each in its own venv.
+
+``python scripts/matrix.py lock`` resolves ``constraints/airflow-<line>.in`` together with the provider's
+``[dev]`` extra into ``constraints/airflow-<line>-py<python>.txt`` (a pin for every package), keeping the
+pins already there where they still fit, so a re-lock moves only what must move.
+
+``python scripts/matrix.py run`` builds ``.venvs/airflow-<line>-py<python>`` from that file and runs, with
+that venv's Python: the unit, emulator and integration suites (``pytest -m "not e2e"``), then ``airflow
+dags test`` of every example DAG (``scripts/example_dags.py``). It prints how long each step took and
+exits non-zero if any cell failed. ``--airflow 3.1 --python 3.10`` narrows either dimension
+(``make matrix AIRFLOW=3.1 PYTHON=3.10``).
+
+Both use ``uv`` (installed in ``.venv`` by the Makefile), which builds a venv from a warm cache in
+seconds; the interpreters are the machine's own (``python3.X`` on ``PATH`` or under ``pyenv``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CONSTRAINTS = REPO / "constraints"
+VENVS = REPO / ".venvs"
+#: Each supported Airflow line and the Pythons it is tested on (Airflow's own support for that line).
+SUPPORT = {
+    "3.1": ("3.10", "3.11", "3.12", "3.13"),
+    "3.2": ("3.10", "3.11", "3.12", "3.13"),
+    "3.3": ("3.10", "3.11", "3.12", "3.13"),
+}
+#: The tests each cell runs: all but the real-process suites and the wheel test (run on the default cell).
+SUITES = "not e2e and not wheel"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One Airflow line on one Python."""
+
+    airflow: str
+    python: str
+
+    @property
+    def name(self) -> str:
+        return f"airflow-{self.airflow}-py{self.python}"
+
+    @property
+    def constraints(self) -> Path:
+        return CONSTRAINTS / f"{self.name}.txt"
+
+    @property
+    def venv(self) -> Path:
+        return VENVS / self.name
+
+
+def cells(airflow: str | None, python: str | None) -> list[Cell]:
+    """The cells of the matrix, narrowed to one line and/or one Python when given.
+
+    :param airflow: e.g. ``"3.1"``, or ``None`` for every line.
+    :param python: e.g. ``"3.10"``, or ``None`` for every Python of each line.
+    """
+    if airflow is not None and airflow not in SUPPORT:
+        raise SystemExit(f"AIRFLOW must be one of {', '.join(SUPPORT)}; got {airflow!r}.")
+    chosen = [
+        Cell(line, version)
+        for line, versions in SUPPORT.items()
+        for version in versions
+        if airflow in (None, line) and python in (None, version)
+    ]
+    if not chosen:
+        raise SystemExit(f"No supported cell for AIRFLOW={airflow} PYTHON={python}; see SUPPORT.")
+    return chosen
+
+
+def interpreter(version: str) -> str:
+    """The path of a working ``python<version>`` on this machine (``PATH`` first, then ``pyenv``'s builds).
+
+    :param version: ``"3.10"`` and so on.
+    """
+    candidates = [shutil.which(f"python{version}")]
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates += [
+        str(path) for path in sorted((pyenv_root / "versions").glob(f"{version}.*/bin/python{version}"))[::-1]
+    ]
+    for candidate in filter(None, candidates):
+        probe = subprocess.run([candidate, "-c", "import sys"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return candidate
+    raise SystemExit(f"No Python {version} found on PATH or under {pyenv_root}/versions.")
+
+
+def uv() -> str:
+    """The ``uv`` beside this interpreter (the Makefile installs it into ``.venv``), else on ``PATH``."""
+    beside = Path(sys.executable).parent / "uv"
+    found = str(beside) if beside.exists() else shutil.which("uv")
+    if found is None:
+        raise SystemExit("uv is not installed: run `make install` first.")
+    return found
+
+
+def lock(cell: Cell) -> None:
+    """Resolve the cell's constraints file, keeping the pins it already has where they still fit."""
+    command = [
+        uv(),
+        "pip",
+        "compile",
+        "--quiet",
+        "--python-version",
+        cell.python,
+        "--extra",
+        "dev",
+        "--no-annotate",
+        "--no-header",
+        "--output-file",
+        str(cell.constraints),
+        str(REPO / "pyproject.toml"),
+        str(CONSTRAINTS / f"airflow-{cell.airflow}.in"),
+    ]
+    subprocess.run(command, check=True, cwd=REPO, env=_uv_env())
+    pins = cell.constraints.read_text()
+    header = (
+        f"# Airflow {cell.airflow} on Python {cell.python}: every package this cell installs.\n"
+        f"# Made by `python scripts/matrix.py lock` from airflow-{cell.airflow}.in and the [dev] extra.\n"
+    )
+    cell.constraints.write_text(header + pins)
+    print(f"locked {cell.constraints.relative_to(REPO)}")
+
+
+def install(cell: Cell, venv: Path) -> None:
+    """Create ``venv`` on the cell's Python and install the provider with its ``[dev]`` extra, pinned.
+
+    :param cell: the line and Python.
+    :param venv: where the venv goes.
+    """
+    if not (venv / "bin" / "python").exists():
+        subprocess.run(
+            [uv(), "venv", "--quiet", "--python", interpreter(cell.python), str(venv)],
+            check=True,
+            env=_uv_env(),
+        )
+    subprocess.run(
+        [
+            uv(),
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv / "bin" / "python"),
+            "--constraints",
+            str(cell.constraints),
+            "--editable",
+            f"{REPO}[dev]",
+        ],
+        check=True,
+        env=_uv_env(),
+    )
+
+
+def run(cell: Cell) -> dict[str, float | bool]:
+    """Install the cell's venv, run the suites and the example DAGs there; return step times and verdict."""
+    report: dict[str, float | bool] = {}
+    started = time.monotonic()
+    install(cell, cell.venv)
+    report["install_s"] = time.monotonic() - started
+    python = str(cell.venv / "bin" / "python")
+    steps = {
+        "tests": [python, "-m", "pytest", "-m", SUITES, "-q", "-p", "no:cacheprovider", "tests"],
+        "example_dags": [python, str(REPO / "scripts" / "example_dags.py")],
+    }
+    passed = True
+    for step, command in steps.items():
+        print(f"[{cell.name}] {step}: {' '.join(command[1:])}", flush=True)
+        started = time.monotonic()
+        result = subprocess.run(command, cwd=REPO, check=False)
+        report[f"{step}_s"] = time.monotonic() - started
+        passed = passed and result.returncode == 0
+        if result.returncode != 0:
+            print(f"[{cell.name}] {step} FAILED (exit {result.returncode})", flush=True)
+    report["passed"] = passed
+    return report
+
+
+def _uv_env() -> dict[str, str]:
+    # The interpreters are the machine's own: uv must never try to download one.
+    return {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("action", choices=("lock", "run"))
+    parser.add_argument("--airflow", help="one Airflow line, e.g. 3.1 (default: every line)")
+    parser.add_argument("--python", help="one Python, e.g. 3.10 (default: every Python of each line)")
+    arguments = parser.parse_args()
+    chosen = cells(arguments.airflow or None, arguments.python or None)
+    if arguments.action == "lock":
+        for cell in chosen:
+            lock(cell)
+        return 0
+    reports = {cell.name: run(cell) for cell in chosen}
+    print("\ncell                      install   tests  example DAGs  verdict")
+    for name, report in reports.items():
+        verdict = "passed" if report["passed"] else "FAILED"
+        print(
+            f"{name:<24} {report['install_s']:>7.0f}s {report['tests_s']:>6.0f}s "
+            f"{report['example_dags_s']:>12.0f}s  {verdict}"
+        )
+    return 0 if all(report["passed"] for report in reports.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,8 +8,10 @@ UV_VERSION := 0.13.9
 CONSTRAINTS := constraints/airflow-3.3-py3.11.txt
 STAMP := $(VENV)/.installed-stamp
 # `make matrix AIRFLOW=3.1 PYTHON=3.10` narrows the matrix; empty means every line / every Python.
+# `make matrix CELLS=edges` runs each line on its oldest and newest Python only (what CI runs).
 AIRFLOW ?=
 PYTHON ?=
+CELLS ?= all
 
 .PHONY: install lint test e2e demo matrix lock clean
 
@@ -29,9 +31,11 @@ lint: install
 test: lint
 	$(VENV)/bin/pytest -m "not e2e"
 
-# Real Airflow processes (api-server, scheduler, dag-processor, triggerer) and headless Chromium.
+# Real Airflow processes (api-server, scheduler, dag-processor, triggerer) and headless Chromium, then
+# the same on the CeleryExecutor with two workers, PostgreSQL and Redis (Debian's, started by the tests).
 e2e: install
 	bash scripts/install-chromium.sh
+	bash scripts/install-services.sh
 	$(VENV)/bin/pytest -m e2e tests/e2e
 
 demo: install
@@ -39,7 +43,7 @@ demo: install
 
 # Each Airflow line on each Python it supports, in .venvs/<cell>: the suites and every example DAG.
 matrix: install
-	$(PY) scripts/matrix.py run --airflow "$(AIRFLOW)" --python "$(PYTHON)"
+	$(PY) scripts/matrix.py run --airflow "$(AIRFLOW)" --python "$(PYTHON)" --cells $(CELLS)
 
 # Re-resolve constraints/airflow-<line>-py<python>.txt (keeps the pins that still fit).
 lock: install

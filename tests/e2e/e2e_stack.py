@@ -1,9 +1,11 @@
 """Real Airflow 3 components (api-server, scheduler, dag-processor, triggerer) and the emulator, as processes.
 
 Every component gets the same explicit environment built here (not the test process's, which
-``tests/conftest.py`` points at the in-process test database): SQLite with the LocalExecutor, low
-parallelism, free ports for the API and both log servers, a known admin password, fixed keys, connection
-tests enabled, and ``posthog_default`` pointing at the emulator.
+``tests/conftest.py`` points at the in-process test database): by default SQLite with the LocalExecutor;
+low parallelism, free ports for the API and both log servers, a known admin password, fixed keys,
+connection tests enabled, and ``posthog_default`` pointing at the emulator. A stack built with
+``workers=`` and ``settings=`` runs another executor (the CeleryExecutor suite: PostgreSQL, Redis and one
+``airflow celery worker`` per name, each reporting its name as the task instances' hostname).
 """
 
 from __future__ import annotations
@@ -31,16 +33,30 @@ FERNET_KEY = "MX5nYP3zRGbUqSFFRKzZnEL3Wn503Aa-aMPZAfNUAug="
 #: Seconds between the example saved-query DAG's status checks (its default, 30 s, is for production).
 CHECK_INTERVAL_SECONDS = 1
 START_TIMEOUT = 120.0
+#: Hostnames task instances report: the worker's name (``POSTHOG_E2E_WORKER``), else the machine's.
+HOSTNAME_CALLABLE = "e2e_hostname.worker_name"
 
 
 class AirflowStack:
     """One Airflow installation in ``home`` with its components and an emulator, started and stopped together.
 
     :param home: an empty directory that becomes ``AIRFLOW_HOME``.
+    :param workers: names of Celery workers to start beside the four components (none by default).
+    :param settings: environment settings that replace the defaults (e.g. the executor and database).
+    :param emulator_args: more ``python -m airflow_provider.emulator`` arguments.
     """
 
-    def __init__(self, home: Path) -> None:
+    def __init__(
+        self,
+        home: Path,
+        workers: tuple[str, ...] = (),
+        settings: dict[str, str] | None = None,
+        emulator_args: tuple[str, ...] = (),
+    ) -> None:
         self.home = home
+        self.workers = workers
+        self.settings = settings or {}
+        self.emulator_args = emulator_args
         self.dags_folder = home / "dags"
         self.component_logs = home / "component-logs"
         self.summaries_dir = home / "summaries"
@@ -71,18 +87,43 @@ class AirflowStack:
             stdout=(self.component_logs / "db-migrate.log").open("wb"),
             stderr=subprocess.STDOUT,
         )
-        for component in COMPONENTS:
+        for component in (*COMPONENTS, *self.workers):
             self.start_component(component)
         wait_until(self._all_healthy, timeout=START_TIMEOUT, what="every Airflow component to be healthy")
 
     def start_component(self, component: str) -> None:
-        """Start one Airflow component (again); its output is appended to its log file.
+        """Start one Airflow component or Celery worker (again); its output is appended to its log file.
 
-        :param component: one of :data:`COMPONENTS`.
+        A worker waits until Celery says it is ready.
+
+        :param component: one of :data:`COMPONENTS` or of ``workers``.
         """
-        self.processes[component] = start_group(
-            self._airflow(component), self.env, self.component_logs / f"{component}.log"
+        log_file = self.component_logs / f"{component}.log"
+        if component not in self.workers:
+            self.processes[component] = start_group(self._airflow(component), self.env, log_file)
+            return
+        readies = self._worker_readies(component)
+        command = self._airflow(
+            "celery",
+            "worker",
+            "--celery-hostname",
+            f"{component}@%h",
+            "--concurrency",
+            "2",
+            "--skip-serve-logs",
         )
+        self.processes[component] = start_group(
+            command, {**self.env, "POSTHOG_E2E_WORKER": component}, log_file
+        )
+        wait_until(
+            lambda: self._worker_readies(component) > readies,
+            timeout=START_TIMEOUT,
+            what=f"Celery worker {component} to be ready",
+        )
+
+    def _worker_readies(self, worker: str) -> int:
+        log_file = self.component_logs / f"{worker}.log"
+        return log_file.read_text(errors="replace").count(" ready.") if log_file.exists() else 0
 
     def stop_component(self, component: str) -> None:
         """Stop one component's whole process group (SIGTERM, then SIGKILL after the grace time).
@@ -138,6 +179,7 @@ class AirflowStack:
             "demo",
             "--job-run-seconds",
             "2",
+            *self.emulator_args,
         ]
         self.processes["emulator"] = start_group(
             command, _base_environment(), self.component_logs / "emulator.log"
@@ -195,7 +237,10 @@ class AirflowStack:
             # Temporary files of tasks (the interview DAG's recording) go away with the Airflow home.
             "TMPDIR": self.home / "tmp",
             "POSTHOG_SAVED_QUERIES_CHECK_INTERVAL": str(CHECK_INTERVAL_SECONDS),
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": HOSTNAME_CALLABLE,
+            "PYTHONPATH": Path(__file__).resolve().parent,
         }
+        settings.update(self.settings)
         env.update({name: str(value) for name, value in settings.items()})
         return env
 

@@ -58,11 +58,12 @@ class Cell:
         return VENVS / self.name
 
 
-def cells(airflow: str | None, python: str | None) -> list[Cell]:
+def cells(airflow: str | None, python: str | None, edges: bool = False) -> list[Cell]:
     """The cells of the matrix, narrowed to one line and/or one Python when given.
 
     :param airflow: e.g. ``"3.1"``, or ``None`` for every line.
     :param python: e.g. ``"3.10"``, or ``None`` for every Python of each line.
+    :param edges: only each line's oldest and newest Python (where version-specific breakage shows).
     """
     if airflow is not None and airflow not in SUPPORT:
         raise SystemExit(f"AIRFLOW must be one of {', '.join(SUPPORT)}; got {airflow!r}.")
@@ -70,7 +71,9 @@ def cells(airflow: str | None, python: str | None) -> list[Cell]:
         Cell(line, version)
         for line, versions in SUPPORT.items()
         for version in versions
-        if airflow in (None, line) and python in (None, version)
+        if airflow in (None, line)
+        and python in (None, version)
+        and (not edges or version in (versions[0], versions[-1]))
     ]
     if not chosen:
         raise SystemExit(f"No supported cell for AIRFLOW={airflow} PYTHON={python}; see SUPPORT.")
@@ -197,8 +200,14 @@ def main() -> int:
     parser.add_argument("action", choices=("lock", "run"))
     parser.add_argument("--airflow", help="one Airflow line, e.g. 3.1 (default: every line)")
     parser.add_argument("--python", help="one Python, e.g. 3.10 (default: every Python of each line)")
+    parser.add_argument(
+        "--cells",
+        choices=("all", "edges"),
+        default="all",
+        help="edges: each line on its oldest and newest Python only (CI's choice, for time)",
+    )
     arguments = parser.parse_args()
-    chosen = cells(arguments.airflow or None, arguments.python or None)
+    chosen = cells(arguments.airflow or None, arguments.python or None, arguments.cells == "edges")
     if arguments.action == "lock":
         for cell in chosen:
             lock(cell)

@@ -30,7 +30,10 @@ KEY = "phx_demo_all_scopes"
 def certificate(
     subject: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[str, ec.EllipticCurvePrivateKey] | None
 ) -> x509.Certificate:
-    """A certificate for ``subject``, self-signed (a CA) or signed by ``issuer`` (for 127.0.0.1)."""
+    """A certificate for ``subject``, self-signed (a CA) or signed by ``issuer`` (for 127.0.0.1).
+
+    Both carry the key usage Python 3.13's strict X.509 checks (``VERIFY_X509_STRICT``) require.
+    """
     issuer_name, issuer_key = issuer or (subject, key)
     now = datetime.datetime.now(datetime.timezone.utc)
     builder = (
@@ -42,6 +45,20 @@ def certificate(
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(hours=1))
         .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True)
+    )
+    builder = builder.add_extension(
+        x509.KeyUsage(
+            digital_signature=issuer is not None,
+            content_commitment=False,
+            key_encipherment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=issuer is None,
+            crl_sign=issuer is None,
+            encipher_only=False,
+            decipher_only=False,
+        ),
+        critical=True,
     )
     if issuer is None:
         builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)

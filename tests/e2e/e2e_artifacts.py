@@ -30,13 +30,14 @@ def artifact_path(name: str) -> Path:
     return ARTIFACTS_DIR / name
 
 
-def keep_airflow_logs(home: Path) -> Path:
+def keep_airflow_logs(home: Path, name: str = "airflow-logs") -> Path:
     """Copy the components' output and every task/trigger log of ``home`` into the artifacts folder.
 
     :param home: the ``AIRFLOW_HOME`` of the failed session.
+    :param name: the folder under the artifacts folder (one per Airflow installation).
     :returns: the folder the logs were copied to (replacing an earlier session's copy).
     """
-    target = artifact_path("airflow-logs")
+    target = artifact_path(name)
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(home / "component-logs", target / "components")
     if (home / "logs").exists():

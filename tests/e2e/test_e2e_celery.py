@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from e2e_artifacts import keep_airflow_logs
+from e2e_artifacts import artifact_path, keep_airflow_logs
 from e2e_rest import AirflowREST
 from e2e_services import PostgresServer, RedisServer
 from e2e_stack import ADMIN_PASSWORD, ADMIN_USER, AirflowStack
@@ -146,11 +146,13 @@ def test_a_backfill_of_seven_days_summarises_every_session_once_under_the_thrott
     assert max(celery_airflow.emulator.summary_generations().values()) == 1
     log = celery_airflow.emulator.requests()
     throttled = sum(1 for entry in log if entry["status"] == 429)
-    print(
-        f"\nbackfill of {BACKFILL_DAYS} days on 2 Celery workers, max_active_runs=4: {wall:.0f} s wall, "
+    summary = (
+        f"backfill of {BACKFILL_DAYS} days on 2 Celery workers, max_active_runs=4: {wall:.0f} s wall, "
         f"{len(log)} requests to the emulator, {len(per_session)} sessions summarised, "
         f"{throttled} answered 429 and waited out, 0 task retries"
     )
+    artifact_path("celery-backfill.txt").write_text(summary + "\n")
+    print(f"\n{summary}")
 
 
 def test_a_deferred_saved_query_run_resumes_on_the_other_worker(

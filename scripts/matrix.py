@@ -5,7 +5,7 @@
 pins already there where they still fit, so a re-lock moves only what must move.
 
 ``python scripts/matrix.py run`` builds ``.venvs/airflow-<line>-py<python>`` from that file and runs, with
-that venv's Python: the unit, emulator and integration suites (``pytest -m "not e2e"``), then ``airflow
+that venv's Python: the unit, emulator and integration suites (``pytest -m SUITES``), then ``airflow
 dags test`` of every example DAG (``scripts/example_dags.py``). It prints how long each step took and
 exits non-zero if any cell failed. ``--airflow 3.1 --python 3.10`` narrows either dimension
 (``make matrix AIRFLOW=3.1 PYTHON=3.10``).

@@ -31,6 +31,7 @@ def main() -> int:
     from airflow_provider.emulator import run_emulator
 
     airflow_home = Path(tempfile.mkdtemp(prefix="posthog-example-dags-"))
+    dag_ids = example_dag_ids()
     failures = []
     try:
         with run_emulator(seed="demo", job_run_seconds=0.5) as emulator:
@@ -41,7 +42,7 @@ def main() -> int:
                 POSTHOG_SAVED_QUERIES_CHECK_INTERVAL="1",
             )
             run_airflow(["db", "migrate"], env, "Migrating the SQLite metadata database")
-            for dag_id in example_dag_ids():
+            for dag_id in dag_ids:
                 started = time.monotonic()
                 try:
                     output = run_airflow(["dags", "test", dag_id], env, f"airflow dags test {dag_id}").stdout
@@ -58,7 +59,7 @@ def main() -> int:
     if failures:
         print(f"Example DAGs that did not succeed: {', '.join(failures)}", file=sys.stderr)
         return 1
-    print(f"All {len(example_dag_ids())} example DAGs succeeded.")
+    print(f"All {len(dag_ids)} example DAGs succeeded.")
     return 0
 
 

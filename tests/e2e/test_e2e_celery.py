@@ -60,7 +60,6 @@ def celery_airflow(request: pytest.FixtureRequest) -> Iterator[AirflowStack]:
                 "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
             },
         )
-        stack.home.mkdir()
         stack.start()
         yield stack
     finally:

@@ -53,21 +53,15 @@ def venv(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Iterator[Path
     path = tmp_path_factory.mktemp("venv") / "venv"
     created = run([str(UV), "venv", "--quiet", "--python", sys.executable, str(path)])
     assert created.returncode == 0, created.stderr
-    installed = run(
-        [
-            str(UV),
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(path / "bin" / "python"),
-            "-c",
-            str(CONSTRAINTS),
-            str(wheel),
-        ]
-    )
-    assert installed.returncode == 0, installed.stderr[-3000:]
+    install_pinned(path, str(wheel))
     yield path
+
+
+def install_pinned(venv: Path, requirement: str) -> None:
+    """Install ``requirement`` into ``venv`` with the default cell's constraints, as a user would."""
+    command = [str(UV), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python")]
+    installed = run([*command, "-c", str(CONSTRAINTS), requirement])
+    assert installed.returncode == 0, installed.stderr[-3000:]
 
 
 def in_venv(venv: Path, *args: str, home: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -156,20 +150,7 @@ def test_the_emulator_says_what_to_install_without_its_extra_and_runs_with_it(
     assert "pip install 'airflow-provider-posthog[emulator]'" in without.stderr
     assert "Traceback" not in without.stderr
 
-    extra = run(
-        [
-            str(UV),
-            "pip",
-            "install",
-            "--quiet",
-            "--python",
-            str(venv / "bin" / "python"),
-            "-c",
-            str(CONSTRAINTS),
-            f"airflow-provider-posthog[emulator] @ {wheel.as_uri()}",
-        ]
-    )
-    assert extra.returncode == 0, extra.stderr[-3000:]
+    install_pinned(venv, f"airflow-provider-posthog[emulator] @ {wheel.as_uri()}")
     with_extra = in_venv(venv, "-m", "airflow_provider.emulator", "--help", home=tmp_path)
     assert with_extra.returncode == 0, with_extra.stderr[-3000:]
     assert "--seed" in with_extra.stdout

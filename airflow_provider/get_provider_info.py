@@ -39,7 +39,21 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider.sensors.saved_queries"]},
         ],
         "triggers": [
-            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider.triggers.saved_queries"]},
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [
+                    "airflow_provider.triggers.saved_queries",
+                    "airflow_provider.triggers.saved_query_refreshes",
+                ],
+            },
+        ],
+        "asset-uris": [
+            {
+                "schemes": ["posthog"],
+                "handler": "airflow_provider.assets.normalize_uri",
+                "factory": "airflow_provider.assets.create_asset",
+                "to_openlineage_converter": "airflow_provider.assets.convert_asset_to_openlineage",
+            }
         ],
         "extra-links": [
             "airflow_provider.links.PostHogSubscriptionLink",

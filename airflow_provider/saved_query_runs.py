@@ -24,7 +24,7 @@ from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from enum import Enum
-from itertools import takewhile
+from itertools import islice, takewhile
 from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk.exceptions import AirflowException
@@ -310,7 +310,7 @@ def start_run(hook: PostHogHook, saved_query_id: str, log: logging.Logger | Any)
     :param log: where a recovered lost answer is logged (anything with ``warning``).
     :raises PostHogResponseLostError: when the answer was lost and no run of ours is visible.
     """
-    run = SavedQueryRun(saved_query_id, time.time(), JobBaseline.of(_newest_job(hook, saved_query_id)))
+    run = SavedQueryRun(saved_query_id, time.time(), JobBaseline.of(newest_job(hook, saved_query_id)))
     try:
         hook.run_saved_query(saved_query_id)
     except PostHogResponseLostError:
@@ -395,8 +395,24 @@ async def acancel_run(hook: PostHogAsyncHook, saved_query_id: str, log: logging.
     log.log(*_describe_cancel(saved_query_id, error))
 
 
-def _newest_job(hook: PostHogHook, saved_query_id: str) -> dict[str, Any] | None:
+def newest_job(hook: PostHogHook, saved_query_id: str) -> dict[str, Any] | None:
+    """The saved query's newest data-modeling job, or ``None`` before its first.
+
+    :param hook: a sync hook.
+    :param saved_query_id: the saved query.
+    """
     return next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query_id, page_size=1)), None)
+
+
+def recent_job(hook: PostHogHook, saved_query_id: str, job_id: str) -> dict[str, Any] | None:
+    """A job just followed (for its ``rows_materialized``), looked for among the newest hundred only.
+
+    :param hook: a sync hook.
+    :param saved_query_id: the saved query.
+    :param job_id: the job.
+    """
+    recent = islice(hook.list_data_modeling_jobs(saved_query_id=saved_query_id, page_size=10), 100)
+    return next((job for job in recent if job.get("id") == job_id), None)
 
 
 # Statuses of the events PostHogSavedQueryRunTrigger yields.

@@ -6,6 +6,7 @@ test module imports Airflow.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -24,6 +25,12 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "example_dags")
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME}/airflow.db"
 os.environ.pop("AIRFLOW_CONN_POSTHOG_DEFAULT", None)
+# Every task run by the suite reports OpenLineage events to this file (the OpenLineage provider caches
+# its transport on first use, so it is set once, here); the lineage tests read it.
+OPENLINEAGE_EVENTS = _AIRFLOW_HOME / "openlineage.jsonl"
+os.environ["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(
+    {"type": "file", "log_file_path": str(OPENLINEAGE_EVENTS), "append": True}
+)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -122,6 +122,16 @@ class EmulatorClient:
         """Every setting with its current value."""
         return dict(self._call("GET", "config"))
 
+    def refresh_on_schedule(self, name: str, outcome: str = "Completed") -> dict[str, Any]:
+        """Make PostHog's schedule refresh a materialized view now: a job that has already ended.
+
+        :param name: the view's name.
+        :param outcome: how the job ends: ``Completed``, ``Failed``, ``Cancelled`` or ``Skipped``.
+        :returns: the job as PostHog's API shows it.
+        :raises ValueError: for an unknown or unmaterialized view, or a bad outcome.
+        """
+        return dict(self._call("POST", "scheduled_refresh", json={"name": name, "outcome": outcome}))
+
     def reset(self) -> None:
         """State back to the seed, faults and log cleared, settings back to the start-up ones."""
         self._call("POST", "reset")

@@ -38,6 +38,7 @@ from airflow_provider.api.summaries import (
     unique_session_ids,
     validate_focus_area,
 )
+from airflow_provider.assets import uri_host
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -135,6 +136,17 @@ class PostHogHook(BaseHook):
         if project is None:
             raise PostHogConfigError("No PostHog project id: set the connection extra 'project_id'.")
         return f"{config.host}/project/{project}/{path.lstrip('/')}"
+
+    def asset_location(self) -> tuple[str, str]:
+        """The host and numeric project id that name this hook's views as ``posthog://`` assets.
+
+        A project given as ``@current`` is resolved with one GET of the project (the key's own).
+        """
+        client = self.get_conn()
+        project = client.config.project_id
+        if project is None or not project.isdigit():
+            project = str(client.call(endpoints.project())["id"])
+        return uri_host(client.config.host), project
 
     def test_connection(self) -> tuple[bool, str]:
         """One authenticated GET of the project; tells a wrong key, wrong project and missing scope apart."""
@@ -588,6 +600,29 @@ class PostHogAsyncHook(BaseHook):
         except PostHogError as exc:
             return False, connection_test_message(exc)
         return True, _connected_message(client.config, project)
+
+    async def asset_location(self) -> tuple[str, str]:
+        """The host and numeric project id that name this hook's views as ``posthog://`` assets.
+
+        A project given as ``@current`` is resolved with one GET of the project (the key's own).
+        """
+        client = await self.get_conn()
+        project = client.config.project_id
+        if project is None or not project.isdigit():
+            project = str((await client.call(endpoints.project()))["id"])
+        return uri_host(client.config.host), project
+
+    async def list_saved_queries(
+        self, search: str | None = None, project_id: ProjectId = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Yield every saved query (view).
+
+        :param search: substring of the name.
+        :param project_id: overrides the hook's project.
+        """
+        client = await self.get_conn()
+        async for saved_query in client.paginate(endpoints.saved_queries(search), project_id):
+            yield saved_query
 
     async def get_saved_query(self, id: str, project_id: ProjectId = None) -> dict[str, Any]:
         """One saved query with ``status``, ``last_run_at``, ``latest_error``.

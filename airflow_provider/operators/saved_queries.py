@@ -13,7 +13,9 @@ from airflow_provider._compat import conf
 from airflow_provider.api import endpoints
 from airflow_provider.api.arguments import require_seconds
 from airflow_provider.api.errors import PostHogNotFoundError, PostHogValidationError
+from airflow_provider.assets import create_asset
 from airflow_provider.links import PostHogSavedQueryLink
+from airflow_provider.operators.asset_events import announce, default_outlets, task_alias
 from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
 from airflow_provider.saved_query_runs import (
     EVENT_SUCCESS,
@@ -24,12 +26,15 @@ from airflow_provider.saved_query_runs import (
     cancel_run,
     check_saved_query_id,
     describe_run,
+    newest_job,
     read_run_state,
+    recent_job,
     start_run,
     validate_run_event,
 )
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 __all__ = [
@@ -45,13 +50,58 @@ _CONCURRENT_EDIT_DETAIL = "modified by someone else"
 
 
 class _SavedQueryOperator(PostHogBaseOperator):
-    """The "View in PostHog" link shared by the saved-query operators.
+    """What the saved-query operators share: the "View in PostHog" link, the view's asset and lineage.
+
+    By default the operator's outlet is an alias (``posthog-saved-query:<dag_id>.<task_id>``) to which it
+    adds the view's ``posthog://`` asset when it succeeds (see :mod:`airflow_provider.assets`), so a DAG
+    scheduled on ``posthog_saved_query_asset("<view>")`` runs after it. ``outlets=[...]`` replaces that
+    (the event's extra is set on a declared asset of the same view); ``outlets=[]`` emits nothing.
 
     :param posthog_conn_id: Airflow connection id of the PostHog connection.
     :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.
     """
 
     operator_extra_links: tuple[PostHogSavedQueryLink, ...] = (PostHogSavedQueryLink(),)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.outlets = default_outlets(kwargs, task_alias("posthog-saved-query", self))
+        self._lineage_of: dict[str, Any] | None = None
+
+    def _announce(self, context: Context, saved_query: dict[str, Any], extra: dict[str, Any]) -> None:
+        """Emit the view's asset event with ``extra`` and keep the view for OpenLineage.
+
+        :param context: the task's context.
+        :param saved_query: the view as PostHog returned it after the operator's change.
+        :param extra: what the operator did (job, status, rows, ...); the view's id, name and
+            ``last_run_at`` are added.
+        """
+        host, project = self._keep_for_lineage(saved_query)
+        extra = {
+            "saved_query_id": str(saved_query["id"]),
+            "name": saved_query["name"],
+            **extra,
+            "last_run_at": saved_query.get("last_run_at"),
+        }
+        announce(self, context, create_asset(host=host, project_id=project, name=saved_query["name"]), extra)
+
+    def _keep_for_lineage(self, saved_query: dict[str, Any]) -> tuple[str, str]:
+        host, project = self.hook.asset_location()
+        self._lineage_of = {"host": host, "project": project, "saved_query": saved_query}
+        return host, project
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage | None:
+        """The view as output dataset (schema from PostHog's columns) and its HogQL as the job's SQL.
+
+        :param task_instance: the finished task instance (unused: the operator kept what it read).
+        """
+        if self._lineage_of is None:
+            return None
+        from airflow_provider.lineage import saved_query_lineage
+
+        return saved_query_lineage(
+            self._lineage_of["host"], self._lineage_of["project"], self._lineage_of["saved_query"]
+        )
 
 
 class _OneSavedQueryOperator(_SavedQueryOperator):
@@ -111,6 +161,10 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
         saved_query_id = str(saved["id"])
         self.log.info("Saved query %s (%s): %s.", name, saved_query_id, action)
         PostHogSavedQueryLink.push(context, self.hook, saved_query_id)
+        if action == "unchanged":  # not news to the DAGs scheduled on the view: no event
+            self._keep_for_lineage(saved)
+        else:
+            self._announce(context, saved, {"action": action})
         return {"id": saved_query_id, "name": name, "action": action}
 
     def _find(self, name: str) -> dict[str, Any] | None:
@@ -263,7 +317,23 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         if not state.succeeded:
             raise AirflowException(describe_run(saved_query_id, state))
         self.log.info(describe_run(saved_query_id, state))
+        self._announce_run(context, saved_query_id, state.status, state.job_id)
         return _run_result(saved_query_id, requested_after, state.status, state.job_id)
+
+    def _announce_run(
+        self, context: Context, saved_query_id: str, status: str | None, job_id: str | None
+    ) -> None:
+        """Emit the view's event for a completed run: its job, status, rows and ``last_run_at``."""
+        job = recent_job(self.hook, saved_query_id, job_id) if job_id else None
+        self._announce(
+            context,
+            self.hook.get_saved_query(saved_query_id),
+            {
+                "job_id": job_id,
+                "status": status,
+                "rows_materialized": job.get("rows_materialized") if job else None,
+            },
+        )
 
     def _deadline(self, requested_after: float | None) -> float:
         deadline = (requested_after or time.time()) + self.timeout
@@ -310,6 +380,7 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         if checked["status"] != EVENT_SUCCESS:
             raise AirflowException(checked["message"])
         self.log.info(checked["message"])
+        self._announce_run(context, saved_query_id, checked["run_status"], checked["job_id"])
         return _run_result(
             saved_query_id, checked["requested_after"], checked["run_status"], checked["job_id"]
         )
@@ -381,6 +452,18 @@ class PostHogMaterializeSavedQueryOperator(_OneSavedQueryOperator):
         PostHogSavedQueryLink.push(context, self.hook, saved_query_id)
         self.hook.materialize_saved_query(saved_query_id, sync_frequency=sync_frequency)
         self.log.info("Materialized saved query %s (sync_frequency=%s).", saved_query_id, sync_frequency)
+        saved = self.hook.get_saved_query(saved_query_id)
+        refresh = newest_job(self.hook, saved_query_id)
+        self._announce(
+            context,
+            saved,
+            {
+                "is_materialized": True,
+                "sync_frequency": saved.get("sync_frequency"),
+                "job_id": refresh.get("id") if refresh else None,
+                "status": refresh.get("status") if refresh else saved.get("status"),
+            },
+        )
         return {"id": saved_query_id, "sync_frequency": sync_frequency}
 
 

@@ -15,12 +15,15 @@ from airflow_provider._compat import AirflowFailException
 from airflow_provider.api.arguments import require_datetime, require_int, require_str_list, require_text
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.limits import MAX_FOCUS_AREA_LENGTH, MAX_SUMMARY_BATCH
+from airflow_provider.assets import storage_folder_asset
 from airflow_provider.hooks.posthog import MAX_SUMMARY_CONCURRENCY, PostHogHook
+from airflow_provider.operators.asset_events import announce, default_outlets, task_alias
 from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
 from airflow_provider.operators.storage_paths import require_storage_path
 from airflow_provider.operators.summary_output import SummaryOutput, record_succeeded
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context, XComArg
 
 EMPTY_INTERVAL_HELP = (
@@ -119,6 +122,15 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
         self.output_path = output_path
         self.fail_on_session_error = fail_on_session_error
         self._validate_arguments(rendered=False)
+        self.outlets = self._default_outlets(kwargs)
+        self._lineage_of: tuple[str, str, ObjectStoragePath | None] | None = None
+
+    def _default_outlets(self, kwargs: dict[str, Any]) -> list[Any]:
+        """The output folder's asset when the folder is known now; an alias filled in at run time if not."""
+        folder = str(self.output_path or "").rpartition("/")[0]
+        if kwargs.get("outlets") is None and folder and not is_unrendered(folder):
+            return [storage_folder_asset(folder)]
+        return default_outlets(kwargs, task_alias("posthog-session-summaries", self))
 
     def _validate_arguments(self, *, rendered: bool) -> None:
         """Check every argument; before rendering, templated values are left for ``execute``.
@@ -173,10 +185,9 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
         focus_area = self.focus_area or None
         hook = self.hook
 
+        window = None if self.session_ids is not None else self._window(context)
         session_ids = (
-            _parse_session_ids(self.session_ids)
-            if self.session_ids is not None
-            else self._sessions_of_window(hook, context)
+            _parse_session_ids(self.session_ids) if window is None else self._sessions_in(hook, *window)
         )
         reused = output.completed_summaries(focus_area) if output else {}
         reused = {session_id: reused[session_id] for session_id in session_ids if session_id in reused}
@@ -209,11 +220,13 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
                     else ""
                 )
             )
+        host, project = hook.asset_location()
+        self._lineage_of = (host, project, output.path if output else None)
         if output is None:
             return ordered
-        output.publish(ordered)
+        sha256 = output.publish(ordered)
         self.log.info("Wrote %d records to %s.", len(ordered), output.path)
-        return {
+        result = {
             "path": str(output.path),
             "sessions": len(ordered),
             "summarised": len(ordered) - len(failed),
@@ -221,10 +234,33 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
             "reused": len(reused),
             "errors": dict(Counter(str(record["error"]) for record in failed)),
         }
+        announce(
+            self,
+            context,
+            storage_folder_asset(output.path.parent),
+            {
+                "path": str(output.path),
+                "sha256": sha256,
+                "date_from": window[0].isoformat() if window else None,
+                "date_to": window[1].isoformat() if window else None,
+                **{key: result[key] for key in ("sessions", "summarised", "failed")},
+            },
+        )
+        return result
 
-    def _sessions_of_window(self, hook: PostHogHook, context: Context) -> list[str]:
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage | None:
+        """PostHog's session recordings as input, the summaries file as output.
+
+        :param task_instance: the finished task instance (unused: the operator kept what it wrote).
+        """
+        if self._lineage_of is None:
+            return None
+        from airflow_provider.lineage import session_summaries_lineage
+
+        return session_summaries_lineage(*self._lineage_of)
+
+    def _sessions_in(self, hook: PostHogHook, start: dt.datetime, end: dt.datetime) -> list[str]:
         """The ids of the recordings that started in the window, newest first, after limit/min_duration."""
-        start, end = self._window(context)
         self.log.info("Listing recordings that started in [%s, %s).", start.isoformat(), end.isoformat())
         session_ids: list[str] = []
         # PostHog's bounds are both inclusive; the window is half-open like Airflow's data intervals.

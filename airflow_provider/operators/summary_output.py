@@ -13,6 +13,7 @@ Both live on any Airflow ``ObjectStoragePath`` (``file://``, ``s3://``, ...):
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import logging
@@ -67,14 +68,16 @@ class SummaryOutput:
         self.progress_dir.mkdir(parents=True, exist_ok=True)
         self._write_atomically(self.progress_dir / f"part-{uuid.uuid4().hex}.jsonl", records)
 
-    def publish(self, records: Iterable[dict[str, Any]]) -> None:
+    def publish(self, records: Iterable[dict[str, Any]]) -> str:
         """Write the complete output and remove the progress file.
 
         :param records: one record per session, in the order to write.
+        :returns: the SHA-256 of the file's bytes (hex), for readers to check what they read.
         """
-        self._write_atomically(self.path, records)
+        digest = self._write_atomically(self.path, records)
         if self.progress_dir.exists():
             self.progress_dir.fs.rm(self.progress_dir.path, recursive=True)
+        return digest
 
     @staticmethod
     def _read(source: ObjectStoragePath) -> list[dict[str, Any]]:
@@ -93,18 +96,21 @@ class SummaryOutput:
         return records
 
     @staticmethod
-    def _write_atomically(target: ObjectStoragePath, records: Iterable[dict[str, Any]]) -> None:
+    def _write_atomically(target: ObjectStoragePath, records: Iterable[dict[str, Any]]) -> str:
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.parent / f"{target.name}.tmp-{uuid.uuid4().hex[:12]}"
+        digest = hashlib.sha256()
         try:
-            with temporary.open("w", encoding="utf-8") as handle:
+            with temporary.open("wb") as handle:
                 # Object-storage file handles are slow per call: write a few hundred lines at a time.
                 lines = (
                     json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n" for record in records
                 )
-                while chunk := "".join(itertools.islice(lines, _LINES_PER_WRITE)):
+                while chunk := "".join(itertools.islice(lines, _LINES_PER_WRITE)).encode("utf-8"):
+                    digest.update(chunk)
                     handle.write(chunk)
             temporary.rename(target)
+            return digest.hexdigest()
         finally:
             if temporary.exists():
                 temporary.unlink()

@@ -8,10 +8,15 @@ from airflow_provider.lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
     from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
+    from airflow_provider.triggers.saved_query_refreshes import PostHogSavedQueryRefreshedTrigger
 
-_MODULE_OF = {"PostHogSavedQueryRunTrigger": "saved_queries"}
+_MODULE_OF = {
+    "PostHogSavedQueryRunTrigger": "saved_queries",
+    "PostHogSavedQueryRefreshedTrigger": "saved_query_refreshes",
+}
 
 __all__ = [
+    "PostHogSavedQueryRefreshedTrigger",
     "PostHogSavedQueryRunTrigger",
 ]
 __getattr__ = lazy_getattr(__name__, _MODULE_OF)

@@ -255,3 +255,32 @@ class AirflowREST:
             f"/dags/{dag_id}/dagRuns/{quote(run_id)}/taskInstances/{task_id}",
             json={"new_state": state},
         )
+
+    def set_paused(self, dag_id: str, paused: bool) -> None:
+        """Pause or unpause a DAG (an unpaused asset-scheduled DAG runs on its assets' events).
+
+        :param dag_id: the DAG.
+        :param paused: the new state.
+        """
+        self.wait_for_dag(dag_id)
+        self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": paused})
+
+    def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
+        """Every run of ``dag_id``, oldest first."""
+        runs = self.paged(f"/dags/{dag_id}/dagRuns", "dag_runs")
+        return sorted(runs, key=lambda run: str(run["run_after"]))
+
+    def upstream_asset_events(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """The asset events that started a run of an asset-scheduled DAG."""
+        answer = self.call("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id)}/upstreamAssetEvents")
+        return list(answer["asset_events"])
+
+    def asset(self, uri: str) -> dict[str, Any]:
+        """The asset with this URI, as ``GET /assets`` lists it."""
+        (found,) = [a for a in self.paged("/assets", "assets") if a["uri"] == uri]
+        return found
+
+    def asset_events(self, asset_id: int) -> list[dict[str, Any]]:
+        """The events of one asset, oldest first, as ``GET /assets/events`` lists them."""
+        events = self.paged(f"/assets/events?asset_id={asset_id}", "asset_events")
+        return sorted(events, key=lambda event: int(event["id"]))

@@ -237,6 +237,9 @@ class AirflowStack:
             # Temporary files of tasks (the interview DAG's recording) go away with the Airflow home.
             "TMPDIR": self.home / "tmp",
             "POSTHOG_SAVED_QUERIES_CHECK_INTERVAL": str(CHECK_INTERVAL_SECONDS),
+            # The refresh watcher of the example DAGs looks once an hour unless a test says otherwise, so
+            # it does not take the faults other tests inject for their own DAGs.
+            "POSTHOG_WATCH_POLL_INTERVAL": "3600",
             "AIRFLOW__CORE__HOSTNAME_CALLABLE": HOSTNAME_CALLABLE,
             "PYTHONPATH": Path(__file__).resolve().parent,
         }

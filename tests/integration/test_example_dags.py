@@ -107,3 +107,26 @@ def test_user_interviews_dag_uploads_edits_and_deletes_a_generated_recording(
         "DELETE",
     ]
     assert posthog_conn.counts()["user_interviews"] == before
+
+
+def test_asset_example_dags_are_scheduled_on_what_the_producers_emit(
+    airflow_db: Path, posthog_conn: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from airflow_provider.assets import posthog_saved_query_asset, storage_folder_asset
+    from airflow_provider.triggers import PostHogSavedQueryRefreshedTrigger
+
+    monkeypatch.setenv("POSTHOG_SUMMARIES_DIR", f"file://{tmp_path}")
+    consumer = _load("posthog_saved_query_consumer")
+    watcher = _load("posthog_view_refreshed")
+    digest = _load("posthog_summaries_digest")
+
+    assert list(consumer.schedule) == [posthog_saved_query_asset("daily_pageviews")]
+    assert list(digest.schedule) == [storage_folder_asset(f"file://{tmp_path}")]
+    (watched,) = watcher.schedule
+    assert watched.uri == posthog_saved_query_asset("daily_signups").uri
+    (asset_watcher,) = watched.watchers
+    assert isinstance(asset_watcher.trigger, PostHogSavedQueryRefreshedTrigger)
+    assert json.loads(json.dumps(asset_watcher.trigger.serialize()[1]))["saved_query_name"] == "daily_signups"
+    # Run by hand (no asset event), each consumer has nothing to read and succeeds.
+    for dag in (consumer, watcher, digest):
+        assert set(task_states(dag.test()).values()) == {"success"}

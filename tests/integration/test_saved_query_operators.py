@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.execution_time.context import OutletEventAccessors
 from dag_test_runs import run_operators, task_instance, task_states
 from helpers import wait_until
 from saved_query_emulator import cancel_posts, job_polls, run_posts, wait_for_newest_job_to_end
@@ -54,13 +55,18 @@ def ti() -> RunningTaskInstance:
     return RunningTaskInstance()
 
 
+def task_context(ti: RunningTaskInstance) -> Any:
+    """The parts of the task runner's context these operators use: the task instance, outlet events."""
+    return {"ti": ti, "outlet_events": OutletEventAccessors()}
+
+
 # Create or update
 
 
 def test_create_or_update_creates_a_missing_view_and_pushes_its_link(posthog_conn: Any, ti: Any) -> None:
     result = PostHogCreateOrUpdateSavedQueryOperator(
         task_id="upsert", name="daily_views", query="select count() from events"
-    ).execute({"ti": ti})
+    ).execute(task_context(ti))
 
     assert result["action"] == "created"
     stored = PostHogHook().get_saved_query(result["id"])
@@ -73,7 +79,7 @@ def test_create_or_update_sends_nothing_when_the_query_is_unchanged(
 ) -> None:
     result = PostHogCreateOrUpdateSavedQueryOperator(
         task_id="upsert", name=VIEW, query={"kind": "HogQLQuery", "query": "select event from events"}
-    ).execute({"ti": ti})
+    ).execute(task_context(ti))
 
     assert result == {"id": saved_query["id"], "name": VIEW, "action": "unchanged"}
     assert posthog_conn.requests(method="PATCH") == []
@@ -85,7 +91,7 @@ def test_create_or_update_sends_the_history_id_it_just_read(
 ) -> None:
     result = PostHogCreateOrUpdateSavedQueryOperator(
         task_id="upsert", name=VIEW, query="select distinct_id from events"
-    ).execute({"ti": ti})
+    ).execute(task_context(ti))
 
     assert result["action"] == "updated"
     (patch,) = posthog_conn.requests(method="PATCH")
@@ -104,7 +110,7 @@ def test_create_or_update_reports_a_concurrent_edit_instead_of_overwriting_it(
         task_id="upsert", name=VIEW, query="select 2 from events"
     )
     failure: list[BaseException] = []
-    worker = threading.Thread(target=lambda: _record_failure(failure, operator.execute, {"ti": ti}))
+    worker = threading.Thread(target=lambda: _record_failure(failure, operator.execute, task_context(ti)))
     worker.start()
     wait_until(
         lambda: posthog_conn.requests(method="GET", path=f"warehouse_saved_queries/{saved_query['id']}"),
@@ -129,7 +135,7 @@ def test_create_or_update_recovers_when_the_answer_to_its_create_is_lost(posthog
 
     result = PostHogCreateOrUpdateSavedQueryOperator(
         task_id="upsert", name="lost_answer_view", query="select 1 from events"
-    ).execute({"ti": ti})
+    ).execute(task_context(ti))
 
     assert result["action"] == "created"
     creates = posthog_conn.requests(method="POST", path=r"/warehouse_saved_queries/?$")
@@ -147,7 +153,7 @@ def test_create_or_update_recovers_when_the_answer_to_its_update_is_lost(
 
     result = PostHogCreateOrUpdateSavedQueryOperator(
         task_id="upsert", name=VIEW, query="select distinct_id from events"
-    ).execute({"ti": ti})
+    ).execute(task_context(ti))
 
     assert result["action"] == "updated"
     assert [entry["status"] for entry in posthog_conn.requests(method="PATCH")] == [502, 400]
@@ -185,7 +191,7 @@ def test_create_or_update_checks_a_rendered_template_before_any_request(posthog_
     operator.name = "1st view"  # what the template rendered to
 
     with pytest.raises(AirflowFailException, match=r"^name must"):
-        operator.execute({"ti": ti})
+        operator.execute(task_context(ti))
     assert posthog_conn.requests() == []
 
 
@@ -198,7 +204,7 @@ def test_run_waits_on_a_worker_until_the_job_completes(
     before = time.time()
     result = PostHogRunSavedQueryOperator(
         task_id="run", saved_query_id=saved_query["id"], deferrable=False, check_interval=0.1
-    ).execute({"ti": ti})
+    ).execute(task_context(ti))
 
     newest_job = next(iter(PostHogHook().list_data_modeling_jobs(saved_query_id=saved_query["id"])))
     assert result["status"] == "Completed"
@@ -217,7 +223,7 @@ def test_run_of_a_view_posthog_calls_not_set_up_fails_at_once_with_its_text_and_
         task_id="run", saved_query_id=saved_query["id"], deferrable=deferrable
     )
     with pytest.raises(PostHogValidationError) as raised:
-        operator.execute({"ti": ti})
+        operator.execute(task_context(ti))
 
     message = str(raised.value)
     assert raised.value.status == 400
@@ -232,7 +238,7 @@ def test_run_without_waiting_returns_right_after_asking(
 ) -> None:
     result = PostHogRunSavedQueryOperator(
         task_id="run", saved_query_id=saved_query["id"], wait_for_completion=False
-    ).execute({"ti": ti})
+    ).execute(task_context(ti))
 
     assert result["status"] == "requested"
     (run_post,) = run_posts(posthog_conn)
@@ -268,13 +274,13 @@ def test_run_follows_its_own_job_when_the_workers_clock_is_an_hour_ahead(
 
     if deferrable:
         with pytest.raises(TaskDeferred) as deferred:
-            operator.execute({"ti": ti})
+            operator.execute(task_context(ti))
         trigger = deferred.value.trigger
         assert trigger.requested_after > time.time() + 3000  # the skewed clock went into the trigger
         event = asyncio.run(_first_event(trigger))
-        result = operator.execute_complete({"ti": ti}, event)
+        result = operator.execute_complete(task_context(ti), event)
     else:
-        result = operator.execute({"ti": ti})
+        result = operator.execute(task_context(ti))
 
     newest_job = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query["id"])))
     assert newest_job["id"] != earlier_job["id"]
@@ -297,7 +303,7 @@ def test_deferrable_run_pushes_the_link_then_defers_with_plain_kwargs(
         task_id="run", saved_query_id=saved_query["id"], deferrable=True, check_interval=5, timeout=600
     )
     with pytest.raises(TaskDeferred) as deferred:
-        operator.execute({"ti": ti})
+        operator.execute(task_context(ti))
 
     trigger = deferred.value.trigger
     assert isinstance(trigger, PostHogSavedQueryRunTrigger)
@@ -320,7 +326,7 @@ def test_run_on_a_worker_cancels_when_the_timeout_passes(
         task_id="run", saved_query_id=saved_query["id"], deferrable=False, check_interval=0.1, timeout=0.5
     )
     with capture_logs() as logs, pytest.raises(AirflowException, match="timeout"):
-        operator.execute({"ti": ti})
+        operator.execute(task_context(ti))
 
     assert len(cancel_posts(posthog_conn)) == 1
     assert any(entry["log_level"] == "warning" and "goes on in PostHog" in entry["event"] for entry in logs)
@@ -334,7 +340,7 @@ def test_killing_a_run_waiting_on_a_worker_cancels_it(
         task_id="run", saved_query_id=saved_query["id"], deferrable=False, check_interval=0.1
     )
     failure: list[BaseException] = []
-    worker = threading.Thread(target=lambda: _record_failure(failure, operator.execute, {"ti": ti}))
+    worker = threading.Thread(target=lambda: _record_failure(failure, operator.execute, task_context(ti)))
     worker.start()
     # The first jobs GET is the baseline read before the run is asked for; the second is a poll.
     wait_until(lambda: len(job_polls(posthog_conn)) >= 2, what="the operator's first poll of the run")
@@ -383,7 +389,7 @@ def test_a_literal_uuid_is_accepted_in_any_spelling_and_sent_canonical(
     spelled = "{" + saved_query["id"].upper() + "}"
     operator = PostHogRevertSavedQueryMaterializationOperator(task_id="revert", saved_query_id=spelled)
 
-    assert operator.execute({"ti": ti}) == {"id": saved_query["id"], "is_materialized": False}
+    assert operator.execute(task_context(ti)) == {"id": saved_query["id"], "is_materialized": False}
     assert posthog_conn.requests(method="POST")[-1]["path"].endswith(
         f"/warehouse_saved_queries/{saved_query['id']}/revert_materialization/"
     )
@@ -412,7 +418,7 @@ def test_a_rendered_id_names_the_field_and_what_is_allowed(posthog_conn: Any, ti
     operator.saved_query_id = "daily_views"  # what the template rendered to
 
     with pytest.raises(AirflowFailException, match=r"^saved_query_id must be a UUID such as .*'daily_views'"):
-        operator.execute({"ti": ti})
+        operator.execute(task_context(ti))
     assert posthog_conn.requests() == []
 
 
@@ -424,22 +430,22 @@ def test_delete_succeeds_again_when_the_view_is_already_gone(
 ) -> None:
     operator = PostHogDeleteSavedQueryOperator(task_id="delete", saved_query_id=saved_query["id"])
 
-    assert operator.execute({"ti": ti}) == {"id": saved_query["id"], "deleted": True}
-    assert operator.execute({"ti": ti}) == {"id": saved_query["id"], "deleted": True}
+    assert operator.execute(task_context(ti)) == {"id": saved_query["id"], "deleted": True}
+    assert operator.execute(task_context(ti)) == {"id": saved_query["id"], "deleted": True}
     assert [entry["status"] for entry in posthog_conn.requests(method="DELETE")] == [204, 404]
 
 
 def test_materialize_then_revert(posthog_conn: Any, saved_query: dict[str, Any], ti: Any) -> None:
     materialized = PostHogMaterializeSavedQueryOperator(
         task_id="materialize", saved_query_id=saved_query["id"], sync_frequency="1hour"
-    ).execute({"ti": ti})
+    ).execute(task_context(ti))
     stored = PostHogHook().get_saved_query(saved_query["id"])
     assert materialized == {"id": saved_query["id"], "sync_frequency": "1hour"}
     assert (stored["is_materialized"], stored["sync_frequency"]) == (True, "1hour")
 
     PostHogRevertSavedQueryMaterializationOperator(
         task_id="revert", saved_query_id=saved_query["id"]
-    ).execute({"ti": ti})
+    ).execute(task_context(ti))
     stored = PostHogHook().get_saved_query(saved_query["id"])
     assert (stored["is_materialized"], stored["sync_frequency"]) == (False, None)
     assert ti.pushed[URL_KEY].endswith(f"sql?open_view={saved_query['id']}")
@@ -463,7 +469,7 @@ def test_materialize_refuses_an_unknown_frequency_when_parsed_and_when_rendered(
     seen_before = len(posthog_conn.requests())
 
     with pytest.raises(AirflowFailException, match=r"^sync_frequency must be one of.*'1hour'"):
-        templated.execute({"ti": ti})
+        templated.execute(task_context(ti))
     assert len(posthog_conn.requests()) == seen_before
 
 
@@ -489,8 +495,8 @@ def test_sensor_pokes_until_the_run_completes(
     PostHogHook().run_saved_query(saved_query["id"])
     sensor = make_sensor(saved_query["id"], requested_after)
 
-    assert not sensor.poke({"ti": ti}).is_done
-    result = sensor.execute({"ti": ti})
+    assert not sensor.poke(task_context(ti)).is_done
+    result = sensor.execute(task_context(ti))
 
     assert result["status"] == "Completed"
     assert len(posthog_conn.requests(method="GET", path="data_modeling_jobs")) >= 2
@@ -502,8 +508,8 @@ def test_sensor_is_not_fooled_by_an_earlier_run(
     PostHogHook().run_saved_query(saved_query["id"])
     wait_for_newest_job_to_end(saved_query["id"])  # before the run we wait for was asked for
 
-    assert not make_sensor(saved_query["id"], time.time()).poke({"ti": ti}).is_done
-    assert make_sensor(saved_query["id"], None).poke({"ti": ti}).is_done
+    assert not make_sensor(saved_query["id"], time.time()).poke(task_context(ti)).is_done
+    assert make_sensor(saved_query["id"], None).poke(task_context(ti)).is_done
 
 
 def test_sensor_treats_an_unreachable_posthog_as_not_done_yet(
@@ -518,8 +524,8 @@ def test_sensor_treats_an_unreachable_posthog_as_not_done_yet(
     posthog_conn.add_fault(method="GET", path="data_modeling_jobs", kind="drop", times=1)
     sensor = make_sensor(saved_query["id"], requested_after)
 
-    assert not sensor.poke({"ti": ti}).is_done
-    assert sensor.poke({"ti": ti}).is_done
+    assert not sensor.poke(task_context(ti)).is_done
+    assert sensor.poke(task_context(ti)).is_done
 
 
 def test_sensor_fails_with_posthogs_text_when_the_run_fails(
@@ -530,7 +536,7 @@ def test_sensor_fails_with_posthogs_text_when_the_run_fails(
     PostHogHook().run_saved_query(saved_query["id"])
 
     with pytest.raises(AirflowException, match="ended Failed: Division by zero in view"):
-        make_sensor(saved_query["id"], requested_after).execute({"ti": ti})
+        make_sensor(saved_query["id"], requested_after).execute(task_context(ti))
 
 
 def test_sensor_in_reschedule_mode_frees_the_slot_while_the_run_goes_on(
@@ -541,7 +547,7 @@ def test_sensor_in_reschedule_mode_frees_the_slot_while_the_run_goes_on(
     PostHogHook().run_saved_query(saved_query["id"])
 
     with pytest.raises(AirflowRescheduleException):
-        make_sensor(saved_query["id"], requested_after, mode="reschedule").execute({"ti": ti})
+        make_sensor(saved_query["id"], requested_after, mode="reschedule").execute(task_context(ti))
 
 
 def test_deferrable_sensor_checks_once_before_deferring(
@@ -552,7 +558,7 @@ def test_deferrable_sensor_checks_once_before_deferring(
     PostHogHook().run_saved_query(saved_query["id"])
 
     with pytest.raises(TaskDeferred) as deferred:
-        make_sensor(saved_query["id"], requested_after, deferrable=True).execute({"ti": ti})
+        make_sensor(saved_query["id"], requested_after, deferrable=True).execute(task_context(ti))
 
     _, kwargs = deferred.value.trigger.serialize()
     assert kwargs["cancel_on_kill"] is False  # the sensor only watches
@@ -567,7 +573,7 @@ def test_deferrable_sensor_does_not_defer_for_a_finished_run(
     PostHogHook().run_saved_query(saved_query["id"])
     wait_for_newest_job_to_end(saved_query["id"])
 
-    result = make_sensor(saved_query["id"], requested_after, deferrable=True).execute({"ti": ti})
+    result = make_sensor(saved_query["id"], requested_after, deferrable=True).execute(task_context(ti))
 
     assert result["status"] == "Completed"
 
@@ -583,7 +589,7 @@ def test_sensor_refuses_a_requested_after_that_is_not_a_time(posthog_conn: Any, 
     templated.requested_after = "soon"  # what the template rendered to
 
     with pytest.raises(AirflowFailException, match=r"^requested_after must be"):
-        templated.execute({"ti": ti})
+        templated.execute(task_context(ti))
     assert posthog_conn.requests() == []
 
 
@@ -596,7 +602,7 @@ def test_hook_params_override_the_connections_extras_for_one_task(
     )
 
     with pytest.raises(PostHogServerError):
-        operator.execute({"ti": ti})
+        operator.execute(task_context(ti))
     assert len(posthog_conn.requests(method="POST", path="revert_materialization")) == 1  # no retry
     assert operator.hook.get_conn().config.timeout == 7
 
@@ -612,12 +618,14 @@ def test_a_materialization_that_starts_during_the_run_is_not_taken_for_it(
     )
     if deferrable:
         with pytest.raises(TaskDeferred) as deferred:
-            operator.execute({"ti": ti})
+            operator.execute(task_context(ti))
         hook.materialize_saved_query(saved_query["id"])  # PostHog starts a refresh job now
-        result = operator.execute_complete({"ti": ti}, asyncio.run(_first_event(deferred.value.trigger)))
+        result = operator.execute_complete(
+            task_context(ti), asyncio.run(_first_event(deferred.value.trigger))
+        )
     else:
         outcome: dict[str, Any] = {}
-        worker = threading.Thread(target=lambda: outcome.update(operator.execute({"ti": ti})))
+        worker = threading.Thread(target=lambda: outcome.update(operator.execute(task_context(ti))))
         worker.start()
         wait_until(lambda: run_posts(posthog_conn), what="the operator's run request")
         hook.materialize_saved_query(saved_query["id"])
@@ -638,7 +646,7 @@ def test_a_name_taken_by_a_hidden_view_gets_posthogs_answer_not_a_concurrent_edi
     )  # the emulator's seed has an endpoint's hidden view of this name, as PostHog projects do
 
     with pytest.raises(AirflowException) as refused:
-        operator.execute({"ti": ti})
+        operator.execute(task_context(ti))
     message = str(refused.value)
     assert "The query was modified by someone else." in message  # PostHog's own answer
     assert "not listed" in message and "choose another name" in message

@@ -1,4 +1,5 @@
-"""``/_emulator/...``: the control API behind ``EmulatorClient`` (faults, log, counts, config, reset).
+"""``/_emulator/...``: the control API behind ``EmulatorClient``: faults, log, counts, config, scheduled
+refreshes, reset.
 
 Outside ``/api/``, so it is never logged, faulted or throttled, and it needs no key.
 """
@@ -81,6 +82,15 @@ async def config(request: Request) -> Response:
     return JSONResponse(emulator.config.as_dict())
 
 
+async def scheduled_refresh(request: Request) -> Response:
+    """``POST {"name": <view>, "outcome": "Completed"}``: a materialized view's scheduled refresh, now.
+
+    :param request: the request.
+    """
+    emulator = emulator_of(request)
+    return _guarded(lambda body: emulator.refresh_on_schedule(**body), await request.json())
+
+
 async def reset(request: Request) -> Response:
     """Back to the seed with default settings, no faults and an empty log.
 
@@ -106,5 +116,6 @@ routes = [
     Route("/_emulator/counts", counts, methods=["GET"]),
     Route("/_emulator/summary_generations", summary_generations, methods=["GET"]),
     Route("/_emulator/config", config, methods=["GET", "POST"]),
+    Route("/_emulator/scheduled_refresh", scheduled_refresh, methods=["POST"]),
     Route("/_emulator/reset", reset, methods=["POST"]),
 ]

@@ -18,7 +18,6 @@ from starlette.responses import JSONResponse, Response
 from airflow_provider.emulator import fields
 from airflow_provider.emulator.access import admit, emulator_of
 from airflow_provider.emulator.bodies import json_object
-from airflow_provider.emulator.config import DEFAULT_JOB_ERROR
 from airflow_provider.emulator.errors import RawResponse, not_found, validation_error
 from airflow_provider.emulator.pagination import limit_offset, page_number
 from airflow_provider.emulator.routing import api_route
@@ -35,7 +34,6 @@ from airflow_provider.emulator.warehouse import (
     finish,
     infer_columns,
     is_hidden,
-    new_job,
     new_saved_query,
     public_job,
     validate_name,
@@ -162,7 +160,7 @@ async def run_saved_query(request: Request) -> Response:
     saved_query = _find(request)
     if saved_query["name"] in emulator.config.unready_saved_queries:
         raise validation_error(None, "invalid_input", NOT_SET_UP)
-    _start_job(emulator, saved_query)
+    emulator.start_job(saved_query)
     return Response(status_code=200)
 
 
@@ -209,7 +207,7 @@ async def materialize_saved_query(request: Request) -> Response:
     emulator = _advanced(request)
     with emulator.state.lock:
         saved_query.update(is_materialized=True, sync_frequency=frequency)
-    _start_job(emulator, saved_query)  # PostHog refreshes a newly materialized view at once
+    emulator.start_job(saved_query)  # PostHog refreshes a newly materialized view at once
     return Response(status_code=200)
 
 
@@ -272,23 +270,6 @@ async def retrieve_data_modeling_job(request: Request) -> Response:
     if job is None:
         raise not_found()
     return JSONResponse(public_job(job))
-
-
-def _start_job(emulator: Emulator, saved_query: dict[str, Any]) -> dict[str, Any]:
-    """Start a data-modeling job of ``saved_query`` now (a ``run``, or a materialization's first refresh)."""
-    config = emulator.config
-    with emulator.state.lock:
-        all_jobs = emulator.state.objects["data_modeling_jobs"]
-        job = new_job(
-            saved_query,
-            utc_now(),
-            run_seconds=config.job_run_seconds,
-            outcome=config.job_outcome,
-            error=config.job_error or DEFAULT_JOB_ERROR,
-            sequence=len(all_jobs),
-        )
-        all_jobs[job["id"]] = job
-    return job
 
 
 def _advanced(request: Request) -> Emulator:

@@ -1,0 +1,56 @@
+"""Runs when PostHog itself refreshes a materialized view: no Airflow task asks for the refresh.
+
+PostHog refreshes a materialized view on its own schedule (``sync_frequency``). An ``AssetWatcher``
+with :class:`PostHogSavedQueryRefreshedTrigger` polls the view's jobs in the triggerer and emits one
+asset event per newly completed job; this DAG is scheduled on that asset. The event's extra holds the
+job id, its status, rows materialized and ``last_run_at``.
+
+Watch a view here or run it from a DAG with outlets, not both: the watcher reports every completed
+job, explicit runs included, so the same refresh would be announced twice.
+
+``POSTHOG_WATCH_POLL_INTERVAL`` (seconds, default 60) sets how often the watcher looks.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Any
+
+from airflow.sdk import DAG, AssetWatcher, task
+
+from airflow_provider.assets import posthog_saved_query_asset
+from airflow_provider.triggers import PostHogSavedQueryRefreshedTrigger
+
+VIEW_NAME = "daily_signups"
+
+daily_signups = posthog_saved_query_asset(VIEW_NAME)
+daily_signups.watchers = [
+    AssetWatcher(
+        name=f"{VIEW_NAME}_refreshed",
+        trigger=PostHogSavedQueryRefreshedTrigger(
+            saved_query_name=VIEW_NAME,
+            poll_interval=float(os.environ.get("POSTHOG_WATCH_POLL_INTERVAL", "60")),
+        ),
+    )
+]
+
+with DAG(
+    dag_id="posthog_view_refreshed",
+    schedule=[daily_signups],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["posthog", "example", "assets"],
+):
+
+    @task
+    def react_to_refresh(triggering_asset_events: Any = None) -> list[str]:
+        """Stand-in for the work that follows PostHog's refresh: log each job that refreshed the view."""
+        jobs = []
+        for event in triggering_asset_events[daily_signups]:
+            extra = event.extra.get("payload", event.extra)
+            print(f"{VIEW_NAME} refreshed by PostHog: job {extra.get('job_id')} ({extra.get('status')})")
+            jobs.append(str(extra.get("job_id")))
+        return jobs
+
+    react_to_refresh()

@@ -1,0 +1,229 @@
+"""Asset events and OpenLineage events of the operators, from real task runs (``dag.test()``).
+
+The asset events are read back from Airflow's metadata database; the OpenLineage events from the file
+the OpenLineage provider's file transport wrote (configured for the whole suite in ``tests/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.sdk import DAG, ObjectStoragePath
+from airflow.utils.state import TaskInstanceState
+from dag_test_runs import run_dag, run_operators, task_states
+
+from airflow_provider.assets import posthog_saved_query_asset, storage_folder_asset, uri_host
+from airflow_provider.hooks.posthog import PostHogHook
+from airflow_provider.operators import (
+    PostHogCreateOrUpdateSavedQueryOperator,
+    PostHogMaterializeSavedQueryOperator,
+    PostHogRunSavedQueryOperator,
+    PostHogSessionSummariesOperator,
+)
+
+# Where the OpenLineage provider's file transport writes (set for the whole suite in tests/conftest.py).
+OPENLINEAGE_EVENTS = Path(json.loads(os.environ["AIRFLOW__OPENLINEAGE__TRANSPORT"])["log_file_path"])
+QUERY = "select event, count() as pageviews from events group by event"
+
+
+def asset_events(uri: str) -> list[dict[str, Any]]:
+    """The extra of every event Airflow recorded for the asset ``uri``, oldest first."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.scalars(
+            select(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .where(AssetModel.uri == uri)
+            .order_by(AssetEvent.id)
+        )
+        return [dict(row.extra) for row in rows]
+
+
+def lineage_of(dag_run: Any, task_id: str) -> dict[str, Any]:
+    """The OpenLineage COMPLETE event of one task of ``dag_run``."""
+    job_name = f"{dag_run.dag_id}.{task_id}"
+    events = [json.loads(line) for line in OPENLINEAGE_EVENTS.read_text().splitlines() if line.strip()]
+    (complete,) = [e for e in events if e["job"]["name"] == job_name and e["eventType"] == "COMPLETE"]
+    return complete
+
+
+def view_asset_uri(posthog_conn: Any, name: str) -> str:
+    return posthog_saved_query_asset(name).uri
+
+
+def namespace(posthog_conn: Any) -> str:
+    """OpenLineage's namespace of the emulator: ``posthog://127.0.0.1:<port>``."""
+    return f"posthog://{uri_host(posthog_conn.url)}"
+
+
+@pytest.fixture
+def view(posthog_conn: Any, airflow_db: Path) -> dict[str, Any]:
+    posthog_conn.configure(job_run_seconds=0.3)
+    # A name of its own: the metadata database keeps every test's asset events.
+    return PostHogHook().create_saved_query(f"lineage_view_{uuid.uuid4().hex[:8]}", QUERY)
+
+
+def test_upsert_announces_a_created_view_and_reports_it_to_openlineage(
+    posthog_conn: Any, airflow_db: Path
+) -> None:
+    name = f"upserted_{uuid.uuid4().hex[:6]}"
+    dag_run = run_operators(PostHogCreateOrUpdateSavedQueryOperator(task_id="upsert", name=name, query=QUERY))
+    saved = next(sq for sq in PostHogHook().list_saved_queries(search=name) if sq["name"] == name)
+
+    assert asset_events(view_asset_uri(posthog_conn, name)) == [
+        {"saved_query_id": saved["id"], "name": name, "action": "created", "last_run_at": None}
+    ]
+    complete = lineage_of(dag_run, "upsert")
+    (output,) = complete["outputs"]
+    assert output["namespace"] == namespace(posthog_conn)
+    assert output["name"] == f"{posthog_conn.project_id}.saved_queries.{name}"
+    assert [(f["name"], f["type"]) for f in output["facets"]["schema"]["fields"]] == [
+        ("event", "string"),
+        ("pageviews", "integer"),
+    ]
+    assert complete["job"]["facets"]["sql"]["query"] == QUERY
+
+    run_operators(PostHogCreateOrUpdateSavedQueryOperator(task_id="upsert", name=name, query=QUERY))
+    assert len(asset_events(view_asset_uri(posthog_conn, name))) == 1  # unchanged: no news
+
+
+@pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "on-worker"])
+def test_a_completed_run_announces_its_job_rows_and_last_run_at(
+    posthog_conn: Any, view: dict[str, Any], deferrable: bool
+) -> None:
+    dag_run = run_operators(
+        PostHogRunSavedQueryOperator(
+            task_id="run", saved_query_id=view["id"], check_interval=0.1, deferrable=deferrable
+        )
+    )
+    assert task_states(dag_run) == {"run": TaskInstanceState.SUCCESS}
+    hook = PostHogHook()
+    job = next(iter(hook.list_data_modeling_jobs(view["id"])))
+    refreshed = hook.get_saved_query(view["id"])
+
+    events = asset_events(view_asset_uri(posthog_conn, view["name"]))
+    assert events == [
+        {
+            "saved_query_id": view["id"],
+            "name": view["name"],
+            "job_id": job["id"],
+            "status": "Completed",
+            "rows_materialized": job["rows_materialized"],
+            "last_run_at": refreshed["last_run_at"],
+        }
+    ]
+    assert job["rows_materialized"] > 0 and refreshed["last_run_at"] is not None
+    (output,) = lineage_of(dag_run, "run")["outputs"]
+    assert output["name"] == f"{posthog_conn.project_id}.saved_queries.{view['name']}"
+
+
+def test_a_failed_run_announces_nothing(posthog_conn: Any, view: dict[str, Any]) -> None:
+    posthog_conn.configure(job_outcome="Failed")
+    dag_run = run_operators(
+        PostHogRunSavedQueryOperator(task_id="run", saved_query_id=view["id"], check_interval=0.1)
+    )
+    assert task_states(dag_run) == {"run": TaskInstanceState.FAILED}
+    assert asset_events(view_asset_uri(posthog_conn, view["name"])) == []
+
+
+def test_a_declared_asset_gets_the_extra_and_empty_outlets_turn_events_off(
+    posthog_conn: Any, view: dict[str, Any]
+) -> None:
+    declared = posthog_saved_query_asset(view["name"])
+    run_operators(
+        PostHogRunSavedQueryOperator(
+            task_id="run", saved_query_id=view["id"], check_interval=0.1, outlets=[declared]
+        )
+    )
+    (event,) = asset_events(declared.uri)
+    assert event["status"] == "Completed" and event["saved_query_id"] == view["id"]
+
+    silent = PostHogRunSavedQueryOperator(
+        task_id="run", saved_query_id=view["id"], check_interval=0.1, outlets=[]
+    )
+    assert silent.outlets == []
+    run_operators(silent)
+    assert len(asset_events(declared.uri)) == 1
+
+
+def test_materialize_announces_the_schedule_and_its_first_refresh(
+    posthog_conn: Any, view: dict[str, Any]
+) -> None:
+    run_operators(
+        PostHogMaterializeSavedQueryOperator(
+            task_id="materialize", saved_query_id=view["id"], sync_frequency="1hour"
+        )
+    )
+    (event,) = asset_events(view_asset_uri(posthog_conn, view["name"]))
+    job = next(iter(PostHogHook().list_data_modeling_jobs(view["id"])))
+    assert event | {"last_run_at": None} == {
+        "saved_query_id": view["id"],
+        "name": view["name"],
+        "is_materialized": True,
+        "sync_frequency": "1hour",
+        "job_id": job["id"],
+        "status": "Running",
+        "last_run_at": None,
+    }
+
+
+def test_the_operators_declare_an_alias_named_after_their_task(airflow_db: Path) -> None:
+    with DAG(dag_id="aliases", schedule=None, start_date=dt.datetime(2026, 1, 1)):
+        run = PostHogRunSavedQueryOperator(task_id="run", saved_query_id="{{ params.view }}")
+        summaries = PostHogSessionSummariesOperator(
+            task_id="summarise", output_path="{{ var.value.dir }}/{{ ds }}.jsonl"
+        )
+        literal_folder = PostHogSessionSummariesOperator(
+            task_id="summarise_to_folder", output_path="file:///data/summaries/{{ ds }}.jsonl"
+        )
+    assert [alias.name for alias in run.outlets] == ["posthog-saved-query:aliases.run"]
+    assert [alias.name for alias in summaries.outlets] == ["posthog-session-summaries:aliases.summarise"]
+    assert literal_folder.outlets == [storage_folder_asset("file:///data/summaries")]
+
+
+def test_summaries_announce_the_file_with_its_digest_window_and_counts(
+    posthog_conn: Any, airflow_db: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "summaries"
+    end = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    start = end - dt.timedelta(days=7)
+    with DAG(
+        dag_id=f"summaries_{uuid.uuid4().hex[:8]}", schedule=None, start_date=dt.datetime(2026, 1, 1)
+    ) as dag:
+        PostHogSessionSummariesOperator(
+            task_id="summarise",
+            date_from=start.isoformat(),
+            date_to=end.isoformat(),
+            limit=4,
+            output_path=f"file://{folder}/week.jsonl",
+        )
+    dag_run = run_dag(dag)
+    written = ObjectStoragePath(f"file://{folder}/week.jsonl")
+
+    records = [json.loads(line) for line in written.read_text().splitlines()]
+    summarised = sum(1 for record in records if "summary" in record)
+    (event,) = asset_events(f"file://{folder}")
+    assert event == {
+        "path": str(written),
+        "sha256": hashlib.sha256(written.read_bytes()).hexdigest(),
+        "date_from": start.isoformat(),
+        "date_to": end.isoformat(),
+        "sessions": 4,
+        "summarised": summarised,
+        "failed": 4 - summarised,
+    }
+    complete = lineage_of(dag_run, "summarise")
+    assert [(d["namespace"], d["name"]) for d in complete["inputs"]] == [
+        (namespace(posthog_conn), f"{posthog_conn.project_id}.session_recordings")
+    ]
+    assert [(d["namespace"], d["name"]) for d in complete["outputs"]] == [("file", f"{folder}/week.jsonl")]

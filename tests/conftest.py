@@ -6,7 +6,6 @@ test module imports Airflow.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -25,12 +24,10 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "example_dags")
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME}/airflow.db"
 os.environ.pop("AIRFLOW_CONN_POSTHOG_DEFAULT", None)
-# Every task run by the suite reports OpenLineage events to this file (the OpenLineage provider caches
-# its transport on first use, so it is set once, here); the lineage tests read it.
-OPENLINEAGE_EVENTS = _AIRFLOW_HOME / "openlineage.jsonl"
-os.environ["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(
-    {"type": "file", "log_file_path": str(OPENLINEAGE_EVENTS), "append": True}
-)
+# The OpenLineage provider (in the dev extra) forks a process for each task event; forked from this
+# process, which serves the emulator from a thread, that stalls the emulator. It is off here; the
+# lineage tests run their tasks in a subprocess with it on (tests/integration/openlineage_runs.py).
+os.environ["AIRFLOW__OPENLINEAGE__DISABLED"] = "true"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -60,7 +57,14 @@ def emulator_server() -> Iterator[Any]:
 
 @pytest.fixture
 def emulator(emulator_server: Any) -> Iterator[Any]:
-    """The shared emulator, reset to its seed (state, faults, request log, config) for this test."""
+    """The shared emulator, reset to its seed (state, faults, request log, config) for this test.
+
+    The process's client-side rate limiter forgets earlier tests' requests too, as the emulator's
+    throttle does: each test starts with a whole budget.
+    """
+    from airflow_provider.api.ratelimit import PROCESS_RATE_LIMITER
+
+    PROCESS_RATE_LIMITER.clear()
     emulator_server.reset()
     yield emulator_server
     emulator_server.reset()

@@ -93,6 +93,12 @@ class RateLimiter:
             return send_at - now
 
 
+    def clear(self) -> None:
+        """Forget every reservation (tests start each case with a fresh budget, as the emulator does)."""
+        with self._lock:
+            self._history.clear()
+
+
 def _earliest_slot(history: list[float], rates: Rates, not_before: float) -> float:
     # Slots are handed out in order (never before the last reservation), so the history stays
     # sorted and the window ending at the new slot holds every earlier reservation.

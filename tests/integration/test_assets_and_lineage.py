@@ -1,7 +1,8 @@
 """Asset events and OpenLineage events of the operators, from real task runs (``dag.test()``).
 
-The asset events are read back from Airflow's metadata database; the OpenLineage events from the file
-the OpenLineage provider's file transport wrote (configured for the whole suite in ``tests/conftest.py``).
+The asset events are read back from Airflow's metadata database. The OpenLineage events come from the
+file the OpenLineage provider's file transport writes, in a process of its own with the provider on
+(``openlineage_runs.py``; ``tests/conftest.py`` says why it is off in the test process).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import datetime as dt
 import hashlib
 import json
 import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -28,8 +31,6 @@ from airflow_provider.operators import (
     PostHogSessionSummariesOperator,
 )
 
-# Where the OpenLineage provider's file transport writes (set for the whole suite in tests/conftest.py).
-OPENLINEAGE_EVENTS = Path(json.loads(os.environ["AIRFLOW__OPENLINEAGE__TRANSPORT"])["log_file_path"])
 QUERY = "select event, count() as pageviews from events group by event"
 
 
@@ -49,14 +50,6 @@ def asset_events(uri: str) -> list[dict[str, Any]]:
         return [dict(row.extra) for row in rows]
 
 
-def lineage_of(dag_run: Any, task_id: str) -> dict[str, Any]:
-    """The OpenLineage COMPLETE event of one task of ``dag_run``."""
-    job_name = f"{dag_run.dag_id}.{task_id}"
-    events = [json.loads(line) for line in OPENLINEAGE_EVENTS.read_text().splitlines() if line.strip()]
-    (complete,) = [e for e in events if e["job"]["name"] == job_name and e["eventType"] == "COMPLETE"]
-    return complete
-
-
 def view_asset_uri(posthog_conn: Any, name: str) -> str:
     return posthog_saved_query_asset(name).uri
 
@@ -73,26 +66,14 @@ def view(posthog_conn: Any, airflow_db: Path) -> dict[str, Any]:
     return PostHogHook().create_saved_query(f"lineage_view_{uuid.uuid4().hex[:8]}", QUERY)
 
 
-def test_upsert_announces_a_created_view_and_reports_it_to_openlineage(
-    posthog_conn: Any, airflow_db: Path
-) -> None:
+def test_upsert_announces_a_created_view_once(posthog_conn: Any, airflow_db: Path) -> None:
     name = f"upserted_{uuid.uuid4().hex[:6]}"
-    dag_run = run_operators(PostHogCreateOrUpdateSavedQueryOperator(task_id="upsert", name=name, query=QUERY))
+    run_operators(PostHogCreateOrUpdateSavedQueryOperator(task_id="upsert", name=name, query=QUERY))
     saved = next(sq for sq in PostHogHook().list_saved_queries(search=name) if sq["name"] == name)
 
     assert asset_events(view_asset_uri(posthog_conn, name)) == [
         {"saved_query_id": saved["id"], "name": name, "action": "created", "last_run_at": None}
     ]
-    complete = lineage_of(dag_run, "upsert")
-    (output,) = complete["outputs"]
-    assert output["namespace"] == namespace(posthog_conn)
-    assert output["name"] == f"{posthog_conn.project_id}.saved_queries.{name}"
-    assert [(f["name"], f["type"]) for f in output["facets"]["schema"]["fields"]] == [
-        ("event", "string"),
-        ("pageviews", "integer"),
-    ]
-    assert complete["job"]["facets"]["sql"]["query"] == QUERY
-
     run_operators(PostHogCreateOrUpdateSavedQueryOperator(task_id="upsert", name=name, query=QUERY))
     assert len(asset_events(view_asset_uri(posthog_conn, name))) == 1  # unchanged: no news
 
@@ -123,8 +104,6 @@ def test_a_completed_run_announces_its_job_rows_and_last_run_at(
         }
     ]
     assert job["rows_materialized"] > 0 and refreshed["last_run_at"] is not None
-    (output,) = lineage_of(dag_run, "run")["outputs"]
-    assert output["name"] == f"{posthog_conn.project_id}.saved_queries.{view['name']}"
 
 
 def test_a_failed_run_announces_nothing(posthog_conn: Any, view: dict[str, Any]) -> None:
@@ -207,7 +186,7 @@ def test_summaries_announce_the_file_with_its_digest_window_and_counts(
             limit=4,
             output_path=f"file://{folder}/week.jsonl",
         )
-    dag_run = run_dag(dag)
+    run_dag(dag)
     written = ObjectStoragePath(f"file://{folder}/week.jsonl")
 
     records = [json.loads(line) for line in written.read_text().splitlines()]
@@ -222,8 +201,61 @@ def test_summaries_announce_the_file_with_its_digest_window_and_counts(
         "summarised": summarised,
         "failed": 4 - summarised,
     }
-    complete = lineage_of(dag_run, "summarise")
-    assert [(d["namespace"], d["name"]) for d in complete["inputs"]] == [
+
+
+def test_openlineage_events_name_the_view_its_schema_and_sql_and_the_summaries_files(
+    posthog_conn: Any, airflow_db: Path, tmp_path: Path
+) -> None:
+    events_file = tmp_path / "openlineage.jsonl"
+    view = f"lineage_view_{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "AIRFLOW__OPENLINEAGE__DISABLED": "false",
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(events_file), "append": True}
+        ),
+    }
+    finished = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("openlineage_runs.py")),
+            view,
+            str(tmp_path),
+            str(tmp_path / "dag_ids.json"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr[-4000:]
+    dag_ids = json.loads((tmp_path / "dag_ids.json").read_text())
+    events = [json.loads(line) for line in events_file.read_text().splitlines() if line.strip()]
+
+    def complete(task_id: str) -> dict[str, Any]:
+        (found,) = [
+            e
+            for e in events
+            if e["job"]["name"] == f"{dag_ids[task_id]}.{task_id}" and e["eventType"] == "COMPLETE"
+        ]
+        return found
+
+    for task_id in ("upsert", "run"):
+        (output,) = complete(task_id)["outputs"]
+        assert (output["namespace"], output["name"]) == (
+            namespace(posthog_conn),
+            f"{posthog_conn.project_id}.saved_queries.{view}",
+        )
+        assert [(f["name"], f["type"]) for f in output["facets"]["schema"]["fields"]] == [
+            ("event", "string"),
+            ("pageviews", "integer"),
+        ]
+        assert complete(task_id)["job"]["facets"]["sql"]["query"] == QUERY
+    summaries = complete("summarise")
+    assert [(d["namespace"], d["name"]) for d in summaries["inputs"]] == [
         (namespace(posthog_conn), f"{posthog_conn.project_id}.session_recordings")
     ]
-    assert [(d["namespace"], d["name"]) for d in complete["outputs"]] == [("file", f"{folder}/week.jsonl")]
+    (output,) = summaries["outputs"]
+    assert output["namespace"] == "file" and output["name"].startswith(f"{tmp_path}/week-")
+    assert Path(output["name"]).exists()

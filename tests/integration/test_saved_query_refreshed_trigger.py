@@ -192,3 +192,11 @@ def test_kwargs_are_stable_so_airflow_keeps_one_watcher() -> None:
     assert first == again
     assert BaseEventTrigger.hash(*first) == BaseEventTrigger.hash(*again)
     assert "api_key" not in json.dumps(first[1]) and "phx_" not in json.dumps(first[1])
+
+
+def test_the_asset_state_store_holds_the_watermark_from_airflow_3_3_on() -> None:
+    """Airflow 3.3 gives event triggers an asset state store; before it the watermark lives in memory
+    and a restart starts from the newest job (``test_without_a_state_store_a_restart_starts_from_now``)."""
+    from airflow_provider._compat import AIRFLOW_V_3_3_PLUS
+
+    assert hasattr(make_trigger(), "asset_state_store") is AIRFLOW_V_3_3_PLUS

@@ -81,6 +81,11 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
         as ``file:///data/summaries/{{ data_interval_start | ds }}.jsonl`` or ``s3://conn_id@bucket/key``.
     :param fail_on_session_error: fail the task when any session could not be summarised (by default
         it fails only when every session failed; single failures are warnings).
+
+    Each file written is announced as an event of its folder's asset (``file:///...``, ``s3://...``)
+    with ``path``, ``sha256``, ``date_from``, ``date_to``, ``sessions``, ``summarised`` and ``failed``
+    in its extra: the folder is declared as the outlet when it is not a template, otherwise an alias
+    named after the task is, and the folder added to it at run time. ``outlets=[]`` emits nothing.
     """
 
     template_fields: Sequence[str] = (

@@ -22,6 +22,7 @@ from airflow_provider.api.response import (
     RawResponse,
     TransportFailure,
     decode_json,
+    parse_retry_after,
     redact,
 )
 from airflow_provider.api.retry import RetryPolicy, may_have_been_processed
@@ -76,6 +77,7 @@ def exchange(request: ApiRequest, policy: RetryPolicy, limiter: RateLimiter | No
         outcome = yield Send(request)
         assert outcome is not None
         result, outcome = _decode(outcome, request)
+        _share_throttling(outcome, request, limiter)
         wait = policy.decide(request, outcome, retries, waited, resent_after_lost_answer=answer_lost)
         if wait is None:
             return result
@@ -92,6 +94,15 @@ def exchange(request: ApiRequest, policy: RetryPolicy, limiter: RateLimiter | No
             wait,
         )
         yield Sleep(wait)
+
+
+def _share_throttling(outcome: Outcome, request: ApiRequest, limiter: RateLimiter | None) -> None:
+    """A 429 with ``Retry-After`` holds the request's buckets for every caller sharing ``limiter``."""
+    if limiter is None or not isinstance(outcome, RawResponse) or outcome.status != 429:
+        return
+    retry_after = parse_retry_after(outcome.headers.get("retry-after"))
+    if retry_after is not None and request.rate_buckets:
+        limiter.hold(request.rate_buckets, retry_after)
 
 
 def _decode(outcome: Outcome, request: ApiRequest) -> tuple[Any, Outcome]:

@@ -4,8 +4,9 @@ PostHog counts requests per personal API key in sliding windows (``docs/posthog-
 numbers live in :mod:`airflow_provider.api.limits`. The limiter hands out send times: a caller asks
 for a slot, gets the seconds to wait, and sleeps that long (``time.sleep`` on a worker,
 ``asyncio.sleep`` in the triggerer). Reservations are made under a short lock and never block, so
-one limiter serves threads and event loops alike. It is per process: several workers sharing a key
-need an Airflow pool to stay under the limits together (see ``docs/connection.md``).
+one limiter serves threads and event loops alike. A 429 with ``Retry-After`` holds its buckets for every
+caller of the process (:meth:`RateLimiter.hold`). It is per process: see ``docs/connection.md`` for
+sharing a key between processes.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class RateLimiter:
         self._clock = clock
         self._lock = threading.Lock()
         self._history: dict[tuple[str, ...], list[float]] = {}
+        self._held_until: dict[tuple[str, ...], float] = {}
 
     def reserve(self, buckets: Sequence[Bucket]) -> float:
         """Reserve the earliest send time all ``buckets`` allow; return the seconds to wait for it.
@@ -76,7 +78,7 @@ class RateLimiter:
         """
         with self._lock:
             now = self._clock()
-            send_at = now
+            send_at = max([now, *(self._held_until.get(bucket.key, now) for bucket in buckets)])
             moved = True
             while moved:
                 moved = False
@@ -92,11 +94,25 @@ class RateLimiter:
                 history.append(send_at)
             return send_at - now
 
+    def hold(self, buckets: Sequence[Bucket], seconds: float) -> None:
+        """Send nothing in ``buckets`` for ``seconds``: PostHog answered 429 with ``Retry-After``.
+
+        Every caller of the process that reserves a slot in these buckets waits until then, instead of
+        each finding the 429 out for itself.
+
+        :param buckets: the throttles of the refused request.
+        :param seconds: PostHog's ``Retry-After``.
+        """
+        with self._lock:
+            until = self._clock() + seconds
+            for bucket in buckets:
+                self._held_until[bucket.key] = max(until, self._held_until.get(bucket.key, until))
 
     def clear(self) -> None:
-        """Forget every reservation (tests start each case with a fresh budget, as the emulator does)."""
+        """Forget every reservation and hold (each test starts with a whole budget, as the emulator does)."""
         with self._lock:
             self._history.clear()
+            self._held_until.clear()
 
 
 def _earliest_slot(history: list[float], rates: Rates, not_before: float) -> float:

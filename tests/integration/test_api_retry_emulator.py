@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from helpers import wait_until
 
 from airflow_provider.api import PostHogNotFoundError
 from airflow_provider.hooks.posthog import PostHogHook
@@ -43,3 +45,29 @@ def test_delete_of_an_object_that_never_existed_still_raises_not_found(
     with pytest.raises(PostHogNotFoundError):
         hook.delete_user_interview("0192f3a0-aaaa-7bbb-8ccc-000000000001")
     assert [delete["status"] for delete in posthog_conn.requests(method="DELETE")] == [404]
+
+
+def test_a_429_holds_back_every_caller_of_its_bucket_in_the_process(posthog_conn: Any) -> None:
+    """One caller meets the 429; the others wait out its Retry-After instead of each meeting one."""
+    posthog_conn.add_fault(
+        method="GET", path="subscriptions", kind="status", status=429, retry_after=2, times=1
+    )
+    hooks = [PostHogHook() for _ in range(4)]
+    first = threading.Thread(target=lambda: list(hooks[0].list_subscriptions()))
+    first.start()
+    refused = wait_until(
+        lambda: posthog_conn.requests(method="GET", path="subscriptions"), what="the first caller's 429"
+    )[0]
+    assert refused["status"] == 429
+    others = [
+        threading.Thread(target=lambda hook=hook: list(hook.list_subscriptions())) for hook in hooks[1:]
+    ]
+    for thread in others:
+        thread.start()
+    for thread in (first, *others):
+        thread.join()
+
+    sent = posthog_conn.requests(method="GET", path="subscriptions")
+    assert [entry["status"] for entry in sent] == [429, 200, 200, 200, 200]
+    # Nobody asked again before PostHog's Retry-After had passed.
+    assert all(entry["time"] >= refused["time"] + 2 - 0.05 for entry in sent[1:])

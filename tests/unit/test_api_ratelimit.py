@@ -97,3 +97,18 @@ def test_reservations_from_many_threads_never_exceed_the_limit() -> None:
     for thread in threads:
         thread.join()
     assert sorted(waits) == [0.0] * 10 + [60.0] * 10 + [120.0] * 10 + [180.0] * 10
+
+
+def test_a_429_holds_its_buckets_for_every_caller_until_retry_after_passes() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(clock)
+    (default,) = buckets_for(KEY, HOST, "1", "subscriptions/")
+    (clickhouse,) = buckets_for(KEY, HOST, "1", "sessions/values/")
+    limiter.hold([default], 7.0)
+    assert limiter.reserve([default]) == 7.0  # another caller of the refused bucket waits it out
+    assert limiter.reserve([clickhouse]) == 0.0  # other throttles are not held
+    clock.now += 7.0
+    assert limiter.reserve([default]) == 0.0  # waits only as long as PostHog said (the slot is booked)
+    limiter.hold([default], 2.0)
+    limiter.hold([default], 1.0)  # a shorter hold never shortens a longer one
+    assert limiter.reserve([default]) == 2.0

@@ -71,6 +71,13 @@ TERMINAL_STATUSES: frozenset[str] = frozenset(
     )
 )
 
+#: PostHog's largest ``limit`` for ``data_modeling_jobs``: the fewest requests per walk of many runs.
+WALK_PAGE_SIZE = 100
+#: The most jobs one walk reads (10 pages).
+MAX_WALK_JOBS = 1000
+#: Seconds a worker's clock may be ahead of PostHog's when a walk judges by ``requested_after``.
+WALK_CLOCK_SLACK = 300.0
+
 # Errors after which polling goes on: PostHog unreachable, overloaded or throttling us. The client has
 # already retried them; a trigger keeps polling until its deadline instead of failing the task.
 TRANSIENT_ERRORS: tuple[type[PostHogError], ...] = (
@@ -359,6 +366,73 @@ async def aread_run_state(hook: PostHogAsyncHook, run: SavedQueryRun) -> RunStat
     if state is None:
         state = run.judge_saved_query(await hook.get_saved_query(run.saved_query_id))
     return state
+
+
+async def aread_run_states(hook: PostHogAsyncHook, runs: list[SavedQueryRun]) -> list[RunState]:
+    """Where each of many runs stands, from one reading shared by all of them (the triggerer's poller).
+
+    One run: :func:`aread_run_state`. Several: the project's job listing, newest first, in pages of
+    :data:`WALK_PAGE_SIZE`, until every run's jobs since it was asked for have been read, and each run
+    judged from its own saved query's jobs in it. A run the walk cannot judge (its saved query has no
+    job at all yet, or it was asked for before the oldest job read) is read on its own.
+
+    :param hook: the async hook of the triggers' connection and project.
+    :param runs: the runs followed.
+    :returns: their states, in the order of ``runs``.
+    """
+    if len(runs) == 1:
+        return [await aread_run_state(hook, runs[0])]
+    jobs, complete = await _walk(hook, runs)
+    states: list[RunState] = []
+    for run in runs:
+        state = None
+        if complete or _walk_reached(run, jobs[-1]):  # every job since this run was asked for was read
+            own = [job for job in jobs if job.get("saved_query_id") == run.saved_query_id]
+            state = run.judge_jobs(own) if own else None
+            if state is None and run.baseline is not None and run.baseline.job_id is not None:
+                state = RunState(status=None)  # the query has jobs; ours is not listed yet
+            if state is None:  # no job of this query: only the query's own status can tell
+                state = run.judge_saved_query(await hook.get_saved_query(run.saved_query_id))
+        states.append(state if state is not None else await aread_run_state(hook, run))
+    return states
+
+
+async def _walk(hook: PostHogAsyncHook, runs: list[SavedQueryRun]) -> tuple[list[dict[str, Any]], bool]:
+    """The project's jobs, newest first, until every run's jobs since it was asked for have been read.
+
+    At most :data:`MAX_WALK_JOBS`; a run asked for before the oldest job read is then read on its own.
+
+    :returns: the jobs, and whether they are all the project has.
+    """
+    listing = cast(
+        "AsyncGenerator[dict[str, Any], None]",
+        hook.list_data_modeling_jobs(page_size=WALK_PAGE_SIZE),
+    )
+    jobs: list[dict[str, Any]] = []
+    async with aclosing(listing):  # closed once enough is read: no further page is asked for
+        async for job in listing:
+            jobs.append(job)
+            if len(jobs) % WALK_PAGE_SIZE == 0 and (
+                len(jobs) >= MAX_WALK_JOBS or all(_walk_reached(run, job) for run in runs)
+            ):
+                return jobs, False
+    return jobs, True
+
+
+def _walk_reached(run: SavedQueryRun, job: dict[str, Any]) -> bool:
+    """Whether a walk that got to ``job`` has read every job of ``run`` since it was asked for.
+
+    By PostHog's own order when the run has a baseline job; otherwise once the walk is well before the
+    worker's ``requested_after`` (:data:`WALK_CLOCK_SLACK` allows for the clocks differing).
+    """
+    if not run.reads_past(job):
+        return True
+    moment = require_timestamp("created_at", job.get("created_at"))
+    return (
+        run.requested_after is not None
+        and moment is not None
+        and (moment < run.requested_after - WALK_CLOCK_SLACK)
+    )
 
 
 def _read_enough(run: SavedQueryRun, jobs: list[dict[str, Any]]) -> bool:

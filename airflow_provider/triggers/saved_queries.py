@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any, TypeVar
@@ -18,10 +17,10 @@ from airflow_provider.saved_query_runs import (
     TRANSIENT_ERRORS,
     SavedQueryRun,
     acancel_run,
-    aread_run_state,
     run_event,
     stop_event,
 )
+from airflow_provider.triggers.run_poller import shared_run_poller
 
 T = TypeVar("T")
 
@@ -37,9 +36,10 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
     Every way out yields exactly one event (``success``, ``failed``, ``cancelled``, ``timeout`` or
     ``error``, each with a ``message``); check it with
     :func:`airflow_provider.saved_query_runs.validate_run_event`. Lost connections, 5xx and 429 answers
-    are logged once per outage and polling goes on until the deadline. All triggers of one connection
-    in one triggerer share one HTTP session through :class:`PostHogAsyncHook`. The first re-check
-    comes after a random 50-100% of ``poll_interval``, so triggers deferred together spread out.
+    are logged once per outage and polling goes on until the deadline. The triggers of one connection
+    and project in one triggerer do not poll on their own: one poller
+    (:mod:`airflow_provider.triggers.run_poller`) reads once per interval, one request for a trigger
+    alone and one walk of the project's job listing for many, and answers each of them.
 
     :param saved_query_id: the saved query (view) whose run is followed.
     :param deadline: absolute epoch seconds (``time.time()``) after which the trigger yields ``timeout``.
@@ -116,9 +116,8 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         The hook is released before the event is yielded, so the shared session's last user closes it
         on every way out, cancellation included.
         """
-        hook = self._hook()
         try:
-            payload = await self._wait(hook)
+            payload = await self._wait()
         except Exception as error:
             payload = stop_event(
                 EVENT_ERROR,
@@ -127,20 +126,20 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
                 f"{type(error).__name__}: {error}",
                 self.requested_after,
             )
-        finally:
-            await hook.close()
         yield TriggerEvent(payload)
 
-    async def _wait(self, hook: PostHogAsyncHook) -> dict[str, Any]:
-        # The first pause is a random 50-100% of the interval, so triggers deferred together (a mapped
-        # task, a backfill) do not keep polling PostHog in lockstep; later pauses are the interval.
-        pause = self.poll_interval * random.uniform(0.5, 1.0)
+    async def _wait(self) -> dict[str, Any]:
+        # The connection's poller reads every waiting run of this triggerer once per interval; it paces
+        # the loop, so a trigger never polls PostHog on its own.
+        poller = shared_run_poller(
+            self.posthog_conn_id, None if self.project_id is None else str(self.project_id)
+        )
         while True:
             try:
-                # One poll can take minutes (read timeouts, retry waits, the rate limiter's queue):
-                # it is cut off at the deadline, so the timeout event is never late.
+                # A reading can take minutes (read timeouts, retry waits, the rate limiter's queue): the
+                # wait for it is cut off at the deadline, so the timeout event is never late.
                 state = await _cut_off_after(
-                    self.deadline - time.time(), aread_run_state(hook, self.run_followed)
+                    self.deadline - time.time(), poller.next_state(self.run_followed, self.poll_interval)
                 )
             except asyncio.TimeoutError:
                 return self._timeout_event()
@@ -157,11 +156,8 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
                 self._note_recovery()
                 if state.terminal:
                     return run_event(self.saved_query_id, state, self.requested_after)
-            remaining = self.deadline - time.time()
-            if remaining <= 0:
+            if self.deadline - time.time() <= 0:
                 return self._timeout_event()
-            await asyncio.sleep(min(pause, remaining))
-            pause = self.poll_interval
 
     def _timeout_event(self) -> dict[str, Any]:
         return stop_event(

@@ -10,6 +10,7 @@ import pytest
 
 import airflow_provider.operators.saved_queries as operator_module
 import airflow_provider.sensors.saved_queries as sensor_module
+import airflow_provider.triggers.run_poller as run_poller_module
 import airflow_provider.triggers.saved_queries as trigger_module
 from airflow_provider._compat import AirflowFailException
 from airflow_provider.operators.base import checked_at_execute
@@ -30,7 +31,8 @@ def _names_used(module: ModuleType) -> set[str]:
     [
         (operator_module, {"start_run", "read_run_state", "cancel_run"}),
         (sensor_module, {"read_run_state"}),
-        (trigger_module, {"aread_run_state", "acancel_run"}),
+        (trigger_module, {"acancel_run"}),
+        (run_poller_module, {"aread_run_states"}),
     ],
 )
 def test_each_task_asks_the_lifecycle_module_and_never_reads_jobs_itself(

@@ -28,7 +28,9 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# The shared rate-budget tests start a Redis server (Debian's; installed when missing).
 test: lint
+	bash scripts/install-services.sh redis
 	$(VENV)/bin/pytest -m "not e2e"
 
 # Real Airflow processes (api-server, scheduler, dag-processor, triggerer) and headless Chromium, then

@@ -16,19 +16,19 @@ from typing import Any
 from airflow_provider.api.async_transport import AiohttpTransport
 from airflow_provider.api.config import ClientConfig
 from airflow_provider.api.errors import PostHogConfigError
-from airflow_provider.api.exchange import Exchange, Send, exchange
+from airflow_provider.api.exchange import Exchange, Hold, Reserve, Send, exchange
 from airflow_provider.api.pagination import PageWalk, page_items
-from airflow_provider.api.ratelimit import PROCESS_RATE_LIMITER, RateLimiter
+from airflow_provider.api.ratelimit import PROCESS_RATE_LIMITER, Limiter
 from airflow_provider.api.request import ApiCall, build_request
 from airflow_provider.api.retry import RetryPolicy
 from airflow_provider.api.sync_transport import RequestsTransport
 
 
 class _ClientBase:
-    def __init__(self, config: ClientConfig, policy: RetryPolicy | None, limiter: RateLimiter | None) -> None:
+    def __init__(self, config: ClientConfig, policy: RetryPolicy | None, limiter: Limiter | None) -> None:
         self.config = config
         self.policy = policy or RetryPolicy(max_retries=config.max_retries)
-        self.limiter = (limiter or PROCESS_RATE_LIMITER) if config.rate_limit else None
+        self.limiter = (limiter or _default_limiter(config)) if config.rate_limit else None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(host={self.config.host!r}, project_id={self.config.project_id!r})"
@@ -37,13 +37,23 @@ class _ClientBase:
         return exchange(build_request(self.config, call, project_id), self.policy, self.limiter)
 
 
+def _default_limiter(config: ClientConfig) -> Limiter:
+    """The deployment-wide store's limiter when the connection names one, else this process's."""
+    if config.rate_limit_store:
+        from airflow_provider.api.shared_budget import store_limiter
+
+        return store_limiter(config.rate_limit_store)
+    return PROCESS_RATE_LIMITER
+
+
 class PostHogClient(_ClientBase):
     """Synchronous PostHog client (workers): ``requests`` with keep-alive, retries, rate limiting.
 
     :param config: validated settings.
     :param transport: sends requests; a new :class:`RequestsTransport` by default.
     :param policy: the retry policy; by default one with ``config.max_retries``.
-    :param limiter: the rate limiter; the process-wide one by default (none if ``config.rate_limit`` is off).
+    :param limiter: the rate limiter; by default the store's (``rate_limit_store``) or the process-wide
+        one (none if ``config.rate_limit`` is off).
     :param sleep: how to wait (injectable for tests).
     """
 
@@ -53,7 +63,7 @@ class PostHogClient(_ClientBase):
         *,
         transport: RequestsTransport | None = None,
         policy: RetryPolicy | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__(config, policy, limiter)
@@ -72,6 +82,11 @@ class PostHogClient(_ClientBase):
             while True:
                 if isinstance(action, Send):
                     action = steps.send(self.transport.send(action.request))
+                elif isinstance(action, Reserve):
+                    action = steps.send(action.limiter.reserve(action.buckets))
+                elif isinstance(action, Hold):
+                    action.limiter.hold(action.buckets, action.seconds)
+                    action = steps.send(None)
                 else:
                     self._sleep(action.seconds)
                     action = steps.send(None)
@@ -109,7 +124,8 @@ class AsyncPostHogClient(_ClientBase):
     :param config: validated settings.
     :param transport: sends requests; if not given the client opens (and closes) its own.
     :param policy: the retry policy; by default one with ``config.max_retries``.
-    :param limiter: the rate limiter; the process-wide one by default (none if ``config.rate_limit`` is off).
+    :param limiter: the rate limiter; by default the store's (``rate_limit_store``) or the process-wide
+        one (none if ``config.rate_limit`` is off).
     """
 
     def __init__(
@@ -118,7 +134,7 @@ class AsyncPostHogClient(_ClientBase):
         *,
         transport: AiohttpTransport | None = None,
         policy: RetryPolicy | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
         super().__init__(config, policy, limiter)
         self._owns_transport = transport is None
@@ -136,6 +152,11 @@ class AsyncPostHogClient(_ClientBase):
             while True:
                 if isinstance(action, Send):
                     action = steps.send(await self.transport.send(action.request))
+                elif isinstance(action, Reserve):
+                    action = steps.send(await action.limiter.areserve(action.buckets))
+                elif isinstance(action, Hold):
+                    await action.limiter.ahold(action.buckets, action.seconds)
+                    action = steps.send(None)
                 else:
                     await asyncio.sleep(action.seconds)
                     action = steps.send(None)

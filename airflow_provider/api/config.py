@@ -39,6 +39,10 @@ class ClientConfig:
     :param max_retries: how many times a retryable failure is retried.
     :param verify: verify TLS certificates (``True``/``False``) or the path of a CA bundle.
     :param rate_limit: wait client-side to stay under PostHog's per-key rate limits.
+    :param rate_limit_store: ``redis://`` URL of a store that holds one budget for every process using
+        the key (a deployment-wide limit); ``None`` keeps the budget per process. Never in ``repr``.
+    :param rate_limit_share: without a store, the fraction of PostHog's limits this process keeps to
+        (``1 / <processes using the key>``); ignored with a store.
     """
 
     host: str
@@ -49,6 +53,8 @@ class ClientConfig:
     max_retries: int = DEFAULT_MAX_RETRIES
     verify: bool | str = True
     rate_limit: bool = True
+    rate_limit_store: str | None = field(default=None, repr=False)
+    rate_limit_share: float = 1.0
 
     @property
     def key_fingerprint(self) -> str:
@@ -72,7 +78,7 @@ class ClientConfig:
         :param host: the connection's ``host`` (default ``https://us.posthog.com``).
         :param api_key: the connection's ``password``: the personal API key.
         :param extra: the connection's extras: ``project_id``, ``timeout``, ``max_retries``, ``verify``,
-            ``allow_insecure_http``, ``rate_limit``.
+            ``allow_insecure_http``, ``rate_limit``, ``rate_limit_store``, ``rate_limit_share``.
         :param port: the connection's ``port``, if the host does not carry one.
         :param project_id: overrides the ``project_id`` extra.
         :param timeout: overrides the ``timeout`` extra.
@@ -96,6 +102,8 @@ class ClientConfig:
             ),
             verify=parse_verify(extra.get("verify")),
             rate_limit=parse_bool(extra.get("rate_limit"), "extra 'rate_limit'", True),
+            rate_limit_store=parse_store_url(extra.get("rate_limit_store")),
+            rate_limit_share=parse_share(extra.get("rate_limit_share")),
         )
 
 
@@ -156,6 +164,40 @@ def _is_loopback(hostname: str) -> bool:
         return ipaddress.ip_address(hostname).is_loopback
     except ValueError:
         return False
+
+
+def parse_store_url(value: object) -> str | None:
+    """The ``rate_limit_store`` extra: a ``redis://``, ``rediss://`` or ``unix://`` URL, or nothing.
+
+    :param value: the extra's value.
+    """
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise PostHogConfigError(
+            "extra 'rate_limit_store' must be a Redis URL such as 'redis://redis:6379/0' "
+            "(redis://, rediss:// or unix://)."
+        )
+    return value
+
+
+def parse_share(value: object) -> float:
+    """The ``rate_limit_share`` extra: a fraction above 0 and at most 1 (default 1).
+
+    :param value: the extra's value.
+    """
+    if value in (None, ""):
+        return 1.0
+    try:
+        share = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        share = -1.0
+    if isinstance(value, bool) or not 0 < share <= 1:
+        raise PostHogConfigError(
+            f"extra 'rate_limit_share' must be a fraction above 0 and at most 1 (e.g. 0.25 for four "
+            f"workers on one key); got {value!r}."
+        )
+    return share
 
 
 def parse_bool(value: object, name: str, default: bool) -> bool:

@@ -1,9 +1,10 @@
 """One request from first send to final result, as a generator that does no I/O (sans-I/O).
 
-:func:`exchange` yields :class:`Send` and :class:`Sleep` actions and receives what the send
-produced. The sync client runs it with a ``requests`` transport and ``time.sleep``, the async
-client with aiohttp and ``asyncio.sleep``: both take the same decisions because the decisions live
-here and in :mod:`.retry`.
+:func:`exchange` yields :class:`Send`, :class:`Sleep`, :class:`Reserve` and :class:`Hold` actions and
+receives what each produced. The sync client runs it with a ``requests`` transport, ``time.sleep`` and
+the limiter's blocking calls, the async client with aiohttp, ``asyncio.sleep`` and the limiter's
+awaitable ones (a shared store is reached over the network): both take the same decisions because the
+decisions live here and in :mod:`.retry`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider.api.ratelimit import RateLimiter
+from airflow_provider.api.ratelimit import Bucket, Limiter
 from airflow_provider.api.request import ApiRequest
 from airflow_provider.api.response import (
     FailureKind,
@@ -46,11 +47,28 @@ class Sleep:
     seconds: float
 
 
-Action = Send | Sleep
-Exchange = Generator[Action, Outcome | None, Any]
+@dataclass(frozen=True)
+class Reserve:
+    """Action: reserve a send slot in ``buckets`` with ``limiter``; send back the seconds to wait."""
+
+    limiter: Limiter
+    buckets: tuple[Bucket, ...]
 
 
-def exchange(request: ApiRequest, policy: RetryPolicy, limiter: RateLimiter | None) -> Exchange:
+@dataclass(frozen=True)
+class Hold:
+    """Action: hold ``buckets`` for ``seconds`` in ``limiter`` (PostHog answered 429); send back ``None``."""
+
+    limiter: Limiter
+    buckets: tuple[Bucket, ...]
+    seconds: float
+
+
+Action = Send | Sleep | Reserve | Hold
+Exchange = Generator[Action, Outcome | float | None, Any]
+
+
+def exchange(request: ApiRequest, policy: RetryPolicy, limiter: Limiter | None) -> Exchange:
     """Drive ``request`` to its decoded JSON result (``None`` for an empty body), retrying per ``policy``.
 
     Every retry is logged at WARNING with method, path, status (or failure) and wait; never headers.
@@ -64,7 +82,8 @@ def exchange(request: ApiRequest, policy: RetryPolicy, limiter: RateLimiter | No
     answer_lost = False
     while True:
         if limiter is not None and request.rate_buckets:
-            delay = limiter.reserve(request.rate_buckets)
+            delay = yield Reserve(limiter, request.rate_buckets)
+            assert isinstance(delay, float | int)
             if delay > 0:
                 if delay >= _LOG_LIMITER_WAITS_FROM:
                     log.warning(
@@ -75,9 +94,11 @@ def exchange(request: ApiRequest, policy: RetryPolicy, limiter: RateLimiter | No
                     )
                 yield Sleep(delay)
         outcome = yield Send(request)
-        assert outcome is not None
+        assert isinstance(outcome, RawResponse | TransportFailure)
         result, outcome = _decode(outcome, request)
-        _share_throttling(outcome, request, limiter)
+        hold = _throttled_for(outcome, request, limiter)
+        if limiter is not None and hold is not None:
+            yield Hold(limiter, request.rate_buckets, hold)
         wait = policy.decide(request, outcome, retries, waited, resent_after_lost_answer=answer_lost)
         if wait is None:
             return result
@@ -96,13 +117,13 @@ def exchange(request: ApiRequest, policy: RetryPolicy, limiter: RateLimiter | No
         yield Sleep(wait)
 
 
-def _share_throttling(outcome: Outcome, request: ApiRequest, limiter: RateLimiter | None) -> None:
-    """A 429 with ``Retry-After`` holds the request's buckets for every caller sharing ``limiter``."""
-    if limiter is None or not isinstance(outcome, RawResponse) or outcome.status != 429:
-        return
-    retry_after = parse_retry_after(outcome.headers.get("retry-after"))
-    if retry_after is not None and request.rate_buckets:
-        limiter.hold(request.rate_buckets, retry_after)
+def _throttled_for(outcome: Outcome, request: ApiRequest, limiter: Limiter | None) -> float | None:
+    """Seconds every caller of the request's buckets must hold back: a 429's ``Retry-After``."""
+    if limiter is None or not request.rate_buckets:
+        return None
+    if not isinstance(outcome, RawResponse) or outcome.status != 429:
+        return None
+    return parse_retry_after(outcome.headers.get("retry-after"))
 
 
 def _decode(outcome: Outcome, request: ApiRequest) -> tuple[Any, Outcome]:

@@ -17,6 +17,7 @@ import time
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from airflow_provider.api import limits
 
@@ -35,14 +36,22 @@ class Bucket:
     rates: Rates
 
 
-def buckets_for(key_fingerprint: str, host: str, project_id: str, path: str) -> tuple[Bucket, ...]:
+def buckets_for(
+    key_fingerprint: str, host: str, project_id: str, path: str, share: float = 1.0
+) -> tuple[Bucket, ...]:
     """Return the throttles PostHog applies to a request path under ``/api/environments/:id/``.
 
     :param key_fingerprint: identifies the personal API key without revealing it.
     :param host: the PostHog base URL (limits are per deployment).
     :param project_id: the project the request goes to.
     :param path: the path relative to the project, e.g. ``warehouse_saved_queries/<id>/run/``.
+    :param share: the fraction of each limit this process keeps to (at least one request per period).
     """
+    if share != 1.0:
+        return tuple(
+            Bucket(bucket.key, tuple((max(1, int(limit * share)), period) for limit, period in bucket.rates))
+            for bucket in buckets_for(key_fingerprint, host, project_id, path)
+        )
     owner = (key_fingerprint, host)
     run = re.match(limits.SAVED_QUERY_RUN_PATH, path)
     if run:
@@ -57,6 +66,22 @@ def buckets_for(key_fingerprint: str, host: str, project_id: str, path: str) -> 
     if re.match(limits.CLICKHOUSE_PATH, path):
         return (Bucket((*owner, "clickhouse"), limits.CLICKHOUSE_RATES),)
     return (Bucket((*owner, "default"), limits.DEFAULT_RATES),)
+
+
+class Limiter(Protocol):
+    """What a client needs of a rate limiter: this process's own, or a deployment-wide shared store."""
+
+    def reserve(self, buckets: Sequence[Bucket]) -> float:
+        """Reserve the earliest slot all ``buckets`` allow; the seconds to wait for it."""
+
+    async def areserve(self, buckets: Sequence[Bucket]) -> float:
+        """:meth:`reserve` for the triggerer's event loop."""
+
+    def hold(self, buckets: Sequence[Bucket], seconds: float) -> None:
+        """Send nothing in ``buckets`` for ``seconds`` (PostHog answered 429 with ``Retry-After``)."""
+
+    async def ahold(self, buckets: Sequence[Bucket], seconds: float) -> None:
+        """:meth:`hold` for the triggerer's event loop."""
 
 
 class RateLimiter:
@@ -93,6 +118,21 @@ class RateLimiter:
                 del history[: bisect_right(history, now - longest)]
                 history.append(send_at)
             return send_at - now
+
+    async def areserve(self, buckets: Sequence[Bucket]) -> float:
+        """:meth:`reserve`, which never blocks (its lock is held for microseconds).
+
+        :param buckets: the throttles that count this request.
+        """
+        return self.reserve(buckets)
+
+    async def ahold(self, buckets: Sequence[Bucket], seconds: float) -> None:
+        """:meth:`hold`, which never blocks.
+
+        :param buckets: the throttles of the refused request.
+        :param seconds: PostHog's ``Retry-After``.
+        """
+        self.hold(buckets, seconds)
 
     def hold(self, buckets: Sequence[Bucket], seconds: float) -> None:
         """Send nothing in ``buckets`` for ``seconds``: PostHog answered 429 with ``Retry-After``.

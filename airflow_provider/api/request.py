@@ -213,7 +213,13 @@ def build_request(config: ClientConfig, call: ApiCall, project_id: str | int | N
     relative = call.path.strip("/")
     relative = f"{relative}/" if relative else ""
     path = f"/api/{call.root}/{project}/{relative}"
-    buckets = buckets_for(config.key_fingerprint, config.host, project, relative) if config.rate_limit else ()
+    # A shared store holds the key's whole budget for every process; without one, this process's share.
+    share = 1.0 if config.rate_limit_store else config.rate_limit_share
+    buckets = (
+        buckets_for(config.key_fingerprint, config.host, project, relative, share)
+        if config.rate_limit
+        else ()
+    )
     return ApiRequest(
         method=call.method,
         url=f"{config.host}{path}",

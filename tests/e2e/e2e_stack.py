@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 import requests
-from e2e_processes import free_port, start_group, stop_group
 from helpers import wait_until
+from processes import free_port, start_group, stop_group
 
 from airflow_provider.emulator import EmulatorClient
 

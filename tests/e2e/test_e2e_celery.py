@@ -23,9 +23,9 @@ from urllib.parse import quote
 import pytest
 from e2e_artifacts import artifact_path, keep_airflow_logs
 from e2e_rest import AirflowREST
-from e2e_services import PostgresServer, RedisServer
 from e2e_stack import ADMIN_PASSWORD, ADMIN_USER, AirflowStack
 from helpers import wait_until
+from services import PostgresServer, RedisServer
 
 # Seven Airflow processes and two servers on two cores: a step can take minutes.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]

@@ -21,7 +21,7 @@ from airflow_provider.api import (
     PostHogValidationError,
     RetryPolicy,
 )
-from airflow_provider.api.exchange import Send, Sleep, exchange
+from airflow_provider.api.exchange import Reserve, Send, Sleep, exchange
 from airflow_provider.api.ratelimit import RateLimiter
 from airflow_provider.api.request import ApiRequest, build_request
 from airflow_provider.api.response import (
@@ -340,5 +340,7 @@ def test_exchange_waits_for_the_rate_limiter_before_sending() -> None:
     for _ in range(10):
         assert limiter.reserve(sent.rate_buckets) == 0.0
     steps = exchange(sent, POLICY, limiter)
-    assert next(steps) == Sleep(60.0)
+    reserve = next(steps)
+    assert reserve == Reserve(limiter, sent.rate_buckets)
+    assert steps.send(limiter.reserve(reserve.buckets)) == Sleep(60.0)
     assert isinstance(steps.send(None), Send)

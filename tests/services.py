@@ -1,7 +1,8 @@
 """PostgreSQL and Redis from Debian's packages, each a throw-away server on a free loopback port.
 
-The CeleryExecutor suite's metadata database and broker. ``scripts/install-services.sh`` installs the
-packages; PostgreSQL refuses to run as root, so its cluster belongs to the ``postgres`` user.
+The CeleryExecutor suite's metadata database and broker, and the shared rate-limit store of the budget
+tests. ``scripts/install-services.sh`` installs the packages; PostgreSQL refuses to run as root, so its
+cluster belongs to the ``postgres`` user.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from e2e_processes import free_port, start_group, stop_group
 from helpers import wait_until
+from processes import free_port, start_group, stop_group
 
 
 def postgres_bin(program: str) -> str:

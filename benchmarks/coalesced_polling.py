@@ -1,0 +1,162 @@
+"""Many saved-query waits in one triggerer: the shared poller against each trigger polling on its own.
+
+The emulator runs in its own process with PostHog's throttle on (its default). This process plays the
+triggerer: one event loop in which ``--waits`` runs are followed, in two phases of the same run:
+
+* ``per-trigger``: what the provider did before the poller: every wait reads its own view's jobs
+  (``aread_run_state``) every ``--interval`` seconds, first after a random 50-100% of it;
+* ``coalesced``: every wait is a ``PostHogSavedQueryRunTrigger``, all served by the connection's one
+  ``RunPoller``.
+
+Runs are spread over ``--views`` views (PostHog allows 10 runs a minute per view) and started one after
+another, so they finish at different times over the phase. Measured per phase, from the emulator's
+request log: GETs of ``data_modeling_jobs`` while waiting, per interval, against one listing walk (the
+pages needed to cover every run: ceil(jobs since the oldest run / 100)); how late each run's end was
+noticed, in intervals (event time minus the job's ``last_run_at``); 429 answers.
+
+Run: ``.venv/bin/python benchmarks/coalesced_polling.py --waits 200 --views 20 --interval 2``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+from airflow_provider.api.arguments import require_timestamp
+from airflow_provider.emulator import EmulatorClient
+from airflow_provider.hooks.posthog import PostHogAsyncHook, PostHogHook
+from airflow_provider.saved_query_runs import SavedQueryRun, aread_run_state, start_run
+from airflow_provider.triggers import PostHogSavedQueryRunTrigger
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_emulator(job_seconds: float) -> tuple[subprocess.Popen[bytes], EmulatorClient]:
+    port = free_port()
+    command = [sys.executable, "-m", "airflow_provider.emulator", "--port", str(port), "--seed", "demo"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = EmulatorClient(f"http://127.0.0.1:{port}")
+    for _ in range(100):
+        try:
+            client.configure(job_run_seconds=job_seconds)
+            os.environ["AIRFLOW_CONN_POSTHOG_DEFAULT"] = client.airflow_conn_json()
+            return server, client
+        except Exception:
+            time.sleep(0.1)
+    raise RuntimeError("the emulator did not start")
+
+
+class _Quiet:
+    def warning(self, *args: Any) -> None:
+        pass
+
+
+def start_runs(views: list[str], waits: int) -> list[SavedQueryRun]:
+    hook = PostHogHook()
+    return [start_run(hook, views[index % len(views)], _Quiet()) for index in range(waits)]
+
+
+async def per_trigger(run: SavedQueryRun, interval: float) -> tuple[str | None, float]:
+    async with PostHogAsyncHook() as hook:
+        await asyncio.sleep(interval * random.uniform(0.5, 1.0))
+        while True:
+            state = await aread_run_state(hook, run)
+            if state.terminal:
+                return state.job_id, time.time()
+            await asyncio.sleep(interval)
+
+
+async def coalesced(run: SavedQueryRun, interval: float) -> tuple[str | None, float]:
+    trigger = PostHogSavedQueryRunTrigger(
+        **run.trigger_kwargs(), deadline=time.time() + 3600, poll_interval=interval
+    )
+    async for event in trigger.run():
+        return event.payload["job_id"], time.time()
+    raise AssertionError("no event")
+
+
+def phase(name: str, emulator: EmulatorClient, views: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    runs = start_runs(views, args.waits)
+    emulator.configure(job_run_seconds=args.job_seconds)
+    logged_before = len(emulator.requests("GET", r"/data_modeling_jobs/?$"))
+    follow = per_trigger if name == "per-trigger" else coalesced
+    started = time.time()
+
+    async def all_waits() -> list[tuple[str | None, float]]:
+        return await asyncio.gather(*(follow(run, args.interval) for run in runs))
+
+    ended = asyncio.run(all_waits())
+    duration = time.time() - started
+    log = emulator.requests("GET", r"/data_modeling_jobs/?$")[logged_before:]
+    polls = [entry for entry in log if entry["time"] >= started]
+    finished = {job["id"]: job for job in PostHogHook().list_data_modeling_jobs(page_size=100)}
+    lateness = [
+        (noticed - (require_timestamp("last_run_at", finished[job_id]["last_run_at"]) or noticed))
+        / args.interval
+        for job_id, noticed in ended
+        if job_id in finished
+    ]
+    oldest = min(run.requested_after or started for run in runs)
+    jobs_since = sum(
+        1
+        for job in finished.values()
+        if (require_timestamp("created_at", job["created_at"]) or 0) >= oldest - 1
+    )
+    walk_pages = max(1, math.ceil(jobs_since / 100))
+    intervals = duration / args.interval
+    throttled = [
+        entry for entry in emulator.requests() if entry["status"] == 429 and entry["time"] >= started
+    ]
+    return {
+        "phase": name,
+        "waits": len(runs),
+        "seconds": round(duration, 1),
+        "job_gets": len(polls),
+        "gets_per_interval": round(len(polls) / intervals, 2),
+        "one_walk_pages": walk_pages,
+        "gets_per_interval_per_walk": round(len(polls) / intervals / walk_pages, 2),
+        "noticed_late_p50_intervals": round(statistics.median(lateness), 2),
+        "noticed_late_p99_intervals": round(sorted(lateness)[max(0, math.ceil(0.99 * len(lateness)) - 1)], 2),
+        "answers_429": len(throttled),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--waits", type=int, default=200)
+    parser.add_argument("--views", type=int, default=20)
+    parser.add_argument("--interval", type=float, default=2.0)
+    parser.add_argument("--job-seconds", type=float, default=8.0)
+    args = parser.parse_args()
+    server, emulator = start_emulator(args.job_seconds)
+    try:
+        hook = PostHogHook()
+        views = [
+            str(hook.create_saved_query(f"bench_view_{i}", "select 1 from events")["id"])
+            for i in range(args.views)
+        ]
+        results = [phase("per-trigger", emulator, views, args)]
+        time.sleep(61)  # PostHog allows 10 runs a minute per view: the next phase starts afresh
+        results.append(phase("coalesced", emulator, views, args))
+        print(json.dumps(results, indent=2))
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -10,9 +10,10 @@ triggerer: one event loop in which ``--waits`` runs are followed, in two phases 
 
 Runs are spread over ``--views`` views (PostHog allows 10 runs a minute per view) and started one after
 another, so they finish at different times over the phase. Measured per phase, from the emulator's
-request log: GETs of ``data_modeling_jobs`` while waiting, per interval, against one listing walk (the
-pages needed to cover every run: ceil(jobs since the oldest run / 100)); how late each run's end was
-noticed, in intervals (event time minus the job's ``last_run_at``); 429 answers.
+request log: GETs of ``data_modeling_jobs`` while waiting, per reading interval (the first reading is at
+once, then one per interval), against one listing walk (the pages needed to cover every run, down to
+the newest job before the oldest one: ceil((jobs since the oldest run + 1) / 100)); how late each run's
+end was noticed, in intervals (event time minus the job's ``last_run_at``); 429 answers.
 
 Run: ``.venv/bin/python benchmarks/coalesced_polling.py --waits 200 --views 20 --interval 2``.
 """
@@ -116,8 +117,10 @@ def phase(name: str, emulator: EmulatorClient, views: list[str], args: argparse.
         for job in finished.values()
         if (require_timestamp("created_at", job["created_at"]) or 0) >= oldest - 1
     )
-    walk_pages = max(1, math.ceil(jobs_since / 100))
-    intervals = duration / args.interval
+    # A walk must also read the newest job from before the oldest run, to know it has seen them all.
+    walk_pages = math.ceil((jobs_since + 1) / 100)
+    # Readings: one at once when the waits start, then one per interval.
+    intervals = duration / args.interval + 1
     throttled = [
         entry for entry in emulator.requests() if entry["status"] == 429 and entry["time"] >= started
     ]

@@ -11,6 +11,8 @@ sharing a key between processes.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import threading
 import time
@@ -22,6 +24,7 @@ from typing import Protocol
 from airflow_provider.api import limits
 
 Rates = tuple[tuple[int, float], ...]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,32 @@ class Bucket:
     rates: Rates
 
 
+#: Testing only: the environment variable that makes the limiter's windows pass faster, to match an
+#: emulator started with ``--time-scale``. Never set it against PostHog: the limits would be exceeded.
+TESTING_TIME_SCALE_VARIABLE = "POSTHOG_PROVIDER_TESTING_TIME_SCALE"
+_warned_time_scale: list[float] = []
+
+
+def testing_time_scale() -> float:
+    """How many times faster the limiter's windows pass (1 unless a test sets the variable above)."""
+    text = os.environ.get(TESTING_TIME_SCALE_VARIABLE)
+    if not text:
+        return 1.0
+    scale = float(text)
+    if scale <= 0:
+        raise ValueError(f"{TESTING_TIME_SCALE_VARIABLE} must be above 0, got {text!r}")
+    if scale not in _warned_time_scale:
+        _warned_time_scale.append(scale)
+        log.warning(
+            "%s=%s: the rate limiter's windows pass %s times faster. This is a testing setting for the "
+            "emulator's --time-scale; against PostHog it would exceed the key's limits.",
+            TESTING_TIME_SCALE_VARIABLE,
+            text,
+            text,
+        )
+    return scale
+
+
 def buckets_for(
     key_fingerprint: str, host: str, project_id: str, path: str, share: float = 1.0
 ) -> tuple[Bucket, ...]:
@@ -47,12 +76,19 @@ def buckets_for(
     :param path: the path relative to the project, e.g. ``warehouse_saved_queries/<id>/run/``.
     :param share: the fraction of each limit this process keeps to (at least one request per period).
     """
-    if share != 1.0:
-        return tuple(
-            Bucket(bucket.key, tuple((max(1, int(limit * share)), period) for limit, period in bucket.rates))
-            for bucket in buckets_for(key_fingerprint, host, project_id, path)
+    buckets = _posthog_buckets((key_fingerprint, host), project_id, path)
+    scale = testing_time_scale()
+    if share == 1.0 and scale == 1.0:
+        return buckets
+    return tuple(
+        Bucket(
+            bucket.key, tuple((max(1, int(limit * share)), period / scale) for limit, period in bucket.rates)
         )
-    owner = (key_fingerprint, host)
+        for bucket in buckets
+    )
+
+
+def _posthog_buckets(owner: tuple[str, str], project_id: str, path: str) -> tuple[Bucket, ...]:
     run = re.match(limits.SAVED_QUERY_RUN_PATH, path)
     if run:
         return (Bucket((*owner, "saved_query_run", project_id, run["id"]), limits.SAVED_QUERY_RUN_RATES),)

@@ -57,7 +57,7 @@ async def admit(
     config = emulator.config
     if config.throttle:
         bucket = throttle_bucket or hashlib.sha256(key.encode()).hexdigest()
-        wait = emulator.throttle.check(throttle_scopes, bucket, config.throttle_rates)
+        wait = emulator.throttle.check(throttle_scopes, bucket, config.throttle_rates, config.time_scale)
         if wait is not None:
             raise throttled(wait)
     return key

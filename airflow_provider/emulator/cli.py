@@ -122,6 +122,11 @@ def _parser() -> argparse.ArgumentParser:
         help="override a throttle rate, e.g. burst=5/minute (repeatable)",
     )
     behaviour.add_argument(
+        "--time-scale",
+        type=_positive_float,
+        help="throttle windows pass this many times faster (10: a minute lasts 6 s); for tests",
+    )
+    behaviour.add_argument(
         "--allow-cancel-with-personal-key",
         action="store_true",
         default=None,
@@ -164,6 +169,13 @@ def _positive_int(text: str) -> int:
     value = _non_negative_int(text)
     if value == 0:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _non_negative(text, float, "a number")
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be above 0")
     return value
 
 

@@ -33,6 +33,9 @@ class EmulatorConfig:
     :param saved_query_page_size: page size of the saved-query list (PostHog: 1000).
     :param throttle: apply PostHog's rate limits.
     :param throttle_rates: per-scope overrides, e.g. ``{"burst": "5/minute"}``.
+    :param time_scale: the throttle's windows pass this many times faster than real time (``10``: a
+        minute lasts 6 s), so tests and benchmarks at PostHog's real rates run in minutes. Pair it with
+        the provider's testing setting ``POSTHOG_PROVIDER_TESTING_TIME_SCALE``.
     :param allow_cancel_with_personal_key: let ``cancel`` through for personal API keys
         (PostHog answers 403).
     :param self_hosted: act as a self-hosted instance (summaries answer 400).
@@ -49,6 +52,7 @@ class EmulatorConfig:
     saved_query_page_size: int = 1000
     throttle: bool = True
     throttle_rates: dict[str, str] = dataclasses.field(default_factory=dict)
+    time_scale: float = 1.0
     allow_cancel_with_personal_key: bool = False
     self_hosted: bool = False
     session_count: int = 40
@@ -76,6 +80,9 @@ class EmulatorConfig:
         for name in ("summary_latency", "job_run_seconds"):
             _require_number(name, getattr(self, name), allow_none=False)
         _require_number("gateway_timeout", self.gateway_timeout, allow_none=True)
+        _require_number("time_scale", self.time_scale, allow_none=False)
+        if self.time_scale <= 0:
+            raise ValueError(f"time_scale must be above 0, got {self.time_scale!r}")
         if self.job_outcome not in JOB_OUTCOMES:
             raise ValueError(f"job_outcome must be one of {list(JOB_OUTCOMES)}, got {self.job_outcome!r}")
         if self.job_error is not None and not isinstance(self.job_error, str):

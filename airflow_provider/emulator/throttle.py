@@ -23,7 +23,9 @@ class Throttle:
         self._lock = threading.Lock()
         self._history: dict[tuple[str, str], collections.deque[float]] = {}
 
-    def check(self, scopes: tuple[str, ...], bucket: str, overrides: dict[str, str]) -> float | None:
+    def check(
+        self, scopes: tuple[str, ...], bucket: str, overrides: dict[str, str], time_scale: float = 1.0
+    ) -> float | None:
         """Count a request against every scope; the longest wait if any scope is exhausted.
 
         Like DRF, a scope that allows the request records it even when another scope refuses.
@@ -31,6 +33,7 @@ class Throttle:
         :param scopes: throttle scopes of the view, e.g. ``("burst", "sustained")``.
         :param bucket: who is counted: the key (hashed), or the saved query for per-view scopes.
         :param overrides: rates that replace PostHog's for some scopes.
+        :param time_scale: how much faster than real time the windows pass (10: a minute lasts 6 s).
         :returns: seconds to wait, or ``None`` when the request is allowed.
         """
         now = time.monotonic()
@@ -38,6 +41,7 @@ class Throttle:
         with self._lock:
             for scope in scopes:
                 limit, duration = parse_rate(scope, overrides.get(scope, DEFAULT_RATES[scope]))
+                duration /= time_scale
                 history = self._history.setdefault((scope, bucket), collections.deque())
                 while history and history[-1] <= now - duration:
                     history.pop()

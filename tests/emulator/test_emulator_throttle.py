@@ -88,3 +88,12 @@ def test_bad_throttle_rate_is_refused_naming_the_scope(emulator: Any) -> None:
         emulator.configure(throttle_rates={"burst": "lots"})
     with pytest.raises(ValueError, match="unknown scope 'bursty'"):
         emulator.configure(throttle_rates={"bursty": "1/minute"})
+
+
+def test_time_scale_makes_a_minute_pass_faster(emulator: Any) -> None:
+    emulator.configure(throttle_rates={"burst": "3/minute"}, time_scale=60)  # a minute lasts 1 s
+    assert statuses(emulator, "subscriptions/", 4) == [200, 200, 200, 429]
+    time.sleep(1.05)
+    assert statuses(emulator, "subscriptions/", 1) == [200]
+    with pytest.raises(ValueError, match="time_scale must be above 0"):
+        emulator.configure(time_scale=0)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
+
+import pytest
 
 from airflow_provider.api.ratelimit import Bucket, RateLimiter, buckets_for
 
@@ -112,3 +115,14 @@ def test_a_429_holds_its_buckets_for_every_caller_until_retry_after_passes() -> 
     limiter.hold([default], 2.0)
     limiter.hold([default], 1.0)  # a shorter hold never shortens a longer one
     assert limiter.reserve([default]) == 2.0
+
+
+def test_the_testing_time_scale_shortens_every_window(monkeypatch: Any) -> None:
+    from airflow_provider.api.ratelimit import TESTING_TIME_SCALE_VARIABLE
+
+    monkeypatch.setenv(TESTING_TIME_SCALE_VARIABLE, "10")
+    (default,) = buckets_for(KEY, HOST, "1", "subscriptions/")
+    assert default.rates == ((480, 6.0), (4800, 360.0))
+    monkeypatch.setenv(TESTING_TIME_SCALE_VARIABLE, "0")
+    with pytest.raises(ValueError, match="must be above 0"):
+        buckets_for(KEY, HOST, "1", "subscriptions/")

@@ -27,6 +27,7 @@ from airflow.sdk import DAG, ObjectStoragePath, task
 
 # airflow.sdk.CronDataIntervalTimetable on Airflow 3.2+; _compat also finds its home on 3.1.
 from airflow_provider._compat import CronDataIntervalTimetable
+from airflow_provider.assets import storage_folder_asset
 from airflow_provider.operators import PostHogSessionSummariesOperator
 
 DEFAULT_OUTPUT_DIR = os.environ.get("POSTHOG_SUMMARIES_DIR", "file:///tmp/posthog-summaries")
@@ -82,6 +83,10 @@ with DAG(
         batch_size=100,
         lookback=dt.timedelta(days=1),
         output_path=OUTPUT_DIR + "/" + OUTPUT_FILE,
+        # Each file is announced as an event of the default folder's asset (what
+        # posthog_summaries_digest.py is scheduled on). With the Variable pointing elsewhere, the event
+        # still comes, without the file's details.
+        outlets=[storage_folder_asset(DEFAULT_OUTPUT_DIR)],
     )
 
     @task

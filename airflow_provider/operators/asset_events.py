@@ -62,7 +62,7 @@ def announce(operator: BaseOperator, context: Context, asset: Asset, extra: dict
     if not emitted and operator.outlets:
         operator.log.warning(
             "None of this task's outlets is %s, so no event carries what it did; declare that asset "
-            "(posthog_saved_query_asset) or leave outlets unset.",
+            "or an AssetAlias as an outlet.",
             asset.uri,
         )
     return emitted

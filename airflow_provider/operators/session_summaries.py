@@ -17,7 +17,7 @@ from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.limits import MAX_FOCUS_AREA_LENGTH, MAX_SUMMARY_BATCH
 from airflow_provider.assets import storage_folder_asset
 from airflow_provider.hooks.posthog import MAX_SUMMARY_CONCURRENCY, PostHogHook
-from airflow_provider.operators.asset_events import announce, default_outlets, task_alias
+from airflow_provider.operators.asset_events import announce
 from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
 from airflow_provider.operators.storage_paths import require_storage_path
 from airflow_provider.operators.summary_output import SummaryOutput, record_succeeded
@@ -84,8 +84,9 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
 
     Each file written is announced as an event of its folder's asset (``file:///...``, ``s3://...``)
     with ``path``, ``sha256``, ``date_from``, ``date_to``, ``sessions``, ``summarised`` and ``failed``
-    in its extra: the folder is declared as the outlet when it is not a template, otherwise an alias
-    named after the task is, and the folder added to it at run time. ``outlets=[]`` emits nothing.
+    in its extra, when the folder is declared: by default when it is not a template; for a templated
+    folder, pass ``outlets=[storage_folder_asset(folder)]`` (or an ``AssetAlias``, which gets the folder
+    added at run time). ``outlets=[]`` emits nothing.
     """
 
     template_fields: Sequence[str] = (
@@ -131,11 +132,16 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
         self._lineage_of: tuple[str, str, ObjectStoragePath | None] | None = None
 
     def _default_outlets(self, kwargs: dict[str, Any]) -> list[Any]:
-        """The output folder's asset when the folder is known now; an alias filled in at run time if not."""
+        """The output folder's asset when the folder is known now; otherwise only what the caller gave.
+
+        No alias for a templated folder: Airflow records an alias's first asset with a plain insert, and
+        concurrent first runs (a backfill) collide on it in PostgreSQL and fail. Declare the folder's
+        asset (:func:`~airflow_provider.assets.storage_folder_asset`) or an alias yourself.
+        """
+        if kwargs.get("outlets") is not None:
+            return list(kwargs["outlets"])
         folder = str(self.output_path or "").rpartition("/")[0]
-        if kwargs.get("outlets") is None and folder and not is_unrendered(folder):
-            return [storage_folder_asset(folder)]
-        return default_outlets(kwargs, task_alias("posthog-session-summaries", self))
+        return [storage_folder_asset(folder)] if folder and not is_unrendered(folder) else []
 
     def _validate_arguments(self, *, rendered: bool) -> None:
         """Check every argument; before rendering, templated values are left for ``execute``.

@@ -73,8 +73,8 @@ TERMINAL_STATUSES: frozenset[str] = frozenset(
 
 #: PostHog's largest ``limit`` for ``data_modeling_jobs``: the fewest requests per walk of many runs.
 WALK_PAGE_SIZE = 100
-#: The most jobs one walk reads (10 pages).
-MAX_WALK_JOBS = 1000
+#: The most jobs one walk reads (100 pages): enough for thousands of waits begun minutes apart.
+MAX_WALK_JOBS = 10_000
 #: Seconds a worker's clock may be ahead of PostHog's when a walk judges by ``requested_after``.
 WALK_CLOCK_SLACK = 300.0
 

@@ -22,6 +22,7 @@ that goes away (its task was killed, its deadline passed) simply stops being rea
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from dataclasses import dataclass, field
 
@@ -84,8 +85,11 @@ class RunPoller:
                 waiters = [waiter for waiter in self._waiters if not waiter.answer.done()]
                 if not waiters:
                     break
-                pause = min(waiter.poll_interval for waiter in waiters)
+                # Readings start once per interval: a long walk shortens the pause after it.
+                round_started = time.monotonic()
                 await self._round(hook, waiters)
+                interval = min(waiter.poll_interval for waiter in waiters)
+                pause = max(0.0, interval - (time.monotonic() - round_started))
                 self._waiters = [waiter for waiter in self._waiters if not waiter.answer.done()]
         finally:
             self._task = None  # before any await: a waiter arriving from now on starts a new poll loop

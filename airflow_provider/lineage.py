@@ -15,8 +15,9 @@ only called by its listener.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from airflow_provider.assets import openlineage_namespace
+from airflow_provider.assets import openlineage_namespace, storage_uri
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -72,8 +73,8 @@ def session_summaries_lineage(
 def _file_dataset(path: ObjectStoragePath) -> Dataset:
     from openlineage.client.event_v2 import Dataset
 
-    protocol = path.protocol or "file"
-    if protocol in ("file", "local"):
-        return Dataset(namespace="file", name=path.path)
-    bucket, _, key = path.path.partition("/")
-    return Dataset(namespace=f"{protocol}://{bucket}", name=key)
+    # The asset URI already says which file it is (connection id left out); OpenLineage splits it.
+    parts = urlsplit(storage_uri(path))
+    if parts.scheme == "file":
+        return Dataset(namespace="file", name=parts.path)
+    return Dataset(namespace=f"{parts.scheme}://{parts.netloc}", name=parts.path.lstrip("/"))

@@ -601,17 +601,6 @@ class PostHogAsyncHook(BaseHook):
             return False, connection_test_message(exc)
         return True, _connected_message(client.config, project)
 
-    async def asset_location(self) -> tuple[str, str]:
-        """The host and numeric project id that name this hook's views as ``posthog://`` assets.
-
-        A project given as ``@current`` is resolved with one GET of the project (the key's own).
-        """
-        client = await self.get_conn()
-        project = client.config.project_id
-        if project is None or not project.isdigit():
-            project = str((await client.call(endpoints.project()))["id"])
-        return uri_host(client.config.host), project
-
     async def list_saved_queries(
         self, search: str | None = None, project_id: ProjectId = None
     ) -> AsyncIterator[dict[str, Any]]:

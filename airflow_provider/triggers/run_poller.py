@@ -30,17 +30,15 @@ from airflow_provider.hooks.posthog import PostHogAsyncHook
 from airflow_provider.saved_query_runs import RunState, SavedQueryRun, aread_run_states
 
 
+def _new_future() -> asyncio.Future[RunState]:
+    return asyncio.get_running_loop().create_future()
+
+
 @dataclass
 class _Waiter:
     run: SavedQueryRun
     poll_interval: float
-    answer: asyncio.Future[RunState] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
-
-
-def _new_future() -> asyncio.Future[RunState]:
-    return asyncio.get_running_loop().create_future()
+    answer: asyncio.Future[RunState] = field(default_factory=_new_future)
 
 
 class RunPoller:

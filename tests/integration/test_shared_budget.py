@@ -16,7 +16,7 @@ import pytest
 from services import RedisServer
 
 from airflow_provider.api.config import ClientConfig
-from airflow_provider.api.ratelimit import Bucket, RateLimiter
+from airflow_provider.api.ratelimit import ARRIVAL_ALLOWANCE, Bucket, RateLimiter
 from airflow_provider.api.shared_budget import StoreRateLimiter, redacted
 
 WORKER = Path(__file__).with_name("shared_budget_worker.py")
@@ -89,7 +89,7 @@ def test_the_connection_extras_choose_and_size_the_budget() -> None:
             host="https://us.posthog.com", api_key="phx_key", extra={"project_id": "1", **extra}
         )
         (bucket,) = build_request(shared, subscriptions({})).rate_buckets
-        return bucket.rates
+        return tuple((limit, round(period - ARRIVAL_ALLOWANCE, 6)) for limit, period in bucket.rates)
 
     assert limits() == ((480, 60.0), (4800, 3600.0))
     assert limits(rate_limit_share=0.25) == ((120, 60.0), (1200, 3600.0))

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider.api.ratelimit import Bucket, RateLimiter, buckets_for
+from airflow_provider.api.ratelimit import ARRIVAL_ALLOWANCE, Bucket, RateLimiter, buckets_for
 
 KEY = "fingerprint"
 HOST = "https://us.posthog.com"
@@ -22,17 +22,19 @@ class FakeClock:
         return self.now
 
 
-def test_paths_map_to_posthog_throttles() -> None:
+def test_paths_map_to_posthog_throttles_with_windows_kept_longer_by_the_arrival_allowance() -> None:
+    slack = ARRIVAL_ALLOWANCE
+    assert slack > 0
     (default,) = buckets_for(KEY, HOST, "1", "subscriptions/")
-    assert default.rates == ((480, 60.0), (4800, 3600.0))
+    assert default.rates == ((480, 60.0 + slack), (4800, 3600.0 + slack))
     (clickhouse,) = buckets_for(KEY, HOST, "1", "session_summaries/create_session_summaries_individually/")
-    assert clickhouse.rates == ((240, 60.0), (1200, 3600.0))
+    assert clickhouse.rates == ((240, 60.0 + slack), (1200, 3600.0 + slack))
     assert buckets_for(KEY, HOST, "1", "sessions/values/")[0] == clickhouse
     (run,) = buckets_for(KEY, HOST, "1", f"warehouse_saved_queries/{VIEW}/run/")
-    assert run.rates == ((10, 60.0),)
+    assert run.rates == ((10, 60.0 + slack),)
     assert VIEW in run.key
     (materialize,) = buckets_for(KEY, HOST, "1", f"warehouse_saved_queries/{VIEW}/materialize/")
-    assert materialize.rates == ((5, 3600.0),)
+    assert materialize.rates == ((5, 3600.0 + slack),)
     assert (
         buckets_for(KEY, HOST, "1", f"warehouse_saved_queries/{VIEW}/revert_materialization/")[0]
         == materialize
@@ -76,7 +78,7 @@ def test_buckets_of_other_keys_and_views_are_independent() -> None:
     other_key = buckets_for("other", HOST, "1", f"warehouse_saved_queries/{VIEW}/run/")
     for _ in range(10):
         limiter.reserve(view_a)
-    assert limiter.reserve(view_a) == 60.0
+    assert limiter.reserve(view_a) == 60.0 + ARRIVAL_ALLOWANCE
     assert limiter.reserve(view_b) == 0.0
     assert limiter.reserve(other_key) == 0.0
 
@@ -122,7 +124,8 @@ def test_the_testing_time_scale_shortens_every_window(monkeypatch: Any) -> None:
 
     monkeypatch.setenv(TESTING_TIME_SCALE_VARIABLE, "10")
     (default,) = buckets_for(KEY, HOST, "1", "subscriptions/")
-    assert default.rates == ((480, 6.0), (4800, 360.0))
+    # PostHog's windows scaled; the allowance is for real send delays, so it is not.
+    assert default.rates == ((480, 6.0 + ARRIVAL_ALLOWANCE), (4800, 360.0 + ARRIVAL_ALLOWANCE))
     monkeypatch.setenv(TESTING_TIME_SCALE_VARIABLE, "0")
     with pytest.raises(ValueError, match="must be above 0"):
         buckets_for(KEY, HOST, "1", "subscriptions/")

@@ -22,7 +22,7 @@ from airflow_provider.api import (
     RetryPolicy,
 )
 from airflow_provider.api.exchange import Reserve, Send, Sleep, exchange
-from airflow_provider.api.ratelimit import RateLimiter
+from airflow_provider.api.ratelimit import ARRIVAL_ALLOWANCE, RateLimiter
 from airflow_provider.api.request import ApiRequest, build_request
 from airflow_provider.api.response import (
     FailureKind,
@@ -342,5 +342,5 @@ def test_exchange_waits_for_the_rate_limiter_before_sending() -> None:
     steps = exchange(sent, POLICY, limiter)
     reserve = next(steps)
     assert reserve == Reserve(limiter, sent.rate_buckets)
-    assert steps.send(limiter.reserve(reserve.buckets)) == Sleep(60.0)
+    assert steps.send(limiter.reserve(reserve.buckets)) == Sleep(60.0 + ARRIVAL_ALLOWANCE)
     assert isinstance(steps.send(None), Send)

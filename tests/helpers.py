@@ -17,7 +17,7 @@ POLL_SECONDS = 0.1
 
 
 def wait_until(
-    check: Callable[[], T], *, what: str, timeout: float = 10.0, interval: float = POLL_SECONDS
+    check: Callable[[], T | None], *, what: str, timeout: float = 10.0, interval: float = POLL_SECONDS
 ) -> T:
     """Call ``check`` every ``interval`` s until it returns something truthy; return that.
 
@@ -38,7 +38,7 @@ def wait_until(
 
 
 async def await_until(
-    check: Callable[[], T], *, what: str, timeout: float = 10.0, interval: float = POLL_SECONDS
+    check: Callable[[], T | None], *, what: str, timeout: float = 10.0, interval: float = POLL_SECONDS
 ) -> T:
     """:func:`wait_until` for async tests: the event loop keeps running (triggers go on) between calls.
 

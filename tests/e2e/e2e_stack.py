@@ -182,7 +182,7 @@ class AirflowStack:
             *self.emulator_args,
         ]
         self.processes["emulator"] = start_group(
-            command, _base_environment(), self.component_logs / "emulator.log"
+            command, base_environment(), self.component_logs / "emulator.log"
         )
         wait_until(self._emulator_answers, timeout=30.0, what="the emulator to answer")
 
@@ -207,7 +207,7 @@ class AirflowStack:
         return [sys.executable, "-m", "airflow", *args]
 
     def _environment(self) -> dict[str, str]:
-        env = _base_environment()
+        env = base_environment()
         settings = {
             "AIRFLOW_HOME": self.home,
             "AIRFLOW__CORE__DAGS_FOLDER": self.dags_folder,
@@ -248,7 +248,7 @@ class AirflowStack:
         return env
 
 
-def _base_environment() -> dict[str, str]:
+def base_environment() -> dict[str, str]:
     """The test process's environment without any Airflow setting, the venv's ``bin`` first on PATH."""
     env = {
         name: value

@@ -161,7 +161,8 @@ def main() -> None:
         for run_id, arrived in served["arrivals"]:
             arrivals.setdefault(str(run_id), []).append(arrived)
         ends = {run_id: first + args.run_seconds for run_id, first in served["first_poll"].items()}
-        result = trigger_scale.summarise(args, arrivals, ends, measured)
+        polls = sum(len(times) for times in arrivals.values())
+        result = trigger_scale.summarise(args, arrivals, ends, measured, polls)
         os.write(result_fd, (json.dumps(result) + "\n").encode())
     finally:
         server.terminate()

@@ -5,10 +5,12 @@ in its own process; this process is the "triggerer": one ``asyncio.run`` loop, e
 calls ``greenback.ensure_portal()`` first as ``TriggerRunner.run_trigger`` does, then runs
 ``trigger.run()`` to its first event. Measured:
 
-* poll lateness: gaps between the server-side arrival times of consecutive polls of one run, minus
-  the interval (the emulator's request log, which stamps each request on arrival);
-* polls made / polls an ideal poller makes between its first poll and the job's end;
-* CPU (getrusage user+sys of this process) per poll while the triggers run;
+* detect delay: each wait's event time minus its job's end;
+* requests: every ``data_modeling_jobs`` GET the emulator received (the provider's trigger: the readings
+  of its connection's one poller; the bare poller: one per run per interval);
+* where runs poll on their own (``--poller aiohttp``): poll lateness (gaps between the server-side arrival
+  times of consecutive polls of one run, minus the interval) and polls made / polls an ideal poller makes;
+* CPU (getrusage user+sys of this process) per wait per poll interval while the triggers run;
 * TCP connections opened (every ``loop.create_connection``) and most open at once (``/proc/net/tcp``);
 * memory per trigger: (peak RSS while waiting - RSS before the triggers start) / N;
 * garbage-collection pauses while the triggers run (``gc.callbacks``): the triggerer does not call
@@ -256,22 +258,26 @@ def summarise(
     arrivals: dict[str, list[float]],
     ends: dict[str, float],
     measured: dict[str, Any],
+    requests: int,
 ) -> dict[str, Any]:
-    """Lateness, polls share, detect delay and cost per poll from the server's arrival times.
+    """Detect delay, requests and cost per wait-interval; lateness and polls share where runs poll alone.
 
-    :param arrivals: by run key, the server-side arrival times of its polls.
+    :param arrivals: by run key, the server-side arrival times of its own polls (none for the provider's
+        trigger, whose runs are read by their connection's one poller).
     :param ends: by run key, when the run ended on the server.
     :param measured: what :func:`measure` returned.
+    :param requests: every jobs GET the emulator received while the waits ran.
     """
     lateness: list[float] = []
-    made, ideal, detect = 0, 0, []
+    made, ideal = 0, 0
     for key, times in arrivals.items():
         times.sort()
         lateness += [(later - earlier - args.interval) * 1000 for earlier, later in itertools.pairwise(times)]
         made += len(times)
         ideal += max(1, -(-(ends[key] - times[0]) // args.interval) + 1)
-        detect.append(measured["events"][key] - ends[key])
-    polls = sum(len(times) for times in arrivals.values())
+    detect = [measured["events"][key] - ends[key] for key in measured["events"]]
+    # What one wait costs per poll interval, however its run is read (alone or in a shared reading).
+    wait_intervals = args.triggers * measured["wall_s"] / args.interval
     return {
         "poller": args.poller,
         "start": "spread" if args.spread else "sync",
@@ -279,13 +285,15 @@ def summarise(
         "triggers": args.triggers,
         "run_seconds": args.run_seconds,
         "wall_s": round(measured["wall_s"], 1),
-        "lateness_ms_p50_p99_max": [round(percentile(lateness, q)) for q in (0.5, 0.99, 1.0)],
-        "polls_share_of_ideal": round(made / ideal, 3),
-        "polls_per_run_mean": round(polls / len(arrivals), 1),
+        "lateness_ms_p50_p99_max": [round(percentile(lateness, q)) for q in (0.5, 0.99, 1.0)]
+        if lateness
+        else None,
+        "polls_share_of_ideal": round(made / ideal, 3) if ideal else None,
         "detect_delay_s_p50_max": [round(statistics.median(detect), 2), round(max(detect), 2)],
-        "polls_per_s": round(polls / measured["wall_s"]),
+        "requests": requests,
+        "requests_per_s": round(requests / measured["wall_s"]),
         "cpu_s": round(measured["cpu_s"], 2),
-        "cpu_ms_per_poll": round(measured["cpu_s"] * 1000 / polls, 3),
+        "cpu_ms_per_wait_interval": round(measured["cpu_s"] * 1000 / wait_intervals, 3),
         "server_cpu_s": round(measured["server_cpu_s"], 1),
         "connections_opened": measured["connections_opened"],
         "connections_open_max": measured["open_max"],
@@ -296,20 +304,21 @@ def summarise(
     }
 
 
-def emulator_arrivals(emulator: EmulatorClient, keys: dict[str, Any]) -> dict[str, list[float]]:
-    """By saved query id, when the emulator received each jobs poll for it."""
+def emulator_arrivals(emulator: EmulatorClient, keys: dict[str, Any]) -> tuple[dict[str, list[float]], int]:
+    """By saved query id, when the emulator received each poll of its own jobs; and all jobs GETs."""
     arrivals: dict[str, list[float]] = defaultdict(list)
-    for entry in emulator.requests(method="GET", path="data_modeling_jobs"):
+    listed = emulator.requests(method="GET", path="data_modeling_jobs")
+    for entry in listed:
         if entry["query"].get("saved_query_id") in keys:
             arrivals[entry["query"]["saved_query_id"]].append(entry["time"])
-    return arrivals
+    return arrivals, len(listed)
 
 
-def job_ends(arrivals: dict[str, list[float]]) -> dict[str, float]:
+def job_ends(keys: dict[str, Any]) -> dict[str, float]:
     """By saved query id, when its job ended (``last_run_at``)."""
     ends = {}
     for job in PostHogHook().list_data_modeling_jobs():
-        if job["saved_query_id"] in arrivals:
+        if job["saved_query_id"] in keys:
             ends[job["saved_query_id"]] = require_timestamp("last_run_at", job["last_run_at"]) or 0.0
     return ends
 
@@ -366,8 +375,9 @@ def main() -> None:
         if args.gc_freeze:
             gc.freeze()
         measured = asyncio.run(wait_for_runs(args, requested, emulator))
-        arrivals = emulator_arrivals(emulator, measured["events"])
-        print(json.dumps(summarise(args, arrivals, job_ends(arrivals), measured)))
+        arrivals, requests = emulator_arrivals(emulator, measured["events"])
+        ends = job_ends(measured["events"])
+        print(json.dumps(summarise(args, arrivals, ends, measured, requests)))
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -50,7 +50,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT / "tests"), str(REPO_ROOT / "tests" / "e2e")]
 
 from e2e_rest import AirflowREST  # noqa: E402
-from e2e_stack import ADMIN_PASSWORD, ADMIN_USER, AirflowStack, base_environment  # noqa: E402
+from e2e_stack import (  # noqa: E402
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    AirflowStack,
+    base_environment,
+    celery_settings,
+)
 from helpers import wait_until  # noqa: E402
 from services import PostgresServer, RedisServer  # noqa: E402
 
@@ -126,19 +132,8 @@ def start_celery_work(
     """The backfill and the CRUD runs: the backfill's id and the CRUD run ids."""
     rest.set_variable("posthog_summaries_dir", stack.fresh_summaries_dir(name))
     today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    backfill = rest.call(
-        "POST",
-        "/backfills",
-        json={
-            "dag_id": SUMMARIES_DAG,
-            "from_date": (today - timedelta(days=BACKFILL_DAYS)).isoformat(),
-            "to_date": (today - timedelta(days=1)).isoformat(),
-            "max_active_runs": 4,
-            "reprocess_behavior": "none",
-            "dag_run_conf": {},
-        },
-    )
-    return int(backfill["id"]), [rest.trigger(SUBSCRIPTIONS_DAG) for _ in range(crud_runs)]
+    backfill_id = rest.backfill(SUMMARIES_DAG, today - timedelta(days=BACKFILL_DAYS), BACKFILL_DAYS)
+    return backfill_id, [rest.trigger(SUBSCRIPTIONS_DAG) for _ in range(crud_runs)]
 
 
 def delete_runs(rest: AirflowREST) -> None:
@@ -240,12 +235,7 @@ def main() -> None:
             home / "airflow",
             workers=WORKERS,
             settings={
-                "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.url,
-                "AIRFLOW__CELERY__BROKER_URL": redis_server.url,
-                "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + postgres.url,
-                "AIRFLOW__CORE__PARALLELISM": "8",
-                "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "8",
+                **celery_settings(postgres.url, redis_server.url),
                 TESTING_TIME_SCALE_VARIABLE: str(args.time_scale),
             },
             emulator_args=("--time-scale", str(args.time_scale)),

@@ -258,3 +258,19 @@ def base_environment() -> dict[str, str]:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+def celery_settings(database_url: str, broker_url: str) -> dict[str, str]:
+    """An :class:`AirflowStack`'s settings for the CeleryExecutor on PostgreSQL and Redis.
+
+    :param database_url: the metadata database (also Celery's result backend).
+    :param broker_url: the Redis broker.
+    """
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url,
+        "AIRFLOW__CELERY__BROKER_URL": broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + database_url,
+        "AIRFLOW__CORE__PARALLELISM": "8",
+        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "8",
+    }

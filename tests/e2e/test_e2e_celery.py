@@ -23,7 +23,7 @@ from urllib.parse import quote
 import pytest
 from e2e_artifacts import artifact_path, keep_airflow_logs
 from e2e_rest import AirflowREST
-from e2e_stack import ADMIN_PASSWORD, ADMIN_USER, AirflowStack
+from e2e_stack import ADMIN_PASSWORD, ADMIN_USER, AirflowStack, celery_settings
 from helpers import wait_until
 from services import PostgresServer, RedisServer
 
@@ -49,12 +49,7 @@ def celery_airflow(request: pytest.FixtureRequest) -> Iterator[AirflowStack]:
             home / "airflow",
             workers=WORKERS,
             settings={
-                "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres.url,
-                "AIRFLOW__CELERY__BROKER_URL": redis.url,
-                "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + postgres.url,
-                "AIRFLOW__CORE__PARALLELISM": "8",
-                "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "8",
+                **celery_settings(postgres.url, redis.url),
                 # A killed worker's task is found without a heartbeat after this many seconds.
                 "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
                 "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
@@ -99,18 +94,7 @@ def test_a_backfill_of_seven_days_summarises_every_session_once_under_the_thrott
     today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     first_day = today - timedelta(days=BACKFILL_DAYS)
     started = time.monotonic()
-    backfill = celery_rest.call(
-        "POST",
-        "/backfills",
-        json={
-            "dag_id": dag_id,
-            "from_date": first_day.isoformat(),
-            "to_date": (today - timedelta(days=1)).isoformat(),
-            "max_active_runs": 4,
-            "reprocess_behavior": "none",
-            "dag_run_conf": {},
-        },
-    )
+    backfill_id = celery_rest.backfill(dag_id, first_day, BACKFILL_DAYS)
 
     def backfill_runs() -> list[dict[str, object]] | None:
         runs = celery_rest.call("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100})["dag_runs"]
@@ -118,7 +102,7 @@ def test_a_backfill_of_seven_days_summarises_every_session_once_under_the_thrott
         finished = [run for run in mine if run["state"] in {"success", "failed"}]
         return mine if len(mine) == BACKFILL_DAYS and len(finished) == BACKFILL_DAYS else None
 
-    runs = wait_until(backfill_runs, timeout=420.0, what=f"backfill {backfill['id']} to finish", interval=3.0)
+    runs = wait_until(backfill_runs, timeout=420.0, what=f"backfill {backfill_id} to finish", interval=3.0)
     wall = time.monotonic() - started
 
     assert {run["state"] for run in runs} == {"success"}, runs

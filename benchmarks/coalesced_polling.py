@@ -24,7 +24,8 @@ setting): ``--waits 1000 --views 100 --interval 2 --job-seconds 20 --time-scale 
 
 With ``--emulator-url`` it uses a running emulator and the connection ``AIRFLOW_CONN_POSTHOG_DEFAULT``
 already in the environment (``benchmarks/deployment_budget.py`` runs it that way, as the triggerer of a
-CeleryExecutor deployment); the results are printed as JSON on stdout.
+CeleryExecutor deployment). The results are printed as JSON, and written to ``--json-out`` when given
+(stdout also carries the provider's log lines).
 """
 
 from __future__ import annotations

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
 import threading
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from airflow_provider.api.ratelimit import ARRIVAL_ALLOWANCE, Bucket, RateLimiter, buckets_for
+from airflow_provider.emulator import throttle as emulator_throttle
 
 KEY = "fingerprint"
 HOST = "https://us.posthog.com"
@@ -129,3 +132,36 @@ def test_the_testing_time_scale_shortens_every_window(monkeypatch: Any) -> None:
     monkeypatch.setenv(TESTING_TIME_SCALE_VARIABLE, "0")
     with pytest.raises(ValueError, match="must be above 0"):
         buckets_for(KEY, HOST, "1", "subscriptions/")
+
+
+def _refused_by_posthog(buckets: tuple[Bucket, ...], delays: list[float], monkeypatch: Any) -> int:
+    """Reserve a slot for each request at once, send each ``delays[i]`` late; how many PostHog refuses.
+
+    PostHog's side is the emulator's DRF-style throttle at PostHog's default rates, fed the arrivals in
+    order on a fake clock.
+    """
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock)
+    arrivals = sorted(clock.now + limiter.reserve(buckets) + delay for delay in delays)
+    now = [0.0]
+    monkeypatch.setattr(emulator_throttle, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    posthog = emulator_throttle.Throttle()
+    refused = 0
+    for arrival in arrivals:
+        now[0] = arrival
+        refused += posthog.check(emulator_throttle.DEFAULT_CLASSES, "key", {}) is not None
+    return refused
+
+
+def test_requests_sent_up_to_the_arrival_allowance_late_are_never_refused(monkeypatch: Any) -> None:
+    rng = random.Random(14)
+    # Three windows' worth of requests, each reaching PostHog up to (not quite) the allowance late.
+    delays = [rng.uniform(0.0, ARRIVAL_ALLOWANCE * 0.99) for _ in range(1500)]
+    buckets = buckets_for(KEY, HOST, "1", "subscriptions/")
+    assert _refused_by_posthog(buckets, delays, monkeypatch) == 0
+    # The same delays with windows exactly PostHog's: late requests crowd the next window.
+    exact = tuple(
+        Bucket(bucket.key, tuple((limit, period - ARRIVAL_ALLOWANCE) for limit, period in bucket.rates))
+        for bucket in buckets
+    )
+    assert _refused_by_posthog(exact, delays, monkeypatch) > 0

@@ -62,17 +62,15 @@ def free_port() -> int:
 OWN_PATHS = r"/(data_modeling_jobs|warehouse_saved_queries)/"
 
 
-def start_emulator(job_seconds: float, time_scale: float) -> tuple[subprocess.Popen[bytes], EmulatorClient]:
+def start_emulator(time_scale: float) -> tuple[subprocess.Popen[bytes], EmulatorClient]:
     port = free_port()
     command = [sys.executable, "-m", "airflow_provider.emulator", "--port", str(port), "--seed", "demo"]
     command += ["--time-scale", str(time_scale)]
-    # The provider's limiter keeps to the same scaled windows (a testing setting, see docs/emulator.md).
-    os.environ[TESTING_TIME_SCALE_VARIABLE] = str(time_scale)
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = EmulatorClient(f"http://127.0.0.1:{port}")
     for _ in range(100):
         try:
-            client.configure(job_run_seconds=job_seconds)
+            client.config()
             os.environ["AIRFLOW_CONN_POSTHOG_DEFAULT"] = client.airflow_conn_json()
             return server, client
         except Exception:
@@ -119,7 +117,6 @@ PHASES = ("per-trigger", "coalesced")
 def phase(name: str, emulator: EmulatorClient, views: list[str], args: argparse.Namespace) -> dict[str, Any]:
     emulator.configure(job_run_seconds=args.job_seconds)
     runs = start_runs(views, args.waits)
-    logged_before = len(emulator.requests("GET", r"/data_modeling_jobs/?$"))
     follow = per_trigger if name == "per-trigger" else coalesced
     started = time.time()
 
@@ -128,7 +125,7 @@ def phase(name: str, emulator: EmulatorClient, views: list[str], args: argparse.
 
     ended = asyncio.run(all_waits())
     duration = time.time() - started
-    log = emulator.requests("GET", r"/data_modeling_jobs/?$")[logged_before:]
+    log = emulator.requests("GET", r"/data_modeling_jobs/?$")
     polls = [entry for entry in log if entry["time"] >= started]
     finished = {job["id"]: job for job in PostHogHook().list_data_modeling_jobs(page_size=100)}
     job_ends = {
@@ -191,12 +188,13 @@ def main() -> None:
     )
     parser.add_argument("--json-out", help="also write the results to this file")
     args = parser.parse_args()
+    # The provider's limiter keeps to the emulator's scaled windows (a testing setting, docs/emulator.md).
+    os.environ[TESTING_TIME_SCALE_VARIABLE] = str(args.time_scale)
     server: subprocess.Popen[bytes] | None = None
     if args.emulator_url:
         emulator = EmulatorClient(args.emulator_url)
-        os.environ[TESTING_TIME_SCALE_VARIABLE] = str(args.time_scale)
     else:
-        server, emulator = start_emulator(args.job_seconds, args.time_scale)
+        server, emulator = start_emulator(args.time_scale)
     try:
         hook = PostHogHook()
         views = [
@@ -205,10 +203,8 @@ def main() -> None:
         ]
         results: list[dict[str, Any]] = []
         for name in args.phases:
-            if results:
-                time.sleep(
-                    60 / args.time_scale + 1
-                )  # 10 runs a minute per view: the next phase starts afresh
+            if results:  # 10 runs a minute per view: the next phase starts afresh
+                time.sleep(60 / args.time_scale + 1)
             results.append(phase(name, emulator, views, args))
         print(json.dumps(results, indent=2))
         if args.json_out:

@@ -97,12 +97,12 @@ def restart_workers(stack: AirflowStack, conn: str) -> None:
 def start_triggerer_waits(
     stack: AirflowStack, conn: str, polling: str, args: argparse.Namespace, out: Path
 ) -> subprocess.Popen[bytes]:
-    """The triggerer's 1,000 waits, in their own process on the same key."""
+    """The triggerer's 1,000 waits, in their own process on the same key (its ``--time-scale`` sets the
+    provider's testing time scale there)."""
     env = {
         **base_environment(),
         "AIRFLOW_CONN_POSTHOG_DEFAULT": conn,
         "AIRFLOW_HOME": str(out.parent / "triggerer-home"),
-        TESTING_TIME_SCALE_VARIABLE: str(args.time_scale),
     }
     command = [
         sys.executable,

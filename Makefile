@@ -8,10 +8,12 @@ UV_VERSION := 0.13.9
 CONSTRAINTS := constraints/airflow-3.3-py3.11.txt
 STAMP := $(VENV)/.installed-stamp
 # `make matrix AIRFLOW=3.1 PYTHON=3.10` narrows the matrix; empty means every line / every Python.
-# `make matrix CELLS=edges` runs each line on its oldest and newest Python only (what CI runs).
+# `make matrix CELLS=edges` runs each line on its oldest and newest Python only (what CI runs);
+# `JOBS=2` runs two cells at once (each keeps about one core busy).
 AIRFLOW ?=
 PYTHON ?=
 CELLS ?= all
+JOBS ?= 1
 
 .PHONY: install lint test e2e demo matrix lock clean
 
@@ -45,7 +47,7 @@ demo: install
 
 # Each Airflow line on each Python it supports, in .venvs/<cell>: the suites and every example DAG.
 matrix: install
-	$(PY) scripts/matrix.py run --airflow "$(AIRFLOW)" --python "$(PYTHON)" --cells $(CELLS)
+	$(PY) scripts/matrix.py run --airflow "$(AIRFLOW)" --python "$(PYTHON)" --cells $(CELLS) --jobs $(JOBS)
 
 # Re-resolve constraints/airflow-<line>-py<python>.txt (keeps the pins that still fit).
 lock: install

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider import __version__
+
 _INTEGRATION = "PostHog"
 
 
@@ -14,6 +16,7 @@ def get_provider_info() -> dict[str, Any]:
         "name": "PostHog",
         "description": "`PostHog <https://posthog.com/>`__: AI session summaries, subscriptions, "
         "user interviews and data-warehouse saved queries.",
+        "versions": [__version__],
         "integrations": [
             {
                 "integration-name": _INTEGRATION,

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import airflow_provider
+from airflow_provider.get_provider_info import get_provider_info
 
 pytestmark = pytest.mark.wheel
 
@@ -92,6 +93,29 @@ def test_the_wheel_ships_the_package_its_types_and_nothing_of_the_repository(whe
     }
 
 
+def test_the_wheel_carries_the_license_text_and_the_release_metadata(wheel: Path) -> None:
+    archive = zipfile.ZipFile(wheel)
+    dist_info = next(name.split("/")[0] for name in archive.namelist() if ".dist-info/" in name)
+    assert archive.read(f"{dist_info}/licenses/LICENSE") == (REPO / "LICENSE").read_bytes()
+    metadata = archive.read(f"{dist_info}/METADATA").decode()
+    assert "License-Expression: Apache-2.0" in metadata
+    assert "License-File: LICENSE" in metadata
+    urls = dict(
+        line.removeprefix("Project-URL: ").split(", ", 1)
+        for line in metadata.splitlines()
+        if line.startswith("Project-URL: ")
+    )
+    assert {"Documentation", "Source", "Changelog", "Issues", "Security"} <= set(urls)
+    assert urls["Security"].endswith("/SECURITY.md")
+
+
+def test_the_sdist_ships_the_license_security_policy_and_changelog(dist: Path) -> None:
+    (sdist,) = dist.glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        top_level = {name.split("/", 1)[1] for name in archive.getnames() if name.count("/") == 1}
+    assert {"LICENSE", "SECURITY.md", "CHANGELOG.md", "README.md"} <= top_level
+
+
 def test_the_sdist_has_no_tests_or_benchmarks(dist: Path) -> None:
     (sdist,) = dist.glob("*.tar.gz")
     with tarfile.open(sdist) as archive:
@@ -106,6 +130,7 @@ def test_the_version_comes_from_one_place_and_the_changelog_has_it(wheel: Path) 
     changelog = (REPO / "CHANGELOG.md").read_text()
     newest = re.search(r"^## (\S+)", changelog, re.MULTILINE)
     assert newest is not None and newest.group(1) == version
+    assert get_provider_info()["versions"][0] == version
 
 
 def test_airflow_discovers_the_installed_provider_and_its_connection_type(venv: Path, tmp_path: Path) -> None:

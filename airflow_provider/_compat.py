@@ -7,8 +7,10 @@ here, never from either home (``tests/unit/test_architecture.py`` enforces it), 
 means changing this file alone. The choice is made on Airflow's version, not on ``ImportError``, so a
 broken install fails loudly instead of silently taking the old home.
 
-``DagBag``, ``sync_bag_to_db``, ``serialize`` and ``deserialize`` (tests and tools only) are imported on
-first use: the DAG processor's modules are heavy, and no task needs them.
+Every name is imported on first use, from its home on the running line: ``from airflow_provider._compat
+import conf`` loads the configuration module and nothing else. A module-level import of every name would
+make each operator pay for what only some need (``CronDataIntervalTimetable`` alone brings ``croniter``,
+about 4 ms; the DAG processor's ``DagBag`` far more).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ AIRFLOW_V_3_2_PLUS = Version("3.2.0") <= AIRFLOW_VERSION
 #: Airflow 3.3 or newer.
 AIRFLOW_V_3_3_PLUS = Version("3.3.0") <= AIRFLOW_VERSION
 
-if TYPE_CHECKING or AIRFLOW_V_3_2_PLUS:
+if TYPE_CHECKING:
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
     from airflow.sdk import CronDataIntervalTimetable
     from airflow.sdk.configuration import conf
     from airflow.sdk.exceptions import (
@@ -34,24 +37,18 @@ if TYPE_CHECKING or AIRFLOW_V_3_2_PLUS:
         AirflowSensorTimeout,
         TaskDeferred,
     )
-    from airflow.sdk.types import TaskInstanceKey
-else:  # Airflow 3.1
-    from airflow.configuration import conf
-    from airflow.exceptions import (
-        AirflowFailException,
-        AirflowRescheduleException,
-        AirflowSensorTimeout,
-        TaskDeferred,
-    )
-    from airflow.models.taskinstancekey import TaskInstanceKey
-    from airflow.timetables.interval import CronDataIntervalTimetable
-
-if TYPE_CHECKING:
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
     from airflow.sdk.serde import deserialize, serialize
+    from airflow.sdk.types import TaskInstanceKey
 
-#: Names imported on first use, and their module on each line: (3.2 and newer, 3.1).
-_ON_FIRST_USE = {
+#: Each name and its module on each line: (3.2 and newer, 3.1).
+_HOMES = {
+    "AirflowFailException": ("airflow.sdk.exceptions", "airflow.exceptions"),
+    "AirflowRescheduleException": ("airflow.sdk.exceptions", "airflow.exceptions"),
+    "AirflowSensorTimeout": ("airflow.sdk.exceptions", "airflow.exceptions"),
+    "TaskDeferred": ("airflow.sdk.exceptions", "airflow.exceptions"),
+    "conf": ("airflow.sdk.configuration", "airflow.configuration"),
+    "TaskInstanceKey": ("airflow.sdk.types", "airflow.models.taskinstancekey"),
+    "CronDataIntervalTimetable": ("airflow.sdk", "airflow.timetables.interval"),
     "DagBag": ("airflow.dag_processing.dagbag", "airflow.models.dagbag"),
     "sync_bag_to_db": ("airflow.dag_processing.dagbag", "airflow.models.dagbag"),
     "serialize": ("airflow.sdk.serde", "airflow.serialization.serde"),
@@ -77,16 +74,16 @@ __all__ = [
 
 
 def home_of(name: str) -> str:
-    """The module a first-use name comes from on the running line.
+    """The module a name comes from on the running line.
 
-    :param name: one of ``DagBag``, ``sync_bag_to_db``, ``serialize``, ``deserialize``.
+    :param name: one of ``__all__``'s names other than the version constants.
     """
-    newer, older = _ON_FIRST_USE[name]
+    newer, older = _HOMES[name]
     return newer if AIRFLOW_V_3_2_PLUS else older
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _ON_FIRST_USE:
+    if name not in _HOMES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
 

@@ -61,6 +61,21 @@ def test_the_dag_processor_modules_are_imported_only_when_first_used() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
 
 
+def test_importing_an_operator_loads_neither_croniter_nor_the_dag_processor() -> None:
+    probe = (
+        "import sys\n"
+        "from airflow_provider.operators.subscriptions import PostHogCreateSubscriptionOperator\n"
+        "from airflow_provider.sensors.saved_queries import PostHogSavedQuerySensor\n"
+        "loaded = [m for m in ('croniter', 'airflow.dag_processing.dagbag', 'airflow.models.dagbag')"
+        " if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], check=False, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'CronTriggerTimetable'"):
         compat.CronTriggerTimetable  # noqa: B018

@@ -107,6 +107,18 @@ def get_provider_info() -> dict[str, Any]:
                         "a self-hosted instance without throttling.",
                         "schema": {"type": ["boolean", "null"], "default": True},
                     },
+                    "rate_limit_store": {
+                        "label": "Shared rate-limit store (Redis URL)",
+                        "description": "e.g. redis://redis:6379/1: every process using this connection "
+                        "draws from one budget per PostHog throttle. Needs the rate-limit-store extra.",
+                        "schema": {"type": ["string", "null"], "pattern": "^(redis|rediss|unix)://"},
+                    },
+                    "rate_limit_share": {
+                        "label": "Rate-limit share (without a store)",
+                        "description": "The fraction of PostHog's limits this process keeps to, above 0 "
+                        "and at most 1 (e.g. 0.25 for four processes on one key).",
+                        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1},
+                    },
                 },
             }
         ],

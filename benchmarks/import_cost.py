@@ -5,26 +5,29 @@ runs come in pairs (``import airflow.sdk`` alone, then with the provider's modul
 alternating), and the median of the per-pair differences is reported, in ms and in MiB of RSS.
 Byte code is cached (in a temporary ``PYTHONPYCACHEPREFIX``, warmed first), as in a deployment.
 
-Usage: ``.venv/bin/python benchmarks/import_cost.py [--pairs 9] [--kinds hooks,operators,sensors]``.
-Target: at most 15 ms and 1.5 MiB. ``--kinds`` without ``triggers`` measures what a DAG file pays: the
+Usage: ``.venv/bin/python benchmarks/import_cost.py [--pairs 9] [--kinds hooks,operators,sensors]
+[--modules airflow_provider.operators.subscriptions]``. By default it imports every module of the
+``hooks``, ``operators``, ``sensors`` and ``triggers`` packages (not the packages themselves, whose
+``__init__`` only re-exports lazily). Targets: at most 15 ms and 1.5 MiB for that set, at most 6 ms for
+one module named with ``--modules``. ``--kinds`` without ``triggers`` measures what a DAG file pays: the
 operators and the sensor import their trigger only when they defer.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import json
 import os
+import pkgutil
 import statistics
 import subprocess
 import sys
 import tempfile
 
-from airflow_provider.get_provider_info import get_provider_info
-
 TARGET_MS = 15.0
 TARGET_MIB = 1.5
+TARGET_ONE_MODULE_MS = 6.0
 
 CHILD = """
 import sys, time
@@ -43,14 +46,13 @@ print((done - started) * 1000, rss_kib(), (done - sdk_done) * 1000, rss_kib() - 
 """
 
 
-def provider_modules(kinds: list[str]) -> tuple[list[str], list[str]]:
-    """The declared modules of these kinds (``hooks``, ``operators``, ...): (present, missing)."""
-    info = get_provider_info()
-    declared = [
-        module for kind in kinds for entry in info.get(kind, []) for module in entry["python-modules"]
-    ]
-    present = [module for module in declared if importlib.util.find_spec(module) is not None]
-    return present, [module for module in declared if module not in present]
+def provider_modules(kinds: list[str]) -> list[str]:
+    """Every module of these provider packages (``hooks``, ``operators``, ...), without the packages."""
+    found: list[str] = []
+    for kind in kinds:
+        package = importlib.import_module(f"airflow_provider.{kind}")
+        found += sorted(info.name for info in pkgutil.iter_modules(package.__path__, f"{package.__name__}."))
+    return found
 
 
 def measure(modules: list[str], env: dict[str, str]) -> tuple[float, float, float, float]:
@@ -104,8 +106,12 @@ def main() -> None:
         default="hooks,operators,sensors,triggers",
         help="comma-separated kinds of provider modules to import (default: all four)",
     )
+    parser.add_argument("--modules", help="comma-separated modules to import instead of --kinds")
     arguments = parser.parse_args()
-    modules, missing = provider_modules(arguments.kinds.split(","))
+    modules = (
+        arguments.modules.split(",") if arguments.modules else provider_modules(arguments.kinds.split(","))
+    )
+    target_ms = TARGET_ONE_MODULE_MS if len(modules) == 1 else TARGET_MS
     with tempfile.TemporaryDirectory(prefix="import-cost-pyc-") as pycache:
         env = {**os.environ, "PYTHONPYCACHEPREFIX": pycache}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -126,7 +132,6 @@ def main() -> None:
     added_mib = statistics.median(p[3] for p in provider) / 1024
     report = {
         "modules": modules,
-        "missing": missing,
         "pairs": arguments.pairs,
         "baseline_ms": round(statistics.median(b[0] for b in baseline), 1),
         "with_provider_ms": round(statistics.median(p[0] for p in provider), 1),
@@ -136,8 +141,8 @@ def main() -> None:
         "added_rss_mib": round(added_mib, 2),
         "baseline_rss_mib": round(statistics.median(b[1] for b in baseline) / 1024, 1),
         "added_ms_breakdown_from_importtime": details,
-        "target": f"<= {TARGET_MS} ms and <= {TARGET_MIB} MiB",
-        "meets_target": added_ms <= TARGET_MS and added_mib <= TARGET_MIB,
+        "target": f"<= {target_ms} ms and <= {TARGET_MIB} MiB",
+        "meets_target": added_ms <= target_ms and added_mib <= TARGET_MIB,
     }
     print(json.dumps(report, indent=2))
 

@@ -40,10 +40,12 @@ def test_two_processes_on_one_store_never_exceed_the_bucket(redis_url: str, tmp_
         assert worker.wait(timeout=60) == 0
     sent = sorted(t for out in outputs for t in json.loads(out.read_text()))
     assert len(sent) == 16
-    # In every window of PERIOD seconds, at most LIMIT sends from both processes together (10 ms for
-    # the gap between the store's clock and the moment each process woke up).
+    # In every window of PERIOD seconds, at most LIMIT sends from both processes together, less a margin
+    # for the gap between the store's grant and the moment each process woke up: 0.25 s, since on a
+    # busy machine (two matrix cells at once) a wake-up can be that late. Two processes that did not
+    # share the budget would send 10 at once, so the margin hides no real excess.
     for index, moment in enumerate(sent):
-        in_window = [t for t in sent[index:] if t < moment + PERIOD - 0.01]
+        in_window = [t for t in sent[index:] if t < moment + PERIOD - 0.25]
         assert len(in_window) <= LIMIT, (index, in_window)
     # Each alone would have sent its 8 in about 2 s; together they took about 3 periods.
     assert sent[-1] - sent[0] >= 2 * PERIOD

@@ -32,6 +32,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": _INTEGRATION,
                 "python-modules": [
                     "airflow_provider.operators.session_summaries",
+                    "airflow_provider.operators.session_patterns",
                     "airflow_provider.operators.subscriptions",
                     "airflow_provider.operators.user_interviews",
                     "airflow_provider.operators.saved_queries",
@@ -80,6 +81,17 @@ def get_provider_info() -> dict[str, Any]:
                         "label": "Project ID",
                         "description": "Numeric PostHog project (environment) id, from Project settings.",
                         "schema": {"type": ["string", "null"], "pattern": "^([0-9]+|@current)$"},
+                    },
+                    "api_prefix": {
+                        "label": "API prefix",
+                        "description": "projects (default): PostHog's canonical /api/projects/:id/. "
+                        "environments: the deprecated /api/environments/:id/, only for an older "
+                        "self-hosted PostHog that needs it.",
+                        "schema": {
+                            "type": ["string", "null"],
+                            "enum": ["projects", "environments"],
+                            "default": "projects",
+                        },
                     },
                     "timeout": {
                         "label": "Request timeout (seconds)",

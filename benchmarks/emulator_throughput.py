@@ -24,8 +24,8 @@ TARGET_PER_SECOND = 1000
 KEY = "phx_demo_all_scopes"
 ENDPOINTS = {
     "project": "/api/projects/1/",
-    "subscription": "/api/environments/1/subscriptions/1/",
-    "saved query list": "/api/environments/1/warehouse_saved_queries/",
+    "subscription": "/api/projects/1/subscriptions/1/",
+    "saved query list": "/api/projects/1/warehouse_saved_queries/",
 }
 
 
@@ -96,9 +96,9 @@ def main() -> int:
     with server_process(command) as base_url, requests.Session() as http:
         http.headers["Authorization"] = f"Bearer {KEY}"
         created = http.post(
-            f"{base_url}/api/environments/1/subscriptions/",
+            f"{base_url}/api/projects/1/subscriptions/",
             json={"insight": 101, "target_type": "email", "target_value": "a@example.com",
-                  "frequency": "daily", "start_date": "2025-06-02T09:00:00Z"},
+                  "frequency": "daily", "interval": 1, "start_date": "2025-06-02T09:00:00Z"},
         )  # fmt: skip
         created.raise_for_status()
         for name, path in ENDPOINTS.items():

@@ -32,7 +32,7 @@ TARGET_RATIO = 0.9
 KEY = "phx_demo_all_scopes"
 PROJECT_ID = 1
 VIEW = "0192f3a0-aaaa-7bbb-8ccc-000000000001"
-PATH = f"/api/environments/{PROJECT_ID}/warehouse_saved_queries/{VIEW}/"
+PATH = f"/api/projects/{PROJECT_ID}/warehouse_saved_queries/{VIEW}/"
 BODY = json.dumps(
     {
         "id": VIEW,

@@ -140,7 +140,7 @@ def bare_aiohttp_poller(url: str, project_id: int, api_key: str) -> tuple[Poller
             session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=100), headers={"Authorization": f"Bearer {api_key}"}
             )
-        jobs_url = f"{url}/api/environments/{project_id}/data_modeling_jobs/"
+        jobs_url = f"{url}/api/projects/{project_id}/data_modeling_jobs/"
         while True:
             async with session.get(
                 jobs_url, params={"saved_query_id": saved_query_id, "limit": "1"}

@@ -1,4 +1,4 @@
-"""Client settings, validated once: host, key, project, timeouts, retries, TLS, rate limiting.
+"""Client settings, validated once: host, key, project, API prefix, timeouts, retries, TLS, rate limiting.
 
 Every check raises :class:`PostHogConfigError` naming the connection field or extra to fix, before
 any request is sent.
@@ -21,6 +21,9 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_MAX_RETRIES = 5
 MAX_MAX_RETRIES = 20
+#: The URL prefixes of a project's API: PostHog's canonical one first (the default), then the
+#: deprecated alias that older self-hosted versions may still need (``docs/posthog-api.md`` §1).
+API_PREFIXES = ("projects", "environments")
 
 _PROJECT_ID = re.compile(r"^([0-9]+|@current)$")
 _TRUE = {"true", "1", "yes", "on"}
@@ -34,6 +37,8 @@ class ClientConfig:
     :param host: base URL without trailing slash, e.g. ``https://eu.posthog.com``.
     :param api_key: the personal API key; never part of ``repr`` or any message.
     :param project_id: default project (environment) id, digits or ``@current``; calls may override it.
+    :param api_prefix: the URL prefix of data calls: ``projects`` (``/api/projects/:id/``, PostHog's
+        canonical path) or ``environments`` (the deprecated alias, for older self-hosted versions).
     :param timeout: read timeout in seconds for ordinary requests.
     :param connect_timeout: connect timeout in seconds.
     :param max_retries: how many times a retryable failure is retried.
@@ -48,6 +53,7 @@ class ClientConfig:
     host: str
     api_key: str = field(repr=False)
     project_id: str | None = None
+    api_prefix: str = API_PREFIXES[0]
     timeout: float = DEFAULT_TIMEOUT
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
@@ -77,8 +83,9 @@ class ClientConfig:
 
         :param host: the connection's ``host`` (default ``https://us.posthog.com``).
         :param api_key: the connection's ``password``: the personal API key.
-        :param extra: the connection's extras: ``project_id``, ``timeout``, ``max_retries``, ``verify``,
-            ``allow_insecure_http``, ``rate_limit``, ``rate_limit_store``, ``rate_limit_share``.
+        :param extra: the connection's extras: ``project_id``, ``api_prefix``, ``timeout``,
+            ``max_retries``, ``verify``, ``allow_insecure_http``, ``rate_limit``, ``rate_limit_store``,
+            ``rate_limit_share``.
         :param port: the connection's ``port``, if the host does not carry one.
         :param project_id: overrides the ``project_id`` extra.
         :param timeout: overrides the ``timeout`` extra.
@@ -94,6 +101,7 @@ class ClientConfig:
             host=normalise_host(host, port=port, allow_insecure_http=allow_http),
             api_key=api_key,
             project_id=None if raw_project in (None, "") else validate_project_id(raw_project, "project_id"),
+            api_prefix=parse_api_prefix(extra.get("api_prefix")),
             timeout=parse_positive_number(
                 timeout if timeout is not None else extra.get("timeout"), "timeout", DEFAULT_TIMEOUT
             ),
@@ -122,6 +130,23 @@ def validate_project_id(value: object, name: str) -> str:
             f"'@current', got {text!r}."
         )
     return text
+
+
+def parse_api_prefix(value: object) -> str:
+    """The ``api_prefix`` extra: ``projects`` (default) or ``environments``.
+
+    :param value: the extra's value, ``None`` or ``""`` for the default.
+    """
+    if value in (None, ""):
+        return API_PREFIXES[0]
+    text = value.strip().lower() if isinstance(value, str) else value
+    if text not in API_PREFIXES:
+        raise PostHogConfigError(
+            f"extra 'api_prefix' must be one of {', '.join(repr(p) for p in API_PREFIXES)} (default "
+            f"'projects', PostHog's canonical /api/projects/:id/; 'environments' only for an older "
+            f"self-hosted PostHog that needs /api/environments/:id/), got {value!r}."
+        )
+    return str(text)
 
 
 def normalise_host(host: str | None, *, port: int | None = None, allow_insecure_http: bool = False) -> str:

@@ -4,7 +4,8 @@
 receives what each produced. The sync client runs it with a ``requests`` transport, ``time.sleep`` and
 the limiter's blocking calls, the async client with aiohttp, ``asyncio.sleep`` and the limiter's
 awaitable ones (a shared store is reached over the network): both take the same decisions because the
-decisions live here and in :mod:`.retry`.
+decisions live here, in :mod:`.retry`, in :mod:`.redirects` (which redirects are followed) and in
+:mod:`.deprecation` (PostHog's ``Deprecation``/``Sunset`` headers, logged once per path family).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider.api.deprecation import PROCESS_NOTICES, deprecation_notice
 from airflow_provider.api.ratelimit import Bucket, Limiter
+from airflow_provider.api.redirects import follow_redirect
 from airflow_provider.api.request import ApiRequest
 from airflow_provider.api.response import (
     FailureKind,
@@ -72,6 +75,9 @@ def exchange(request: ApiRequest, policy: RetryPolicy, limiter: Limiter | None) 
     """Drive ``request`` to its decoded JSON result (``None`` for an empty body), retrying per ``policy``.
 
     Every retry is logged at WARNING with method, path, status (or failure) and wait; never headers.
+    A same-origin 307/308 of a request that is safe to re-send is followed (:func:`.follow_redirect`);
+    a redirect is not a retry. An answer marked deprecated is logged at WARNING, once per process
+    and path family.
 
     :param request: the request to send.
     :param policy: decides retries and raises the final error.
@@ -80,6 +86,7 @@ def exchange(request: ApiRequest, policy: RetryPolicy, limiter: Limiter | None) 
     retries = 0
     waited = 0.0
     answer_lost = False
+    redirects = 0
     while True:
         if limiter is not None and request.rate_buckets:
             delay = yield Reserve(limiter, request.rate_buckets)
@@ -95,6 +102,20 @@ def exchange(request: ApiRequest, policy: RetryPolicy, limiter: Limiter | None) 
                 yield Sleep(delay)
         outcome = yield Send(request)
         assert isinstance(outcome, RawResponse | TransportFailure)
+        if isinstance(outcome, RawResponse):
+            _warn_if_deprecated(request, outcome)
+            redirected = follow_redirect(request, outcome, redirects)
+            if redirected is not None:
+                redirects += 1
+                log.info(
+                    "PostHog redirected %s %s to %s (%d); following it on the same host.",
+                    request.method,
+                    request.path,
+                    redirected.path,
+                    outcome.status,
+                )
+                request = redirected
+                continue
         result, outcome = _decode(outcome, request)
         hold = _throttled_for(outcome, request, limiter)
         if limiter is not None and hold is not None:
@@ -115,6 +136,12 @@ def exchange(request: ApiRequest, policy: RetryPolicy, limiter: Limiter | None) 
             wait,
         )
         yield Sleep(wait)
+
+
+def _warn_if_deprecated(request: ApiRequest, response: RawResponse) -> None:
+    notice = deprecation_notice(request, response)
+    if notice is not None and PROCESS_NOTICES.first(request):
+        log.warning("%s", notice)
 
 
 def _throttled_for(outcome: Outcome, request: ApiRequest, limiter: Limiter | None) -> float | None:

@@ -74,12 +74,16 @@ def testing_time_scale() -> float:
 def buckets_for(
     key_fingerprint: str, host: str, project_id: str, path: str, share: float = 1.0
 ) -> tuple[Bucket, ...]:
-    """Return the throttles PostHog applies to a request path under ``/api/environments/:id/``.
+    """Return the throttles PostHog applies to a request path below the project's API prefix.
+
+    The path is relative to the prefix, so ``/api/projects/:id/`` and ``/api/environments/:id/`` (the
+    ``api_prefix`` extra, or a redirect from one to the other) count against the same buckets, as
+    PostHog serves both through the same views and throttles.
 
     :param key_fingerprint: identifies the personal API key without revealing it.
     :param host: the PostHog base URL (limits are per deployment).
     :param project_id: the project the request goes to.
-    :param path: the path relative to the project, e.g. ``warehouse_saved_queries/<id>/run/``.
+    :param path: the path relative to the project's prefix, e.g. ``warehouse_saved_queries/<id>/run/``.
     :param share: the fraction of each limit this process keeps to (at least one request per period).
     :returns: the buckets, each period lengthened by :data:`ARRIVAL_ALLOWANCE`.
     """
@@ -105,6 +109,12 @@ def _posthog_buckets(owner: tuple[str, str], project_id: str, path: str) -> tupl
         return (
             Bucket(
                 (*owner, "materialization", project_id, materialization["id"]), limits.MATERIALIZATION_RATES
+            ),
+        )
+    if re.match(limits.SUBSCRIPTION_TEST_DELIVERY_PATH, path):
+        return (
+            Bucket(
+                (*owner, "subscription_test_delivery", project_id), limits.SUBSCRIPTION_TEST_DELIVERY_RATES
             ),
         )
     if re.match(limits.CLICKHOUSE_PATH, path):

@@ -49,7 +49,7 @@ class ApiCall:
     and generating a dataclass costs about a millisecond at import.
 
     :param method: HTTP method.
-    :param path: path under ``/api/environments/:id/`` (or the project itself, see ``root``).
+    :param path: path under the project's API prefix, ``/api/projects/:id/`` by default (see ``root``).
     :param params: query parameters; values are encoded by :func:`encode_params`.
     :param json: JSON body.
     :param form: multipart form fields (with ``files``).
@@ -57,8 +57,10 @@ class ApiCall:
     :param idempotent: whether re-sending after a lost answer is safe; by default every method but
         POST is. Set it for POSTs the server de-duplicates (upsert by name, cached summaries).
     :param read_timeout: read timeout in seconds if the endpoint needs more than the client's default.
-    :param root: ``"environments"`` for ``/api/environments/:id/<path>`` or ``"projects"`` for
-        ``/api/projects/:id/<path>`` (the project object itself).
+    :param root: ``None`` for the client's ``api_prefix`` (``/api/projects/:id/<path>``, or
+        ``/api/environments/:id/<path>`` where a connection asks for the older alias); ``"projects"``
+        for ``/api/projects/:id/<path>`` whatever the connection says (the project object itself,
+        which every PostHog version serves there).
     :param paging: how the endpoint pages, for lists.
     """
 
@@ -86,7 +88,7 @@ class ApiCall:
         files: Files | None = None,
         idempotent: bool | None = None,
         read_timeout: float | None = None,
-        root: Literal["environments", "projects"] = "environments",
+        root: Literal["environments", "projects"] | None = None,
         paging: Paging | None = None,
     ) -> None:
         self.method = method
@@ -212,7 +214,7 @@ def build_request(config: ClientConfig, call: ApiCall, project_id: str | int | N
     project = _resolve_project(config, project_id)
     relative = call.path.strip("/")
     relative = f"{relative}/" if relative else ""
-    path = f"/api/{call.root}/{project}/{relative}"
+    path = f"/api/{call.root or config.api_prefix}/{project}/{relative}"
     # A shared store holds the key's whole budget for every process; without one, this process's share.
     share = 1.0 if config.rate_limit_store else config.rate_limit_share
     buckets = (

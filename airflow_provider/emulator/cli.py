@@ -139,6 +139,12 @@ def _parser() -> argparse.ArgumentParser:
         help="act as self-hosted PostHog (session summaries answer 400)",
     )
     behaviour.add_argument("--session-count", type=_non_negative_int, help="number of seeded sessions")
+    behaviour.add_argument(
+        "--environments-redirect",
+        action="store_true",
+        default=None,
+        help="answer /api/environments/ with 307s to /api/projects/, as PostHog did for some teams in 2026",
+    )
     return parser
 
 

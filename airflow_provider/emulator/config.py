@@ -42,6 +42,10 @@ class EmulatorConfig:
     :param session_count: number of seeded sessions.
     :param unready_saved_queries: names of views that are not fully set up: their ``run`` is
         refused with a 400 that says so, as PostHog refuses such a view.
+    :param environments_redirect: answer the ``/api/environments/`` alias with a 307 to the same URL
+        under ``/api/projects/``, as PostHog's ``EnvironmentsRedirectMiddleware`` did for some teams in
+        mid-2026; session summaries, which then existed only under ``/api/environments/``, are served
+        there and are a 404 under ``/api/projects/``.
     """
 
     summary_latency: float = 0.0
@@ -57,6 +61,7 @@ class EmulatorConfig:
     self_hosted: bool = False
     session_count: int = 40
     unready_saved_queries: list[str] = dataclasses.field(default_factory=list)
+    environments_redirect: bool = False
 
     def updated(self, overrides: dict[str, Any]) -> EmulatorConfig:
         """A validated copy with ``overrides`` applied.
@@ -89,7 +94,7 @@ class EmulatorConfig:
             raise ValueError(f"job_error must be a string or None, got {self.job_error!r}")
         _require_integer("saved_query_page_size", self.saved_query_page_size, minimum=1)
         _require_integer("session_count", self.session_count, minimum=0)
-        for name in ("throttle", "allow_cancel_with_personal_key", "self_hosted"):
+        for name in ("throttle", "allow_cancel_with_personal_key", "self_hosted", "environments_redirect"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if not isinstance(self.throttle_rates, dict):

@@ -1,4 +1,6 @@
-"""The outermost ASGI layer for ``/api/`` requests: the request log, injected faults and state saving.
+"""The outermost ASGI layer for ``/api/`` requests: the request log, injected faults, PostHog's answers
+to the ``/api/environments/`` alias (deprecation headers, or a 307 in ``environments_redirect`` mode,
+see :mod:`.routing`) and state saving.
 
 It sits outside FastAPI so a ``drop`` can close the socket before anything is answered, and so an
 ``after_processing`` fault can swallow the real answer after the work was done.
@@ -16,8 +18,9 @@ from urllib.parse import parse_qsl
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import DATABASE_UNAVAILABLE, GATEWAY_REASONS, APIError, gateway_response, throttled
+from .errors import DATABASE_UNAVAILABLE, GATEWAY_REASONS, APIError, gateway_response, not_found, throttled
 from .faults import Fault
+from .routing import deprecation_headers, missing_while_redirecting, successor_of
 from .runtime import Emulator
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -81,12 +84,25 @@ class EmulatorMiddleware:
             self.emulator.log.add(entry)
 
     async def _process(self, scope: Scope, receive: Receive, send: Send) -> int:
+        redirecting = self.emulator.config.environments_redirect
+        if redirecting and missing_while_redirecting(scope["path"]):
+            return await _answer(not_found().response(), scope, receive, send)
+        successor = successor_of(scope["path"], scope["query_string"].decode("latin-1"), redirecting)
+        alias_headers = deprecation_headers(successor) if successor is not None else {}
+        if successor is not None and redirecting:
+            # PostHog's EnvironmentsRedirectMiddleware: a relative Location, query string kept, before
+            # any view (so before authentication) and whatever the method.
+            redirect = Response(status_code=307, headers={**alias_headers, "Location": successor})
+            return await _answer(redirect, scope, receive, send)
+        extra_headers = [(name.lower().encode(), value.encode()) for name, value in alias_headers.items()]
         status = 0
 
         async def send_and_note(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if extra_headers:
+                    message = {**message, "headers": [*message.get("headers", []), *extra_headers]}
             await send(message)
 
         await self.app(scope, receive, send_and_note)
@@ -132,6 +148,11 @@ def _fault_response(fault: Fault) -> Response:
         error = APIError(status, code, detail)
     error.headers.update(headers)
     return error.response()
+
+
+async def _answer(response: Response, scope: Scope, receive: Receive, send: Send) -> int:
+    await response(scope, receive, send)
+    return response.status_code
 
 
 async def _discard(message: Message) -> None:

@@ -53,7 +53,7 @@ def posthog_list(emulator: EmulatorClient, resource: str) -> list[dict[str, Any]
     :param resource: e.g. ``subscriptions``.
     """
     answer = requests.get(
-        f"{emulator.url}/api/environments/{emulator.project_id}/{resource}/",
+        f"{emulator.url}/api/projects/{emulator.project_id}/{resource}/",
         headers={"Authorization": f"Bearer {emulator.api_key}"},
         params={"limit": 1000},
         timeout=30,

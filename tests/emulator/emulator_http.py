@@ -7,12 +7,12 @@ from typing import Any
 import requests
 
 
-def api(emulator: Any, path: str, prefix: str = "environments") -> str:
+def api(emulator: Any, path: str, prefix: str = "projects") -> str:
     """The URL of ``path`` under the seeded project.
 
     :param emulator: the running emulator.
     :param path: e.g. ``subscriptions/``.
-    :param prefix: ``environments`` or ``projects``.
+    :param prefix: ``projects`` (PostHog's canonical prefix) or ``environments`` (the alias).
     """
     return f"{emulator.url}/api/{prefix}/{emulator.project_id}/{path}"
 

@@ -15,6 +15,7 @@ SUBSCRIPTION = {
     "target_type": "email",
     "target_value": "a@example.com",
     "frequency": "weekly",
+    "interval": 1,
     "start_date": "2025-06-02T09:00:00Z",
 }
 

@@ -19,7 +19,7 @@ from emulator_http import api, session
 from airflow_provider.emulator import EmulatorClient, run_emulator
 
 SUBSCRIPTION = {"insight": 101, "target_type": "email", "target_value": "a@example.com", "frequency": "daily",
-                "start_date": "2025-06-02T09:00:00Z"}  # fmt: skip
+                "interval": 1, "start_date": "2025-06-02T09:00:00Z"}  # fmt: skip
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -53,7 +53,7 @@ def test_created_objects_survive_a_restart_with_the_state_file(tmp_path: Path) -
         ).json()
         http.post(
             api(emulator, "user_interviews/"),
-            files={"audio": ("a.mp3", b"abc"), "interviewee_emails": (None, "")},
+            files={"audio": ("a.mp3", b"abc"), "interviewee_emails": (None, "ana@example.com")},
         )
     assert json.loads(state_file.read_text())["version"] == 1
     assert [path.name for path in state_file.parent.iterdir()] == ["emulator.json"]

@@ -33,7 +33,7 @@ def test_delete_whose_answer_was_lost_succeeds_when_the_resend_finds_it_gone(
     deletes = posthog_conn.requests(method="DELETE", path="user_interviews")
     assert [delete["status"] for delete in deletes] == [502, 404]
     assert {delete["path"] for delete in deletes} == {
-        f"/api/environments/{posthog_conn.project_id}/user_interviews/{created['id']}/"
+        f"/api/projects/{posthog_conn.project_id}/user_interviews/{created['id']}/"
     }
     assert posthog_conn.counts()["user_interviews"] == 0
     assert "had already deleted it" in caplog.text

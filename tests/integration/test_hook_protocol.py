@@ -27,7 +27,7 @@ from airflow_provider.hooks.posthog import PostHogAsyncHook, PostHogHook
 
 KEY = "phx_demo_all_scopes"
 VIEW = "0192f3a0-aaaa-7bbb-8ccc-000000000001"
-SUBSCRIPTIONS = "/api/environments/7/subscriptions/"
+SUBSCRIPTIONS = "/api/projects/7/subscriptions/"
 THROTTLED = {
     "type": "throttled_error",
     "code": "throttled",
@@ -108,7 +108,7 @@ def test_create_answered_502_is_not_sent_twice(server: ScriptedServer, hook: Pos
     server.script(Reply(502, b"<html>Bad gateway</html>", {"Content-Type": "text/html"}))
     with pytest.raises(PostHogResponseLostError, match="may have been created"):
         hook.create_subscription(
-            insight=1, target_type="email", target_value="a@example.com", frequency="daily"
+            insight=1, target_type="email", target_value="a@example.com", frequency="daily", interval=1
         )
     assert [(seen.method, seen.path) for seen in server.seen] == [("POST", SUBSCRIPTIONS)]
 
@@ -117,7 +117,7 @@ def test_create_whose_connection_drops_is_not_sent_twice(server: ScriptedServer,
     server.script(Reply(drop=True))
     with pytest.raises(PostHogResponseLostError, match="connection dropped"):
         hook.create_subscription(
-            insight=1, target_type="email", target_value="a@example.com", frequency="daily"
+            insight=1, target_type="email", target_value="a@example.com", frequency="daily", interval=1
         )
     assert [seen.method for seen in server.seen] == ["POST"]
 
@@ -197,9 +197,7 @@ def test_saved_query_pages_are_walked_by_page_number(server: ScriptedServer, hoo
     def page(seen: Any) -> Reply:
         number = int(seen.query.get("page", 1))
         following = (
-            f"{server.url}/api/environments/7/warehouse_saved_queries/?page={number + 1}"
-            if number < 3
-            else None
+            f"{server.url}/api/projects/7/warehouse_saved_queries/?page={number + 1}" if number < 3 else None
         )
         return Reply(200, {"count": 3, "next": following, "results": [{"name": f"v{number}"}]})
 
@@ -220,7 +218,7 @@ def test_recording_pages_advance_offset_while_has_next(server: ScriptedServer, h
 
 
 def test_async_job_pages_follow_the_cursor(server: ScriptedServer) -> None:
-    path = "/api/environments/7/data_modeling_jobs/"
+    path = "/api/projects/7/data_modeling_jobs/"
 
     def page(seen: Any) -> Reply:
         cursor = seen.query.get("cursor")
@@ -244,7 +242,7 @@ def test_saved_query_pages_stop_at_an_empty_page_although_next_is_set(
 ) -> None:
     def page(seen: Any) -> Reply:
         number = int(seen.query.get("page", 1))
-        following = f"{server.url}/api/environments/7/warehouse_saved_queries/?page={number + 1}"
+        following = f"{server.url}/api/projects/7/warehouse_saved_queries/?page={number + 1}"
         return Reply(200, {"count": 1, "next": following, "results": [{"name": "v1"}] if number == 1 else []})
 
     server.fallback = page
@@ -269,7 +267,7 @@ def test_next_links_that_cycle_stop_the_walk_with_a_clear_error(
 
 
 def test_async_cursor_links_that_cycle_stop_the_walk_with_a_clear_error(server: ScriptedServer) -> None:
-    path = "/api/environments/7/data_modeling_jobs/"
+    path = "/api/projects/7/data_modeling_jobs/"
 
     def page(seen: Any) -> Reply:
         cursor = "b" if seen.query.get("cursor") == "a" else "a"
@@ -316,7 +314,9 @@ def test_the_key_is_in_no_log_record_exception_or_repr(
     for action in (
         lambda: hook.get_subscription(1),
         lambda: hook.get_subscription(1),
-        lambda: hook.create_subscription(insight=1),
+        lambda: hook.create_subscription(
+            insight=1, target_type="email", target_value="a@example.com", frequency="daily", interval=1
+        ),
     ):
         try:
             action()

@@ -65,13 +65,18 @@ def test_summaries_post_is_idempotent_with_a_long_read_timeout() -> None:
     assert sent.idempotent
     assert sent.read_timeout >= 300
     assert sent.json == {"session_ids": ["a"], "focus_area": "checkout"}
-    assert sent.path == "/api/environments/1/session_summaries/create_session_summaries_individually/"
+    assert sent.path == "/api/projects/1/session_summaries/create_session_summaries_individually/"
 
 
 @pytest.mark.parametrize(
     ("call", "method", "path", "idempotent"),
     [
-        (endpoints.create_subscription({"target_type": "email"}), "POST", "subscriptions/", False),
+        (
+            endpoints.create_subscription({"insight": 1, "target_type": "email", "interval": 1}),
+            "POST",
+            "subscriptions/",
+            False,
+        ),
         (endpoints.delete_subscription(5), "PATCH", "subscriptions/5/", True),
         (
             endpoints.create_saved_query("daily_users", "select 1", {}),
@@ -94,7 +99,7 @@ def test_endpoint_method_path_and_resend_safety(
     call: endpoints.ApiCall, method: str, path: str, idempotent: bool
 ) -> None:
     sent = build_request(CONFIG, call)
-    assert (sent.method, sent.path, sent.idempotent) == (method, f"/api/environments/1/{path}", idempotent)
+    assert (sent.method, sent.path, sent.idempotent) == (method, f"/api/projects/1/{path}", idempotent)
 
 
 def test_soft_delete_sends_deleted_true() -> None:

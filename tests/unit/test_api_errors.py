@@ -157,7 +157,7 @@ def test_error_answer_maps_to_class_fields_and_advice(
     assert type(error) is error_class
     assert error.status == status
     assert error.method == "POST"
-    assert error.path == "/api/environments/42/subscriptions/"
+    assert error.path == "/api/projects/42/subscriptions/"
     for name, value in fields.items():
         assert getattr(error, name) == value
     assert advice in str(error)
@@ -193,7 +193,7 @@ def test_a_key_echoed_by_the_server_is_redacted() -> None:
 
 
 def test_redirect_says_where_to_point_the_host() -> None:
-    error = error_for(301, b"", location="https://us.posthog.com/api/environments/42/subscriptions/")
+    error = error_for(301, b"", location="https://us.posthog.com/api/projects/42/subscriptions/")
     assert type(error) is PostHogAPIError
     assert "set the connection's host" in str(error)
 

@@ -17,7 +17,7 @@ from airflow_provider.api.request import build_request
 def test_next_url_paging_reuses_the_query_of_next() -> None:
     page = {
         "count": 250,
-        "next": "https://us.posthog.com/api/environments/1/subscriptions/?deleted=true&limit=100&offset=100",
+        "next": "https://us.posthog.com/api/projects/1/subscriptions/?deleted=true&limit=100&offset=100",
         "results": [{}] * 100,
     }
     assert next_params(Paging.NEXT_URL, {"deleted": True}, page) == {
@@ -33,7 +33,7 @@ def test_next_url_paging_stops_when_next_is_null() -> None:
 
 def test_cursor_paging_carries_the_cursor_and_filters() -> None:
     page = {
-        "next": "https://us.posthog.com/api/environments/1/data_modeling_jobs/?cursor=cD0yMDI2&limit=1&saved_query_id=abc",
+        "next": "https://us.posthog.com/api/projects/1/data_modeling_jobs/?cursor=cD0yMDI2&limit=1&saved_query_id=abc",
         "previous": None,
         "results": [{"id": "job"}],
     }
@@ -44,7 +44,7 @@ def test_cursor_paging_carries_the_cursor_and_filters() -> None:
     }
 
 
-HOST = "https://us.posthog.com/api/environments/1/data_modeling_jobs/"
+HOST = "https://us.posthog.com/api/projects/1/data_modeling_jobs/"
 
 
 class WalkStopped(UnexpectedPageError):
@@ -154,7 +154,7 @@ def test_a_next_link_to_another_host_is_followed_on_the_configured_host_only() -
     following = next_params(Paging.NEXT_URL, {}, page)
     assert following is not None
     sent = build_request(config, ApiCall("GET", "subscriptions", params=following))
-    assert sent.url == "https://eu.posthog.com/api/environments/1/subscriptions/"
+    assert sent.url == "https://eu.posthog.com/api/projects/1/subscriptions/"
     assert dict(sent.params) == {"offset": "100", "limit": "100"}
 
 

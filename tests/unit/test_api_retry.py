@@ -150,7 +150,7 @@ def test_lost_create_error_says_the_object_may_exist_and_how_to_check() -> None:
         POLICY.decide(request("POST"), response(504), retries=0, waited=0.0)
     message = str(caught.value)
     assert "may have been created" in message
-    assert "GET /api/environments/1/subscriptions/" in message
+    assert "GET /api/projects/1/subscriptions/" in message
     assert caught.value.status == 504
 
 
@@ -257,7 +257,7 @@ def test_exchange_logs_each_retry_at_warning_without_headers_or_key(caplog: pyte
     (record,) = caplog.records
     assert record.levelno == logging.WARNING
     text = record.getMessage()
-    assert "GET /api/environments/1/subscriptions/" in text
+    assert "GET /api/projects/1/subscriptions/" in text
     assert "status 503" in text
     assert "1.0 s" in text
     assert KEY not in text

@@ -16,13 +16,14 @@ _TOPICS = (
 def speaker_names(interviewee_emails: list[str]) -> list[str]:
     """Display names of the interviewees (``"Jane Doe <jane@acme.com>"`` gives ``Jane Doe``).
 
-    :param interviewee_emails: the interview's ``interviewee_emails``.
+    :param interviewee_emails: the interview's ``interviewee_emails``: at least one, as PostHog's
+        create requires.
     """
     names = []
     for address in interviewee_emails:
         name, email = parseaddr(address)
-        names.append(name or email.split("@")[0] or "Interviewee")
-    return names or ["Interviewee"]
+        names.append(name or email.split("@")[0])
+    return names
 
 
 def transcript(audio: bytes, interviewee_emails: list[str]) -> str:

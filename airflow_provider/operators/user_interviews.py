@@ -15,6 +15,7 @@ from airflow_provider.api import (
     PostHogNotFoundError,
     PostHogResponseLostError,
     PostHogServerError,
+    endpoints,
 )
 from airflow_provider.api.arguments import require_datetime, require_str_list, require_text
 from airflow_provider.api.errors import PostHogConfigError
@@ -57,20 +58,22 @@ class PostHogCreateUserInterviewOperator(PostHogBaseOperator):
     """Upload an interview recording; PostHog transcribes and summarises it while the request runs.
 
     The audio is read through Airflow's object storage, so it can be a local path or any
-    ``ObjectStoragePath`` URL (``file://``, ``s3://conn_id@bucket/key``, ...). The XCom value is the new
-    interview's id.
+    ``ObjectStoragePath`` URL (``file://``, ``s3://conn_id@bucket/key``, ...). PostHog needs at least
+    one interviewee email, so an empty ``interviewee_emails`` fails before any request. PostHog answers
+    only after transcribing and summarising, so the upload waits up to 600 s for the answer. The XCom
+    value is the new interview's id.
 
     A create has no natural key to look up, so a lost answer is handled by matching. Just before sending
     the upload, the task instance records it (send time, the audio's size and SHA-256, the emails) in its
     task state store (Airflow 3.3+). If PostHog's answer is lost, in that try or because the worker died,
-    the one interview with the same non-empty ``interviewee_emails`` created since the upload was sent is
-    taken as this upload's instead of uploading again. A try uploads when no earlier try of this task
-    instance sent this file with these emails, or PostHog refused it (4xx). Without emails, or with
-    several matching interviews, the task fails with :class:`PostHogInterviewMayExistError` rather than
-    guess.
+    the one interview with the same ``interviewee_emails`` created since the upload was sent is taken as
+    this upload's instead of uploading again. A try uploads when no earlier try of this task instance
+    sent this file with these emails, or PostHog refused it (4xx). With several matching interviews the
+    task fails with :class:`PostHogInterviewMayExistError` rather than guess.
 
     :param audio: the recording (templated): a local path, an ``ObjectStoragePath`` or its URL.
-    :param interviewee_emails: who was interviewed (templated), e.g. ``["Jane Doe <jane@acme.com>"]``.
+    :param interviewee_emails: who was interviewed (templated), at least one, e.g.
+        ``["Jane Doe <jane@acme.com>"]``.
     :param posthog_conn_id: the PostHog connection (templated).
     :param project_id: the PostHog project (environment) id (templated); default: the connection's.
     """
@@ -81,7 +84,7 @@ class PostHogCreateUserInterviewOperator(PostHogBaseOperator):
         self,
         *,
         audio: str | ObjectStoragePath | XComArg,
-        interviewee_emails: Sequence[str] = (),
+        interviewee_emails: Sequence[str] | XComArg,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -95,7 +98,7 @@ class PostHogCreateUserInterviewOperator(PostHogBaseOperator):
             path = require_storage_path("audio", self.audio)
         emails = None
         if rendered or not is_unrendered(self.interviewee_emails):
-            emails = _require_emails(self.interviewee_emails)
+            emails = endpoints.check_interviewee_emails(_require_emails(self.interviewee_emails))
         return path, emails
 
     def execute(self, context: Context) -> str:
@@ -116,9 +119,7 @@ class PostHogCreateUserInterviewOperator(PostHogBaseOperator):
         sent_at = dt.datetime.now(dt.timezone.utc).isoformat()
         if store is not None:
             store.set(UPLOAD_STATE_KEY, {**upload, "sent_at": sent_at})
-        self.log.info(
-            "Uploading %s (%d bytes) for %s.", path, upload["size"], ", ".join(emails) or "no emails"
-        )
+        self.log.info("Uploading %s (%d bytes) for %s.", path, upload["size"], ", ".join(emails))
         try:
             with path.open("rb") as audio:
                 interview_id = str(hook.create_user_interview(audio, interviewee_emails=emails)["id"])
@@ -208,12 +209,8 @@ class PostHogCreateUserInterviewOperator(PostHogBaseOperator):
         :param emails: the emails sent with the upload.
         :param sent_at: when the upload was sent (ISO 8601).
         :param context: the task context (for the message of an error).
-        :raises PostHogInterviewMayExistError: no emails, or several interviews match.
+        :raises PostHogInterviewMayExistError: several interviews match.
         """
-        if not emails:
-            raise self._may_exist(
-                hook, sent_at, context, "Without interviewee_emails it cannot be told apart from others."
-            )
         since = require_datetime("sent_at", sent_at) - _CLOCK_SKEW
         candidates = [
             str(interview["id"])

@@ -1,4 +1,5 @@
-"""User interviews: multipart create with audio, no audio in answers, UUIDs, 204 delete (7.4, 9.9)."""
+"""User interviews: multipart create with audio and at least one email, no audio in answers, UUIDs,
+204 delete (7.4, 9.9)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ WRITE_SCOPE = "user_interview:write"
 
 
 def upload(emulator: Any, audio: bytes = b"ID3 fake mp3 bytes", key: str | None = None, **data: Any) -> Any:
-    data.setdefault("interviewee_emails", "")  # PostHog's create needs the field, if only empty
+    data.setdefault("interviewee_emails", "jane@acme.com")  # PostHog's create needs one valid email
     return session(emulator, key).post(
         api(emulator, "user_interviews/"), files={"audio": ("call.mp3", audio, "audio/mpeg")}, data=data
     )
@@ -25,8 +26,24 @@ def test_multipart_create_transcribes_and_summarises_without_returning_audio(emu
     assert response.status_code == 201
     interview = response.json()
     assert uuid.UUID(interview["id"])
-    assert set(interview) == {"id", "created_by", "created_at", "interviewee_emails", "transcript", "summary"}
+    assert list(interview) == [
+        "id",
+        "created_by",
+        "created_at",
+        "interviewee_emails",
+        "interviewee_identifier",
+        "topic",
+        "transcript",
+        "summary",
+        "classifications",
+    ]
     assert interview["interviewee_emails"] == ["Jane Doe <jane@acme.com>", "bob@acme.com"]
+    # Read-only, set only for PostHog's AI voice interviews; none derived from an uploaded recording.
+    assert (interview["interviewee_identifier"], interview["topic"], interview["classifications"]) == (
+        "",
+        None,
+        [],
+    )
     assert "#### Jane Doe" in interview["transcript"]
     assert interview["summary"].startswith("## User background")
     logged = emulator.requests(method="POST", path="user_interviews")[0]["body"]
@@ -47,18 +64,26 @@ def test_json_create_is_a_400_on_audio_since_json_carries_no_file(emulator: Any)
 
 
 def test_a_multipart_create_without_interviewee_emails_is_a_500_as_in_posthog(emulator: Any) -> None:
-    response = session(emulator).post(
+    http = session(emulator)
+    response = http.post(
         api(emulator, "user_interviews/"), files={"audio": ("call.mp3", b"ID3 fake", "audio/mpeg")}
     )
     assert response.status_code == 500
     assert response.json() == envelope("server_error", "error", "A server error occurred.")
+    # The 500 comes from create(), after validation: a missing file is still reported first.
+    no_file = http.post(api(emulator, "user_interviews/"), files={"summary": (None, "s")})
+    assert no_file.status_code == 400
+    assert no_file.json()["attr"] == "audio"
     assert emulator.counts()["user_interviews"] == 0
 
 
-def test_an_empty_interviewee_emails_field_means_no_emails(emulator: Any) -> None:
+def test_an_empty_interviewee_emails_field_is_a_blank_first_item_as_in_drf(emulator: Any) -> None:
     response = upload(emulator, interviewee_emails="")
-    assert response.status_code == 201
-    assert response.json()["interviewee_emails"] == []
+    assert response.status_code == 400
+    assert response.json() == envelope(
+        "validation_error", "blank", "This field may not be blank.", "interviewee_emails__0"
+    )
+    assert emulator.counts()["user_interviews"] == 0
 
 
 @pytest.mark.parametrize(
@@ -79,7 +104,7 @@ def test_missing_audio_file_is_required(emulator: Any) -> None:
 def test_audio_sent_as_a_text_field_is_not_a_file(emulator: Any) -> None:
     response = session(emulator).post(
         api(emulator, "user_interviews/"),
-        files={"audio": (None, "call.mp3"), "interviewee_emails": (None, "")},
+        files={"audio": (None, "call.mp3"), "interviewee_emails": (None, "jane@acme.com")},
     )
     assert response.status_code == 400
     assert response.json()["attr"] == "audio"
@@ -99,7 +124,7 @@ def test_bad_email_is_reported_with_its_index(emulator: Any) -> None:
     )
 
 
-def test_patch_changes_summary_and_delete_is_a_hard_204(emulator: Any) -> None:
+def test_patch_changes_summary_and_classifications_and_delete_is_a_hard_204(emulator: Any) -> None:
     http = session(emulator)
     interview = upload(emulator).json()
     url = api(emulator, f"user_interviews/{interview['id']}/")
@@ -107,6 +132,15 @@ def test_patch_changes_summary_and_delete_is_a_hard_204(emulator: Any) -> None:
     assert patched.status_code == 200
     assert patched.json()["summary"] == "Edited by a human"
     assert http.get(url).json()["summary"] == "Edited by a human"
+    classified = http.patch(url, json={"classifications": ["off-topic"], "interviewee_identifier": "x"})
+    assert (classified.json()["classifications"], classified.json()["interviewee_identifier"]) == (
+        ["off-topic"],
+        "",
+    ), "classifications is writable, interviewee_identifier read-only"
+    unknown = http.patch(url, json={"classifications": ["short"]})
+    assert unknown.json() == envelope(
+        "validation_error", "invalid_choice", '"short" is not a valid choice.', "classifications__0"
+    )
     deleted = http.delete(url)
     assert deleted.status_code == 204
     assert deleted.content == b""

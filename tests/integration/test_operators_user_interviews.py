@@ -1,18 +1,29 @@
-"""User-interview operators run by real Airflow (``dag.test()``) against the emulator over loopback."""
+"""User-interview operators (run by real Airflow, ``dag.test()``) and hook, against the emulator."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 import wave
 from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, BaseOperator
 from dag_test_runs import run_dag, run_operators, task_instance, task_states
 
 from airflow_provider._compat import AIRFLOW_V_3_3_PLUS
+from airflow_provider.api import (
+    PostHogConfigError,
+    PostHogNotFoundError,
+    PostHogPermissionError,
+    endpoints,
+    limits,
+)
+from airflow_provider.api.config import DEFAULT_TIMEOUT
+from airflow_provider.api.request import build_request
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.operators import (
     PostHogCreateUserInterviewOperator,
@@ -105,11 +116,14 @@ def test_deleting_a_missing_interview_fails_unless_missing_ok(
     assert [entry["status"] for entry in posthog_conn.requests(method="DELETE")] == [404]
 
 
+@pytest.mark.parametrize("status", [504, None], ids=["gateway-504", "dropped-connection"])
 def test_create_is_not_duplicated_when_the_response_is_lost(
-    airflow_db: Path, posthog_conn: Any, recording: Path
+    airflow_db: Path, posthog_conn: Any, recording: Path, status: int | None
 ) -> None:
+    # A dropped connection after PostHog did the work is what a read timeout is to the client: the
+    # request was sent and no answer came (PostHogResponseLostError either way).
     before = posthog_conn.counts()["user_interviews"]
-    posthog_conn.add_fault(method="POST", path=COLLECTION, kind="after_processing", status=504, times=1)
+    posthog_conn.add_fault(method="POST", path=COLLECTION, kind="after_processing", status=status, times=1)
 
     dag_run = _run(
         PostHogCreateUserInterviewOperator(task_id="upload", audio=str(recording), interviewee_emails=JANE)
@@ -207,25 +221,31 @@ def test_without_a_task_state_store_a_lost_upload_that_cannot_be_found_fails_wit
 
 
 @with_task_state_store
-def test_a_lost_answer_without_emails_fails_saying_how_to_check_and_never_uploads_again(
+def test_a_lost_answer_that_matches_several_interviews_fails_saying_how_to_check_and_never_uploads_again(
     airflow_db: Path, posthog_conn: Any, recording: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    other = PostHogHook().create_user_interview(b"ID3 another call with Jane", interviewee_emails=JANE)
     before = posthog_conn.counts()["user_interviews"]
     posthog_conn.add_fault(method="POST", path=COLLECTION, kind="after_processing", status=None, times=1)
 
     dag_run = _run(
         PostHogCreateUserInterviewOperator(
-            task_id="upload", audio=str(recording), retries=1, retry_delay=dt.timedelta(0)
+            task_id="upload",
+            audio=str(recording),
+            interviewee_emails=JANE,
+            retries=1,
+            retry_delay=dt.timedelta(0),
         )
     )
 
     assert task_states(dag_run) == {"upload": "failed"}
     assert task_instance(dag_run, "upload").try_number == 2, "the retry refused to upload too"
-    assert len(posthog_conn.requests(method="POST", path=COLLECTION)) == 1
+    assert len(posthog_conn.requests(method="POST", path=COLLECTION)) == 2  # the other call's and ours
     assert posthog_conn.counts()["user_interviews"] == before + 1
     task_log = capsys.readouterr().out
     assert task_log.count("PostHogInterviewMayExistError") >= 2
-    assert "so the interview may exist. Without interviewee_emails it cannot be told apart" in task_log
+    assert "so the interview may exist. 2 interviews with these emails were created since then" in task_log
+    assert other["id"] in task_log
     assert f"{posthog_conn.url}/project/{posthog_conn.project_id}/user_interviews" in task_log
     assert f"state-store/{UPLOAD_STATE_KEY}), then clear the task to upload again." in task_log
 
@@ -248,6 +268,7 @@ def test_a_retry_after_a_created_upload_reuses_it_unless_it_was_deleted(
         PostHogCreateUserInterviewOperator(
             task_id="upload",
             audio=str(recording),
+            interviewee_emails=JANE,
             retries=1,
             retry_delay=dt.timedelta(0),
             post_execute=fail_first_try_after_the_upload,
@@ -268,7 +289,11 @@ def test_a_retry_after_a_created_upload_reuses_it_unless_it_was_deleted(
 def test_a_missing_audio_file_fails_before_any_request(
     airflow_db: Path, posthog_conn: Any, tmp_path: Path
 ) -> None:
-    dag_run = _run(PostHogCreateUserInterviewOperator(task_id="upload", audio=str(tmp_path / "nope.wav")))
+    dag_run = _run(
+        PostHogCreateUserInterviewOperator(
+            task_id="upload", audio=str(tmp_path / "nope.wav"), interviewee_emails=JANE
+        )
+    )
 
     assert task_states(dag_run) == {"upload": "failed"}
     assert posthog_conn.requests() == []
@@ -279,13 +304,19 @@ def test_a_missing_audio_file_fails_before_any_request(
     [
         (
             PostHogCreateUserInterviewOperator,
-            {"audio": ""},
+            {"audio": "", "interviewee_emails": JANE},
             r"audio must be a file path or an ObjectStoragePath",
         ),
         (
             PostHogCreateUserInterviewOperator,
-            {"audio": "nosuch://x/a.wav"},
+            {"audio": "nosuch://x/a.wav", "interviewee_emails": JANE},
             r"audio 'nosuch://x/a.wav' is not",
+        ),
+        (
+            PostHogCreateUserInterviewOperator,
+            {"audio": "/a.wav", "interviewee_emails": []},
+            r"interviewee_emails must be at least one email address .*; got \[\]\. PostHog needs at least "
+            r"one interviewee email",
         ),
         (
             PostHogCreateUserInterviewOperator,
@@ -315,3 +346,63 @@ def test_bad_arguments_are_refused_when_the_dag_is_defined(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         operator(task_id="t", **arguments)
+
+
+@pytest.mark.parametrize("emails", [[], ()], ids=["empty-list", "empty-tuple"])
+def test_the_hook_refuses_a_create_without_emails_before_sending(posthog_conn: Any, emails: Any) -> None:
+    with pytest.raises(PostHogConfigError) as refused:
+        PostHogHook().create_user_interview(b"ID3 audio", interviewee_emails=emails)
+
+    message = str(refused.value)
+    assert message.startswith("interviewee_emails must be at least one email address")
+    assert "PostHog needs at least one interviewee email to create an interview" in message
+    assert posthog_conn.requests() == [], "nothing was sent"
+
+
+def test_emails_that_render_to_an_empty_list_fail_the_task_before_any_request(
+    airflow_db: Path, posthog_conn: Any, recording: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with DAG(dag_id=f"test_interviews_{uuid.uuid4().hex[:8]}", schedule=None) as dag:
+        emails = PythonOperator(task_id="emails", python_callable=list)
+        PostHogCreateUserInterviewOperator(
+            task_id="upload", audio=str(recording), interviewee_emails=emails.output, retries=1
+        )
+
+    dag_run = run_dag(dag)
+
+    assert task_states(dag_run) == {"emails": "success", "upload": "failed"}
+    assert task_instance(dag_run, "upload").try_number == 1, "bad input is not retried"
+    assert "interviewee_emails must be at least one email address" in capsys.readouterr().out
+    assert posthog_conn.requests() == []
+
+
+def test_the_create_alone_reads_with_the_long_interview_timeout(posthog_conn: Any) -> None:
+    config = PostHogHook().get_conn().config
+    create = endpoints.create_user_interview(b"ID3 audio", JANE, None)
+
+    assert config.timeout == DEFAULT_TIMEOUT
+    assert create.read_timeout == limits.USER_INTERVIEW_CREATE_READ_TIMEOUT == 600.0
+    assert build_request(config, create).read_timeout == 600.0
+    assert build_request(config, endpoints.user_interviews()).read_timeout == DEFAULT_TIMEOUT
+    assert not create.is_idempotent, "a lost answer is never re-sent"
+
+
+def test_a_403_or_404_says_the_product_may_be_off_or_gone(
+    posthog_conn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = json.loads(posthog_conn.airflow_conn_json())
+    conn["password"] = posthog_conn.read_only_key
+    monkeypatch.setenv("AIRFLOW_CONN_POSTHOG_DEFAULT", json.dumps(conn))
+    with pytest.raises(PostHogPermissionError) as refused:
+        PostHogHook().create_user_interview(b"ID3 audio", interviewee_emails=JANE)
+    posthog_conn.add_fault(method="GET", path="user_interviews", kind="status", status=404)
+    with pytest.raises(PostHogNotFoundError) as missing:
+        list(PostHogHook().list_user_interviews())
+
+    for error in (refused.value, missing.value):
+        message = str(error)
+        assert "may not be enabled for this project" in message
+        assert "feature flag 'user-interviews'" in message
+        assert "or this PostHog no longer has them" in message
+    assert "user_interview:write" in str(refused.value)
+    assert [entry["status"] for entry in posthog_conn.requests()] == [403, 404]

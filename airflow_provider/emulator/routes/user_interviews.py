@@ -1,9 +1,12 @@
 """``user_interviews/``: multipart upload of a recorded interview (docs/posthog-api.md sections 7.4 and 9.9).
 
 Create needs ``multipart/form-data`` with an ``audio`` file: a JSON body parses but has no file, so
-it is a 400 on ``audio``; a multipart create without an ``interviewee_emails`` field is a 500, since
-PostHog's view reads the field unconditionally (an empty value means no emails). The server writes
-the transcript and overwrites the summary; the audio is never returned; DELETE is a hard 204.
+it is a 400 on ``audio``. It needs at least one valid ``interviewee_emails`` entry: without the field
+PostHog's serializer ``create`` raises ``KeyError`` (a 500), and an empty value is DRF's ``[""]``,
+refused as ``interviewee_emails__0`` ``blank``. The server writes the transcript, overwrites the
+summary and derives ``classifications`` (none for an uploaded recording); ``interviewee_identifier``
+and ``topic`` belong to PostHog's AI voice interviews and stay empty here. The audio is never
+returned; DELETE is a hard 204.
 Current PostHog names the scope ``user_interview``; an older version used
 ``user_interview_DO_NOT_USE``: either is accepted.
 """
@@ -29,6 +32,10 @@ from airflow_provider.emulator.timefmt import iso
 READ_SCOPE = ("user_interview:read", "user_interview_DO_NOT_USE:read")
 WRITE_SCOPE = ("user_interview:write", "user_interview_DO_NOT_USE:write")
 EMAIL_MAX_LENGTH = 254
+#: ``UserInterviewClassification`` choices; PostHog derives them only for its AI voice interviews.
+CLASSIFICATIONS = ("abandoned", "off-topic")
+#: Multipart fields that are lists (DRF's ``ListField`` reads every value of the field).
+LIST_FIELDS = ("interviewee_emails", "classifications")
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 NOT_A_FILE = "The submitted data was not a file. Check the encoding type on the form."
 
@@ -63,9 +70,8 @@ async def create_user_interview(request: Request) -> Response:
         raise unsupported_media_type(kind)
     form = await request.form(max_part_size=MAX_UPLOAD_BYTES)
     request.state.form_fields = _loggable(form)
-    if "interviewee_emails" not in form:
-        raise server_error()
-    emails = _emails([value for value in form.getlist("interviewee_emails") if value != ""])
+    # Validation first, in the serializer's field order: an empty value stays as DRF's [""].
+    emails = _emails(form.getlist("interviewee_emails"))
     upload = form.get("audio")
     if upload is None:
         raise validation_error("audio", "required", "No file was submitted.")
@@ -74,6 +80,8 @@ async def create_user_interview(request: Request) -> Response:
     audio = await upload.read()
     if not audio:
         raise validation_error("audio", "empty", "The submitted file is empty.")
+    if "interviewee_emails" not in form:
+        raise server_error()  # then create() reads validated_data["interviewee_emails"]: a KeyError
     emulator = emulator_of(request)
     now = utc_now()
     interview = {
@@ -81,8 +89,11 @@ async def create_user_interview(request: Request) -> Response:
         "created_by": emulator.state.user,
         "created_at": iso(now),
         "interviewee_emails": emails,
+        "interviewee_identifier": "",
+        "topic": None,
         "transcript": interviews.transcript(audio, emails),
         "summary": interviews.summary(audio, emails),
+        "classifications": [],
     }
     with emulator.state.lock:
         emulator.state.objects["user_interviews"][interview["id"]] = interview
@@ -99,7 +110,10 @@ async def retrieve_user_interview(request: Request) -> Response:
 
 
 async def update_user_interview(request: Request) -> Response:
-    """Change ``summary`` or ``interviewee_emails`` (JSON or multipart).
+    """Change ``summary``, ``interviewee_emails`` or ``classifications`` (JSON or multipart).
+
+    The read-only fields (``interviewee_identifier``, ``topic``, ``transcript``, ...) are ignored, as
+    DRF ignores them.
 
     :param request: the request.
     """
@@ -108,9 +122,10 @@ async def update_user_interview(request: Request) -> Response:
     if media_type(request) == "multipart/form-data":
         form = await request.form(max_part_size=MAX_UPLOAD_BYTES)
         request.state.form_fields = _loggable(form)
-        body: dict[str, Any] = {key: form.get(key) for key in form if key != "interviewee_emails"}
-        if "interviewee_emails" in form:
-            body["interviewee_emails"] = form.getlist("interviewee_emails")
+        body: dict[str, Any] = {key: form.get(key) for key in form if key not in LIST_FIELDS}
+        for key in LIST_FIELDS:
+            if key in form:
+                body[key] = form.getlist(key)
     else:
         body = await json_object(request)
     changes: dict[str, Any] = {}
@@ -120,6 +135,11 @@ async def update_user_interview(request: Request) -> Response:
         )
     if "summary" in body:
         changes["summary"] = fields.string("summary", fields.get(body, "summary", is_required=False))
+    if "classifications" in body:
+        changes["classifications"] = [
+            fields.choice(f"classifications__{index}", value, CLASSIFICATIONS)
+            for index, value in enumerate(fields.a_list("classifications", body["classifications"]))
+        ]
     with emulator_of(request).state.lock:
         interview.update(changes)
     return JSONResponse(interview)

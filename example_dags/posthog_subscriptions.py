@@ -3,6 +3,10 @@
 ``ensure_weekly_kpis`` is idempotent: a second run (or a retry after a lost answer) finds the subscription
 for the same insight and recipients and only changes what differs, instead of creating a duplicate.
 The insight, dashboard and recipients are DAG params, so a manual run can point them elsewhere.
+
+A dashboard subscription names the dashboard's insights it delivers (``dashboard_export_insights``):
+PostHog refuses one without. The launch dashboard's subscription gets a test delivery right after it is
+created, so its recipients see at once what they will receive.
 """
 
 from __future__ import annotations
@@ -45,10 +49,13 @@ with DAG(
     launch_dashboard = PostHogCreateSubscriptionOperator(
         task_id="subscribe_launch_dashboard",
         dashboard="{{ params.dashboard_id }}",
+        # The insights on the Growth dashboard (201) to deliver: its weekly actives and signups.
+        dashboard_export_insights=[101, 102],
         target_type="email",
         target_value="{{ params.recipients }}",
         frequency="daily",
         title="Launch week dashboard",
+        send_test_delivery=True,
     )
 
     move_to_every_second_day = PostHogUpdateSubscriptionOperator(

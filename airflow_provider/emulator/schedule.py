@@ -1,6 +1,8 @@
 """Subscription schedules: PostHog's ``summary`` text and ``next_delivery_date`` from a dateutil rrule.
 
-Follows docs/posthog-api.md section 7.3 (the model's ``summary`` property and ``set_next_delivery_date``).
+Follows docs/posthog-api.md section 7.3: the ``summary`` property, ``_build_rrule`` and
+``_compute_next_delivery_date`` of PostHog's subscription model
+(``products/exports/backend/models/subscription.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ _RRULE_WEEKDAY = dict(
 )
 _HUMAN_FREQUENCY = {"daily": "day", "weekly": "week", "monthly": "month", "yearly": "year"}
 _HUMAN_SETPOS = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
+#: PostHog's ``WEEKDAY_SET``: exactly these days are summarised as "weekday".
+_WORKING_DAYS = frozenset(WEEKDAYS[:5])
 #: PostHog never schedules a delivery closer than this to now (it may run a bit early).
 DELIVERY_BUFFER = timedelta(minutes=15)
 
@@ -41,13 +45,19 @@ def summary(subscription: dict[str, Any]) -> str:
     if byweekday and bysetpos:
         if bysetpos not in _HUMAN_SETPOS:
             return "sent on a schedule"
-        day = byweekday[0].capitalize() if len(byweekday) == 1 else "day"
+        if len(byweekday) == 1:
+            day = byweekday[0].capitalize()
+        else:
+            day = "weekday" if set(byweekday) == _WORKING_DAYS else "day"
         text += f" on the {_HUMAN_SETPOS[bysetpos]} {day}"
     return text
 
 
 def next_delivery_date(subscription: dict[str, Any], now: datetime) -> str | None:
     """The first occurrence after ``now + 15 min`` (exclusive); ``None`` once the schedule has ended.
+
+    The rule has no ``wkst``, as PostHog's ``_build_rrule`` has none: with ``wkst`` a schedule every 2+
+    weeks on several weekdays would fall on other dates.
 
     :param subscription: the stored subscription.
     :param now: the current time.
@@ -61,7 +71,6 @@ def next_delivery_date(subscription: dict[str, Any], now: datetime) -> str | Non
         interval=subscription["interval"],
         dtstart=start,
         until=until,
-        wkst=_RRULE_WEEKDAY[byweekday[0]] if byweekday else None,
         byweekday=[_RRULE_WEEKDAY[day] for day in byweekday] if byweekday else None,
         bysetpos=subscription["bysetpos"] if byweekday else None,
     )

@@ -14,6 +14,10 @@ from .config import DEFAULT_RATES, parse_rate
 #: The throttle classes of each kind of view.
 DEFAULT_CLASSES = ("burst", "sustained")
 CLICKHOUSE_CLASSES = ("clickhouse_burst", "clickhouse_sustained")
+#: PostHog's ``SubscriptionTestDeliveryThrottle``: the only throttle of a subscription's test delivery,
+#: counted per team (across keys and subscriptions), not per key (``posthog/rate_limit.py``).
+SUBSCRIPTION_TEST_DELIVERY = "subscription_test_delivery"
+_RATES = {**DEFAULT_RATES, SUBSCRIPTION_TEST_DELIVERY: "10/minute"}
 
 
 class Throttle:
@@ -31,7 +35,8 @@ class Throttle:
         Like DRF, a scope that allows the request records it even when another scope refuses.
 
         :param scopes: throttle scopes of the view, e.g. ``("burst", "sustained")``.
-        :param bucket: who is counted: the key (hashed), or the saved query for per-view scopes.
+        :param bucket: who is counted: the key (hashed), the saved query for per-view scopes, the team
+            for the test-delivery scope.
         :param overrides: rates that replace PostHog's for some scopes.
         :param time_scale: how much faster than real time the windows pass (10: a minute lasts 6 s).
         :returns: seconds to wait, or ``None`` when the request is allowed.
@@ -40,7 +45,7 @@ class Throttle:
         waits: list[float] = []
         with self._lock:
             for scope in scopes:
-                limit, duration = parse_rate(scope, overrides.get(scope, DEFAULT_RATES[scope]))
+                limit, duration = parse_rate(scope, overrides.get(scope, _RATES[scope]))
                 duration /= time_scale
                 history = self._history.setdefault((scope, bucket), collections.deque())
                 while history and history[-1] <= now - duration:

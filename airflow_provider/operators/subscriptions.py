@@ -1,4 +1,5 @@
-"""Keep PostHog report subscriptions (scheduled insight/dashboard deliveries) in the state a DAG declares."""
+"""Keep PostHog report subscriptions (scheduled insight, dashboard and AI-report deliveries) in the state a
+DAG declares."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from airflow_provider.api.arguments import (
     require_int,
     require_text,
 )
-from airflow_provider.api.errors import PostHogConfigError
+from airflow_provider.api.errors import PostHogAPIError, PostHogConfigError
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.links import PostHogSubscriptionLink
 from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
@@ -45,7 +46,16 @@ class _SubscriptionFieldsOperator(PostHogBaseOperator):
         ``default_args`` would fill it).
     :param delivery_until: PostHog's ``until_date``, the last delivery (datetime or ISO-8601).
     :param title: the subscription's name, at most 100 characters.
-    :param extra_fields: other fields sent as given (e.g. ``{"integration_id": 5}`` for Slack).
+    :param dashboard_export_insights: for a dashboard subscription, the ids of the dashboard's insights
+        to deliver (at least one; PostHog caps how many by version and plan: 6 on the free plan).
+    :param prompt: for an AI-report subscription, the prompt of the report (at most 4000 characters).
+    :param integration_id: the id of the project's Slack integration; needed when ``target_type`` is
+        ``slack``.
+    :param enabled: ``False`` pauses deliveries without deleting the subscription.
+    :param summary_enabled: attach an AI summary to each delivery (PostHog checks the organization's AI
+        approval and quota).
+    :param summary_prompt_guide: guidance for that summary, at most 500 characters (``""`` clears it).
+    :param extra_fields: other PostHog fields sent as given.
     """
 
     template_fields: Sequence[str] = (
@@ -60,6 +70,12 @@ class _SubscriptionFieldsOperator(PostHogBaseOperator):
         "delivery_start",
         "delivery_until",
         "title",
+        "dashboard_export_insights",
+        "prompt",
+        "integration_id",
+        "enabled",
+        "summary_enabled",
+        "summary_prompt_guide",
         "extra_fields",
     )
 
@@ -76,6 +92,12 @@ class _SubscriptionFieldsOperator(PostHogBaseOperator):
         delivery_start: dt.datetime | str | None = None,
         delivery_until: dt.datetime | str | None = None,
         title: str | None = None,
+        dashboard_export_insights: Sequence[int | str] | str | None = None,
+        prompt: str | None = None,
+        integration_id: int | str | None = None,
+        enabled: bool | str | None = None,
+        summary_enabled: bool | str | None = None,
+        summary_prompt_guide: str | None = None,
         extra_fields: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -90,6 +112,12 @@ class _SubscriptionFieldsOperator(PostHogBaseOperator):
         self.delivery_start = delivery_start
         self.delivery_until = delivery_until
         self.title = title
+        self.dashboard_export_insights = dashboard_export_insights
+        self.prompt = prompt
+        self.integration_id = integration_id
+        self.enabled = enabled
+        self.summary_enabled = summary_enabled
+        self.summary_prompt_guide = summary_prompt_guide
         self.extra_fields = extra_fields
 
     @property
@@ -105,6 +133,12 @@ class _SubscriptionFieldsOperator(PostHogBaseOperator):
             "start_date": self.delivery_start,
             "until_date": self.delivery_until,
             "title": self.title,
+            "dashboard_export_insights": self.dashboard_export_insights,
+            "prompt": self.prompt,
+            "integration_id": self.integration_id,
+            "enabled": self.enabled,
+            "summary_enabled": self.summary_enabled,
+            "summary_prompt_guide": self.summary_prompt_guide,
         }
 
     def _subscription_fields(self, *, rendered: bool) -> dict[str, Any]:
@@ -115,7 +149,7 @@ class _SubscriptionFieldsOperator(PostHogBaseOperator):
         """
         fields: dict[str, Any] = {}
         for name, value in self._field_values.items():
-            if value is None or (not rendered and is_unrendered(value)):
+            if value is None or (not rendered and _has_template(value)):
                 continue
             fields[name] = endpoints.check_subscription_field(name, value)
         if self.extra_fields is not None and (rendered or not is_unrendered(self.extra_fields)):
@@ -143,8 +177,11 @@ class _SubscriptionFieldsOperator(PostHogBaseOperator):
 class PostHogCreateSubscriptionOperator(_SubscriptionFieldsOperator):
     """Create a subscription, or bring an existing one for the same resource and target up to date.
 
-    An existing subscription is a non-deleted one for the same ``insight`` or ``dashboard`` with the same
-    ``target_type`` and ``target_value``. ``if_exists`` decides what happens to it:
+    What it delivers is exactly one of ``insight``, ``dashboard`` (with ``dashboard_export_insights``)
+    and ``prompt`` (an AI report). An existing subscription is a non-deleted one for the same insight,
+    dashboard or prompt with the same ``target_type`` and ``target_value``; the other fields (the
+    dashboard's insight selection included) are settings that ``if_exists="update"`` brings up to
+    date. ``if_exists`` decides what happens to it:
 
     - ``"update"`` (default): change the fields that differ (no request when none do);
     - ``"skip"``: leave it as it is;
@@ -156,19 +193,28 @@ class PostHogCreateSubscriptionOperator(_SubscriptionFieldsOperator):
     operator looks the subscription up instead of sending the create again, so a retry never duplicates.
     The XCom value is the subscription id; the "View in PostHog" link opens it.
 
-    :param insight: the insight id to deliver; exactly one of ``insight`` and ``dashboard``.
-    :param dashboard: the dashboard id to deliver.
-    :param target_type: where deliveries go, passed through (``email``, ``slack``, ``webhook``, ...).
-    :param target_value: the recipients: comma-separated emails, a Slack channel or a URL.
+    With ``send_test_delivery=True`` the subscription is delivered once right after it is created
+    (PostHog's test delivery). It is sent at most once: a retry of the task sends it only if the
+    subscription's delivery history has no test delivery yet, and a lost answer is looked up in that
+    history, never re-sent. An existing subscription found on the first try gets none.
+
+    :param insight: the insight id to deliver.
+    :param dashboard: the dashboard id to deliver; needs ``dashboard_export_insights``.
+    :param prompt: the prompt of an AI report to deliver (a scheduled LLM report).
+    :param target_type: where deliveries go: ``email`` or ``slack`` (``teams`` on the newest PostHog,
+        ``webhook`` on 2025 versions); ``slack`` needs ``integration_id``.
+    :param target_value: the recipients: comma-separated emails or a Slack channel.
     :param frequency: ``daily``, ``weekly``, ``monthly`` or ``yearly``.
     :param delivery_start: first delivery (PostHog's ``start_date``); default: now, when creating (an
         existing subscription keeps its own).
     :param if_exists: ``"update"``, ``"skip"``, ``"fail"`` or ``"create"``.
     :param invite_message: text of the email sent to new recipients (sent on create only).
+    :param send_test_delivery: deliver the subscription once after creating it.
 
     The schedule and other fields are those of :class:`PostHogUpdateSubscriptionOperator`: ``interval``
-    (default 1), ``byweekday``, ``bysetpos``, ``count``, ``delivery_until``, ``title``, ``extra_fields``,
-    plus ``posthog_conn_id`` and ``project_id``.
+    (default 1), ``byweekday``, ``bysetpos``, ``count``, ``delivery_until``, ``title``,
+    ``dashboard_export_insights``, ``integration_id``, ``enabled``, ``summary_enabled``,
+    ``summary_prompt_guide``, ``extra_fields``, plus ``posthog_conn_id`` and ``project_id``.
     """
 
     template_fields: Sequence[str] = (
@@ -190,6 +236,7 @@ class PostHogCreateSubscriptionOperator(_SubscriptionFieldsOperator):
         interval: int | str = 1,
         if_exists: str = "update",
         invite_message: str | None = None,
+        send_test_delivery: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -203,27 +250,52 @@ class PostHogCreateSubscriptionOperator(_SubscriptionFieldsOperator):
         self.dashboard = dashboard
         self.if_exists = require_choice("if_exists", if_exists, IF_EXISTS)
         self.invite_message = invite_message
+        if not isinstance(send_test_delivery, bool):
+            raise PostHogConfigError(f"send_test_delivery must be True or False; got {send_test_delivery!r}.")
+        self.send_test_delivery = send_test_delivery
         self._resource(rendered=False)
         self._subscription_fields(rendered=False)
+        self._check_rules(self._given_fields())
 
-    def _resource(self, *, rendered: bool) -> dict[str, int]:
-        """``{"insight": id}`` or ``{"dashboard": id}``; ``{}`` before rendering if templated."""
+    def _given_fields(self) -> dict[str, Any]:
+        """Every field given, as PostHog names it (templates not yet rendered included)."""
+        given = {**self._field_values, "insight": self.insight, "dashboard": self.dashboard}
+        if isinstance(self.extra_fields, dict):
+            given.update(self.extra_fields)
+        return {name: value for name, value in given.items() if value is not None}
+
+    @staticmethod
+    def _check_rules(fields: dict[str, Any]) -> None:
+        """PostHog's rules that tie fields together (a dashboard needs its insight selection, Slack an
+        integration, ...)."""
+        endpoints.check_new_subscription(fields)
+
+    def _resource(self, *, rendered: bool) -> dict[str, Any]:
+        """``{"insight": id}``, ``{"dashboard": id}`` or ``{"prompt": text}``; ``{}`` before rendering if
+        templated."""
         given = {
-            name: value for name, value in (("insight", self.insight), ("dashboard", self.dashboard)) if value
+            name: value
+            for name, value in (
+                ("insight", self.insight),
+                ("dashboard", self.dashboard),
+                ("prompt", self.prompt),
+            )
+            if value not in (None, "")
         }
         if len(given) != 1:
             raise PostHogConfigError(
-                "Pass exactly one of insight and dashboard (the id of what to deliver); "
-                f"got insight={self.insight!r}, dashboard={self.dashboard!r}."
+                "Pass exactly one of insight, dashboard and prompt (what to deliver); got "
+                f"insight={self.insight!r}, dashboard={self.dashboard!r}, prompt={self.prompt!r}."
             )
         ((name, value),) = given.items()
         if not rendered and is_unrendered(value):
             return {}
-        return {name: require_int(name, value, minimum=1)}
+        return {name: endpoints.check_subscription_field(name, value)}
 
     def execute(self, context: Context) -> int:
         resource = checked_at_execute(lambda: self._resource(rendered=True))
-        fields = self._validated_for_execute()
+        fields = {**self._validated_for_execute(), **resource}
+        checked_at_execute(lambda: self._check_rules(fields))
         if self.invite_message is not None:
             fields["invite_message"] = checked_at_execute(
                 lambda: require_text("invite_message", self.invite_message)
@@ -232,10 +304,12 @@ class PostHogCreateSubscriptionOperator(_SubscriptionFieldsOperator):
         if self.if_exists != "create":
             existing = self._find_existing(hook, resource)
             if existing is not None:
-                return self._finish(hook, context, self._handle_existing(hook, existing, fields))
+                subscription_id = self._handle_existing(hook, existing, fields)
+                self._send_test_delivery(hook, context, subscription_id, created=False)
+                return self._finish(hook, context, subscription_id)
         fields.setdefault("start_date", dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat())
         try:
-            created = hook.create_subscription(**resource, **fields)
+            created = hook.create_subscription(**fields)
         except PostHogResponseLostError:
             if self.if_exists == "create":
                 raise
@@ -244,20 +318,25 @@ class PostHogCreateSubscriptionOperator(_SubscriptionFieldsOperator):
             if found is None:
                 raise
             self.log.info("Found subscription %s: the create had gone through.", found["id"])
-            return self._finish(hook, context, _apply_update(hook, found, fields, self.log))
-        self.log.info("Created subscription %s.", created["id"])
-        return self._finish(hook, context, int(created["id"]))
+            subscription_id = _apply_update(hook, found, fields, self.log)
+        else:
+            subscription_id = int(created["id"])
+            self.log.info("Created subscription %s.", subscription_id)
+        self._send_test_delivery(hook, context, subscription_id, created=True)
+        return self._finish(hook, context, subscription_id)
 
-    def _find_existing(self, hook: PostHogHook, resource: dict[str, int]) -> dict[str, Any] | None:
-        """The oldest non-deleted subscription of the same insight/dashboard, target type and value."""
-        ((resource_field, resource_id),) = resource.items()
+    def _find_existing(self, hook: PostHogHook, resource: dict[str, Any]) -> dict[str, Any] | None:
+        """The oldest non-deleted subscription of the same insight/dashboard/prompt, target type and value."""
+        ((resource_field, resource_value),) = resource.items()
         # Compared as PostHog stores it (trimmed), or a padded value would never match and duplicate.
         target_value = endpoints.check_subscription_field("target_value", self.target_value)
+        # An AI report has no id to filter by: PostHog's resource_type filter narrows the list.
+        filters = {"resource_type": "ai_prompt"} if resource_field == "prompt" else resource
         matches = [
             subscription
-            for subscription in hook.list_subscriptions(**resource)
+            for subscription in hook.list_subscriptions(**filters)
             if not subscription.get("deleted")
-            and subscription.get(resource_field) == resource_id
+            and subscription.get(resource_field) == resource_value
             and subscription.get("target_type") == self.target_type
             and subscription.get("target_value") == target_value
         ]
@@ -287,6 +366,42 @@ class PostHogCreateSubscriptionOperator(_SubscriptionFieldsOperator):
             return subscription_id
         return _apply_update(hook, existing, fields, self.log)
 
+    def _send_test_delivery(
+        self, hook: PostHogHook, context: Context, subscription_id: int, *, created: bool
+    ) -> None:
+        """Deliver once after creating; at most once, across retries and lost answers."""
+        if not self.send_test_delivery:
+            return
+        if not created:
+            ti = context.get("ti")
+            if ti is None or ti.try_number <= 1:
+                self.log.info(
+                    "Subscription %s existed before this task ran: no test delivery (only after creating).",
+                    subscription_id,
+                )
+                return
+            # A retry: an earlier try may have created the subscription and sent the test delivery.
+            if _has_test_delivery(hook, subscription_id):
+                self.log.info(
+                    "Subscription %s already had its test delivery; not sending another.", subscription_id
+                )
+                return
+        try:
+            hook.send_subscription_test_delivery(subscription_id)
+        except PostHogResponseLostError:
+            if not _has_test_delivery(hook, subscription_id):
+                raise
+            self.log.info(
+                "The answer was lost, but the test delivery of %s is in its history.", subscription_id
+            )
+            return
+        except PostHogAPIError as error:
+            if error.status != 409 or "in progress" not in error.detail:
+                raise
+            self.log.info("A test delivery of subscription %s is already running.", subscription_id)
+            return
+        self.log.info("Sent a test delivery of subscription %s.", subscription_id)
+
 
 class PostHogUpdateSubscriptionOperator(_SubscriptionFieldsOperator):
     """Change fields of a subscription (PATCH); only the fields given are sent.
@@ -306,6 +421,12 @@ class PostHogUpdateSubscriptionOperator(_SubscriptionFieldsOperator):
     :param delivery_start: first delivery (PostHog's ``start_date``).
     :param delivery_until: last delivery (PostHog's ``until_date``).
     :param title: at most 100 characters.
+    :param dashboard_export_insights: a dashboard subscription's insight ids (at least one).
+    :param prompt: an AI report's prompt.
+    :param integration_id: the Slack integration's id.
+    :param enabled: ``False`` pauses deliveries, ``True`` resumes them.
+    :param summary_enabled: attach an AI summary to each delivery.
+    :param summary_prompt_guide: guidance for that summary (``""`` clears it).
     :param extra_fields: other fields sent as given.
     """
 
@@ -384,7 +505,24 @@ def _apply_update(hook: PostHogHook, existing: dict[str, Any], fields: dict[str,
     return subscription_id
 
 
+def _has_test_delivery(hook: PostHogHook, subscription_id: int) -> bool:
+    """Whether the subscription's history has a test delivery (PostHog's trigger type ``manual``)."""
+    return any(
+        delivery.get("trigger_type") == "manual"
+        for delivery in hook.list_subscription_deliveries(subscription_id)
+    )
+
+
+def _has_template(value: Any) -> bool:
+    """Whether ``value``, or an item of a list of values, is still a template."""
+    if isinstance(value, list | tuple):
+        return any(is_unrendered(item) for item in value)
+    return is_unrendered(value)
+
+
 def _same_value(name: str, current: Any, wanted: Any) -> bool:
+    if name == "dashboard_export_insights" and current is not None:
+        return sorted(current) == sorted(wanted)
     if name in ("start_date", "until_date") and current is not None and wanted is not None:
         try:
             return require_datetime(name, current) == require_datetime(name, wanted)

@@ -1,4 +1,5 @@
-"""Subscription operators run by real Airflow (``dag.test()``) against the emulator over loopback."""
+"""Subscription operators (run by real Airflow, ``dag.test()``) and the hook's subscription calls, against
+the emulator over loopback."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import pytest
 from airflow.sdk import BaseOperator
 from dag_test_runs import run_operators, task_instance, task_states
 
+from airflow_provider.api import PostHogResponseLostError
+from airflow_provider.api.errors import PostHogConfigError, PostHogValidationError
+from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.links import PostHogSubscriptionLink
 from airflow_provider.operators import (
     PostHogCreateSubscriptionOperator,
@@ -18,6 +22,7 @@ from airflow_provider.operators import (
 )
 
 COLLECTION = r"/subscriptions/?$"
+TEST_DELIVERY = r"/subscriptions/\d+/test-delivery/?$"
 UPDATE = PostHogUpdateSubscriptionOperator
 WEEKLY = {
     "insight": 101,
@@ -159,8 +164,22 @@ def test_a_retry_after_a_dropped_create_does_not_duplicate(airflow_db: Path, pos
         ({"frequency": "fortnightly"}, r"frequency must be one of 'daily', 'weekly', 'monthly', 'yearly'"),
         ({"byweekday": ["funday"]}, r"byweekday\[0\] must be one of 'monday'.*got 'funday'"),
         ({"interval": 0}, r"interval must be an integer >= 1; got 0"),
-        ({"insight": None}, r"exactly one of insight and dashboard"),
-        ({"dashboard": 201}, r"exactly one of insight and dashboard"),
+        ({"insight": None}, r"exactly one of insight, dashboard and prompt"),
+        ({"dashboard": 201}, r"exactly one of insight, dashboard and prompt"),
+        ({"prompt": "Why?"}, r"exactly one of insight, dashboard and prompt"),
+        ({"insight": None, "dashboard": 201}, r"dashboard_export_insights must be a list of 1 or more ids"),
+        ({"target_type": "slack"}, r"integration_id must be the id of a Slack integration"),
+        (
+            {"dashboard_export_insights": [101]},
+            r"dashboard_export_insights must be given only with dashboard",
+        ),
+        (
+            {"insight": None, "dashboard": 201, "dashboard_export_insights": ["x"]},
+            r"dashboard_export_insights\[0\]",
+        ),
+        ({"summary_prompt_guide": "x" * 501}, r"summary_prompt_guide must be at most 500 characters"),
+        ({"enabled": "maybe"}, r"enabled must be True or False; got 'maybe'"),
+        ({"send_test_delivery": "yes"}, r"send_test_delivery must be True or False"),
         ({"target_type": ""}, r"target_type must be one of 'email', 'slack', 'webhook', 'teams'; got ''"),
         ({"if_exists": "merge"}, r"if_exists must be one of 'update', 'skip', 'fail', 'create'"),
         ({"title": "x" * 101}, r"title must be at most 100 characters"),
@@ -219,3 +238,175 @@ def test_bad_update_and_delete_arguments_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         operator(task_id="t", **arguments)
+
+
+DASHBOARD = {**WEEKLY, "insight": None, "dashboard": 201, "dashboard_export_insights": [101]}
+
+
+def test_parity_fields_reach_posthog_and_an_identical_create_changes_nothing(
+    airflow_db: Path, posthog_conn: Any
+) -> None:
+    parity = {
+        "target_type": "slack",
+        "target_value": "C0123|#growth",
+        "integration_id": "{{ 300 + 1 }}",
+        "enabled": "{{ False }}",
+        "summary_enabled": False,
+        "summary_prompt_guide": "Lead with the weekly change.",
+    }
+    first = _run(_create(**{**DASHBOARD, **parity}))
+    second = _run(_create(**{**DASHBOARD, **parity}))
+
+    assert task_states(first) == task_states(second) == {"create": "success"}
+    (post,) = posthog_conn.requests(method="POST", path=COLLECTION)
+    assert {
+        name: post["body"][name] for name in ("dashboard", "dashboard_export_insights", "integration_id")
+    } == {
+        "dashboard": 201,
+        "dashboard_export_insights": [101],
+        "integration_id": 301,
+    }
+    assert (post["body"]["enabled"], post["body"]["summary_enabled"]) == (False, False)
+    assert post["body"]["summary_prompt_guide"] == "Lead with the weekly change."
+    assert posthog_conn.requests(method="PATCH") == []
+
+
+def test_a_changed_dashboard_selection_is_an_update_not_a_second_subscription(
+    airflow_db: Path, posthog_conn: Any
+) -> None:
+    first = task_instance(_run(_create(**DASHBOARD)), "create").xcom_pull(task_ids="create")
+    again = _run(_create(**{**DASHBOARD, "dashboard_export_insights": [102, 101]}))
+
+    assert task_instance(again, "create").xcom_pull(task_ids="create") == first
+    assert len(posthog_conn.requests(method="POST", path=COLLECTION)) == 1
+    (patch,) = posthog_conn.requests(method="PATCH")
+    assert patch["body"] == {"dashboard_export_insights": [102, 101]}
+
+
+def test_an_ai_report_is_found_again_by_its_prompt(airflow_db: Path, posthog_conn: Any) -> None:
+    report = {**WEEKLY, "insight": None, "prompt": "Which channels grew last week?", "title": None}
+    first = task_instance(_run(_create(**report)), "create").xcom_pull(task_ids="create")
+    again = task_instance(_run(_create(**report)), "create").xcom_pull(task_ids="create")
+    other = task_instance(_run(_create(**{**report, "prompt": "What churned?"})), "create")
+
+    assert again == first != other.xcom_pull(task_ids="create")
+    assert [post["body"]["prompt"] for post in posthog_conn.requests(method="POST", path=COLLECTION)] == [
+        "Which channels grew last week?",
+        "What churned?",
+    ]
+    lookups = posthog_conn.requests(method="GET", path=COLLECTION)
+    assert all(lookup["query"] == {"resource_type": "ai_prompt"} for lookup in lookups)
+
+
+def test_test_delivery_after_create_is_sent_once(airflow_db: Path, posthog_conn: Any) -> None:
+    created = _run(_create(send_test_delivery=True))
+    again = _run(_create(send_test_delivery=True))
+
+    assert task_states(created) == task_states(again) == {"create": "success"}
+    (delivery,) = posthog_conn.requests(method="POST", path=TEST_DELIVERY)
+    assert delivery["status"] == 202
+    subscription_id = task_instance(created, "create").xcom_pull(task_ids="create")
+    assert delivery["path"].endswith(f"/subscriptions/{subscription_id}/test-delivery/")
+
+
+def test_a_retry_after_a_failed_test_delivery_sends_it_once(airflow_db: Path, posthog_conn: Any) -> None:
+    # The test delivery is refused before PostHog does anything (a 403): the try fails; the retry finds
+    # the subscription it created, sees no test delivery in its history, and sends it.
+    posthog_conn.add_fault(method="POST", path=TEST_DELIVERY, kind="status", status=403, times=1)
+
+    dag_run = _run(_create(send_test_delivery=True, retries=1, retry_delay=dt.timedelta(0)))
+
+    assert task_states(dag_run) == {"create": "success"}
+    assert task_instance(dag_run, "create").try_number == 2
+    assert len(posthog_conn.requests(method="POST", path=COLLECTION)) == 1
+    assert [entry["status"] for entry in posthog_conn.requests(method="POST", path=TEST_DELIVERY)] == [
+        403,
+        202,
+    ]
+    subscription_id = task_instance(dag_run, "create").xcom_pull(task_ids="create")
+    assert len(list(PostHogHook().list_subscription_deliveries(subscription_id))) == 1
+
+
+def test_a_lost_test_delivery_answer_is_looked_up_not_resent(airflow_db: Path, posthog_conn: Any) -> None:
+    posthog_conn.add_fault(method="POST", path=TEST_DELIVERY, kind="after_processing", status=502, times=1)
+
+    dag_run = _run(_create(send_test_delivery=True))
+
+    assert task_states(dag_run) == {"create": "success"}
+    (sent,) = posthog_conn.requests(method="POST", path=TEST_DELIVERY)
+    assert sent["status"] == 502
+    assert posthog_conn.requests(method="GET", path=r"/deliveries/?$")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"interval": None}, r"interval must be an integer >= 1 \(PostHog requires it on create\)"),
+        ({"insight": None}, r"exactly one of insight, dashboard and prompt"),
+        ({"insight": None, "dashboard": 201}, r"dashboard_export_insights must be a list of 1 or more"),
+        ({"insight": None, "dashboard": 201, "dashboard_export_insights": []}, r"dashboard_export_insights"),
+        ({"target_type": "slack"}, r"integration_id must be the id of a Slack integration"),
+        ({"target_type": "pigeon"}, r"target_type must be one of 'email', 'slack', 'webhook', 'teams'"),
+        ({"insight": None, "prompt": "x" * 4001}, r"prompt must be at most 4000 characters"),
+        ({"integration_id": 0}, r"integration_id must be an integer >= 1"),
+    ],
+)
+def test_the_hook_refuses_a_bad_create_before_sending(
+    posthog_conn: Any, fields: dict[str, Any], message: str
+) -> None:
+    body = {
+        "insight": 101,
+        "target_type": "email",
+        "target_value": "a@example.com",
+        "frequency": "weekly",
+        "interval": 1,
+        "start_date": "2026-01-05T09:00:00Z",
+    }
+    with pytest.raises(PostHogConfigError, match=message):
+        PostHogHook().create_subscription(**{**body, **fields})
+    assert posthog_conn.requests() == []
+
+
+def test_the_hook_sends_test_deliveries_and_lists_the_history(posthog_conn: Any) -> None:
+    hook = PostHogHook()
+    subscription_id = hook.create_subscription(
+        insight=101, target_type="email", target_value="a@example.com", frequency="daily", interval=1,
+        start_date="2026-01-05T09:00:00Z",
+    )["id"]  # fmt: skip
+    paused_id = hook.create_subscription(
+        insight=102, target_type="email", target_value="a@example.com", frequency="daily", interval=1,
+        start_date="2026-01-05T09:00:00Z", enabled=False,
+    )["id"]  # fmt: skip
+
+    assert hook.send_subscription_test_delivery(subscription_id) is None
+    with pytest.raises(PostHogValidationError, match="Delivery already in progress") as running:
+        hook.send_subscription_test_delivery(subscription_id)
+    with pytest.raises(PostHogValidationError, match="Re-enable it"):
+        hook.send_subscription_test_delivery(paused_id)
+    (delivery,) = hook.list_subscription_deliveries(subscription_id)
+    failed = list(hook.list_subscription_deliveries(subscription_id, status="failed"))
+    with pytest.raises(PostHogConfigError, match="status must be one of 'starting', 'completed'"):
+        list(hook.list_subscription_deliveries(subscription_id, status="done"))
+
+    assert running.value.status == 409
+    assert (delivery["trigger_type"], delivery["subscription"]) == ("manual", subscription_id)
+    assert failed == []
+    assert posthog_conn.requests(method="GET", path=r"/deliveries/?$")[-1]["query"] == {"status": "failed"}
+    # One POST each for the two creates and three test deliveries: none re-sent; the bad filter sent nothing.
+    assert len(posthog_conn.requests(method="POST")) == 5
+    assert len(posthog_conn.requests(method="GET", path=r"/deliveries/?$")) == 2
+
+
+def test_a_lost_test_delivery_answer_is_not_resent_by_the_hook(posthog_conn: Any) -> None:
+    hook = PostHogHook()
+    subscription_id = hook.create_subscription(
+        insight=101, target_type="email", target_value="a@example.com", frequency="daily", interval=1,
+        start_date="2026-01-05T09:00:00Z",
+    )["id"]  # fmt: skip
+    posthog_conn.add_fault(method="POST", path=TEST_DELIVERY, kind="after_processing", status=502)
+
+    with pytest.raises(PostHogResponseLostError):
+        hook.send_subscription_test_delivery(subscription_id)
+
+    assert len(posthog_conn.requests(method="POST", path=TEST_DELIVERY)) == 1
+    assert len(list(hook.list_subscription_deliveries(subscription_id))) == 1

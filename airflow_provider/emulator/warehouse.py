@@ -8,12 +8,14 @@ after their finish time, so no background task is needed and tests control time 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
+from . import fields
 from .errors import required, validation_error
 from .seed import stable_uuid
-from .timefmt import iso
+from .timefmt import iso, parse_datetime
 
 VIEW_NAME = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.$]*$")
 NAME_MAX_LENGTH = 128
@@ -45,6 +47,23 @@ SYNC_FREQUENCY_FLOOR = "15min"
 JOBS_DEFAULT_LIMIT = 10
 JOBS_MAX_LIMIT = 100
 RUN_HISTORY_LENGTH = 5
+#: ``sync_frequency_bounds`` of a view whose cadence no lineage bounds: PostHog's
+#: ``_unbounded_frequency_payload``; "legacy" is its mode where any cadence is accepted.
+_NO_BOUNDS: dict[str, Any] = {
+    "frequency_mode": "legacy",
+    "options": [],
+    "floor": None,
+    "ceiling": None,
+    "best_effort_sources": [],
+    "best_effort_sources_withheld": False,
+}
+#: Stored fields this emulator keeps besides the older ones, with their defaults.
+_NEWER_FIELDS: dict[str, Any] = {
+    "incremental": None,
+    "description": None,
+    "is_test": False,
+    "_updated_at": None,
+}
 _SELECT = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -168,8 +187,10 @@ def new_saved_query(
         "deleted": False,
         "name": name,
         "query": query,
+        "incremental": None,
         "created_by": created_by,
         "created_at": created_at,
+        "description": None,
         "sync_frequency": None,
         "columns": infer_columns(query["query"]),
         "status": None,
@@ -179,7 +200,138 @@ def new_saved_query(
         "latest_history_id": history_id,
         "is_materialized": False,
         "origin": "data_warehouse",
+        "is_test": False,
+        "_updated_at": created_at,  # PostHog's updated_at: decides whether ``Modified`` outranks a run
     }
+
+
+def present(
+    saved_query: dict[str, Any],
+    jobs: Iterable[dict[str, Any]],
+    *,
+    user: dict[str, Any],
+    minimal: bool = False,
+) -> dict[str, Any]:
+    """A saved query as PostHog's serializers answer it.
+
+    ``last_run_at``, ``status`` and ``latest_error`` come from the view's newest job (by its
+    ``last_run_at``), whatever that job's status; a view edited since that job keeps ``Modified``;
+    a view without jobs answers its own columns. ``minimal`` is the list's serializer: no ``query``,
+    ``latest_history_id``, ``incremental``, ``incremental_state``, ``sync_frequency_bounds`` or
+    ``suspended``, and ``is_incremental`` instead.
+
+    :param saved_query: the stored saved query.
+    :param jobs: every stored job (only this view's are used).
+    :param user: the user the API key belongs to (the creator gets the highest access level).
+    :param minimal: answer as the list does.
+    """
+    saved_query = {**_NEWER_FIELDS, **saved_query}  # a state file saved by an older emulator lacks them
+    run = newest_job(saved_query["id"], jobs)
+    status = saved_query["status"]
+    edited_at = saved_query["_updated_at"] or saved_query["created_at"]
+    if run is not None and not (status == "Modified" and _later(edited_at, run["last_run_at"])):
+        status = run["status"]
+    answer = {key: value for key, value in saved_query.items() if not key.startswith("_")}
+    answer.update(
+        status=status,
+        last_run_at=saved_query["last_run_at"] if run is None else run["last_run_at"],
+        latest_error=saved_query["latest_error"] if run is None else run["error"],
+        folder_id=None,
+        folder_name=None,
+        expires_at=None,
+        user_access_level="manager" if saved_query["created_by"] == user else "editor",
+    )
+    if minimal:
+        for key in ("query", "latest_history_id", "incremental"):
+            del answer[key]
+        answer["is_incremental"] = bool(saved_query["incremental"] and saved_query["incremental"]["enabled"])
+        return answer
+    answer.update(incremental_state=None, sync_frequency_bounds=dict(_NO_BOUNDS), suspended={})
+    return answer
+
+
+def newest_job(saved_query_id: str, jobs: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    """The view's job with the latest ``last_run_at`` (PostHog's ``order_by("-last_run_at")[:1]``).
+
+    :param saved_query_id: the view's id.
+    :param jobs: every stored job.
+    """
+    own = [job for job in jobs if job["saved_query_id"] == saved_query_id]
+    return max(own, key=lambda job: (parse_datetime(job["last_run_at"]), job["_sequence"]), default=None)
+
+
+def optional_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """The writable fields besides ``name`` and ``query`` that ``body`` sets, checked as PostHog's
+    serializer checks them: ``description`` (blank or null clears it), ``incremental`` (null turns it
+    off), ``is_test`` (only staff may set it) and ``folder_id`` (the emulator has no folders).
+
+    :param body: a create or update body.
+    :raises APIError: 400 naming the field.
+    """
+    changes: dict[str, Any] = {}
+    if "description" in body:
+        description = body["description"]
+        changes["description"] = (
+            None if description is None else fields.string("description", description) or None
+        )
+    if "incremental" in body:
+        changes["incremental"] = _incremental(body["incremental"])
+    if "is_test" in body and fields.boolean("is_test", body["is_test"]):
+        raise validation_error("is_test", "invalid", "Only staff users can create test views.")
+    folder_id = body.get("folder_id")
+    if folder_id is not None:
+        raise validation_error(
+            "folder_id", "does_not_exist", f'Invalid pk "{folder_id}" - object does not exist.'
+        )
+    return changes
+
+
+def dependents(saved_query: dict[str, Any], saved_queries: Iterable[dict[str, Any]]) -> list[str]:
+    """Names of the other live views whose query reads this view (``FROM``/``JOIN`` its name).
+
+    :param saved_query: the view to delete.
+    :param saved_queries: every stored view.
+    """
+    reads = re.compile(rf"\b(?:from|join)\s+{re.escape(saved_query['name'])}(?![\w.$])", re.IGNORECASE)
+    return [
+        other["name"]
+        for other in saved_queries
+        if other["id"] != saved_query["id"] and not other["deleted"] and reads.search(other["query"]["query"])
+    ]
+
+
+def _incremental(value: Any) -> dict[str, Any] | None:
+    """PostHog's ``IncrementalConfigSerializer`` (shape only: whether the query can be incremental
+    is PostHog's HogQL analysis, not emulated)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise validation_error(
+            "incremental", "invalid", f"Invalid data. Expected a dictionary, but got {type(value).__name__}."
+        )
+    for name in ("incremental_key", "unique_key"):
+        if name not in value:
+            raise required(f"incremental__{name}")
+    key = value["incremental_key"]
+    unique_key = fields.a_list("incremental__unique_key", value["unique_key"])
+    if not unique_key:
+        raise validation_error("incremental__unique_key", "empty", "This list may not be empty.")
+    return {
+        "enabled": fields.boolean("incremental__enabled", value.get("enabled", False)),
+        "incremental_key": fields.string("incremental__incremental_key", key, allow_blank=False),
+        "unique_key": [
+            fields.string(f"incremental__unique_key__{index}", item, allow_blank=False)
+            for index, item in enumerate(unique_key)
+        ],
+        "lookback_seconds": fields.integer(
+            "incremental__lookback_seconds", value.get("lookback_seconds", 0), min_value=0
+        ),
+    }
+
+
+def _later(first: str | None, second: str | None) -> bool:
+    first_at, second_at = parse_datetime(first or ""), parse_datetime(second or "")
+    return first_at is not None and second_at is not None and first_at > second_at
 
 
 def is_hidden(saved_query: dict[str, Any]) -> bool:

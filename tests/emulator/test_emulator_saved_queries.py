@@ -132,10 +132,11 @@ def test_run_answers_200_empty_and_the_job_completes_after_job_run_seconds(emula
     created = create(emulator)
     response = run(emulator, created["id"])
     assert (response.status_code, response.content) == (200, b"")
-    assert get(emulator, created["id"])["status"] is None  # PostHog does not set the view Running
     running = jobs(emulator, saved_query_id=created["id"])["results"][0]
     assert running["status"] == "Running"
     assert running["last_run_at"] == running["created_at"]  # never null, even while running
+    view = get(emulator, created["id"])  # the answer shows the newest job's state
+    assert (view["status"], view["last_run_at"]) == ("Running", running["last_run_at"])
     done = wait_until(
         lambda: get(emulator, created["id"])["status"] == "Completed" and get(emulator, created["id"]),
         what="the view's run to complete",
@@ -156,8 +157,11 @@ def test_run_of_a_view_that_is_not_fully_set_up_is_a_400_that_says_so_and_starts
     emulator.configure(unready_saved_queries=["half_made_view"])
     response = run(emulator, created["id"])
     assert response.status_code == 400
-    assert response.json()["type"] == "validation_error"
-    assert "not fully set up" in response.json()["detail"]
+    assert response.json() == envelope(
+        "validation_error",
+        "invalid_input",
+        "This view isn't fully set up to materialize. Save the query again, then try syncing.",
+    )
     assert jobs(emulator, saved_query_id=created["id"])["count"] == 0
     assert run(emulator, create(emulator, "ready_view")["id"]).status_code == 200  # others still run
 
@@ -174,12 +178,13 @@ def test_failed_job_sets_latest_error(emulator: Any) -> None:
     assert jobs(emulator)["results"][0]["error"] == "Unknown table events_v2"
 
 
-def test_skipped_job_leaves_the_saved_query_status_as_it_was(emulator: Any) -> None:
+def test_a_skipped_job_is_what_the_view_answers_as_its_newest_job(emulator: Any) -> None:
     emulator.configure(job_run_seconds=0.05, job_outcome="Skipped")
     created = create(emulator)
     run(emulator, created["id"])
     wait_until(lambda: jobs(emulator)["results"][0]["status"] == "Skipped", what="the job to be skipped")
-    assert get(emulator, created["id"])["status"] is None
+    view = get(emulator, created["id"])
+    assert (view["status"], view["last_run_at"]) == ("Skipped", jobs(emulator)["results"][0]["last_run_at"])
 
 
 def test_materialize_refuses_an_unknown_sync_frequency(emulator: Any) -> None:
@@ -288,9 +293,10 @@ def test_materialize_and_revert(emulator: Any) -> None:
     reverted = http.post(api(emulator, f"warehouse_saved_queries/{created['id']}/revert_materialization/"))
     assert reverted.status_code == 200
     after = get(emulator, created["id"])
-    assert (after["is_materialized"], after["status"], after["last_run_at"], after["sync_frequency"]) == (
-        False, None, None, None,
-    )  # fmt: skip
+    assert (after["is_materialized"], after["sync_frequency"]) == (False, None)
+    # Revert clears the view's own columns, but the answer shows its newest job's, which stays.
+    newest = jobs(emulator, saved_query_id=created["id"])["results"][0]
+    assert (after["status"], after["last_run_at"]) == ("Completed", newest["last_run_at"])
 
 
 def test_run_history_lists_at_most_five_runs_newest_first(emulator: Any) -> None:
@@ -318,3 +324,115 @@ def test_read_only_key_can_list_but_not_run(emulator: Any) -> None:
     assert response.status_code == 403
     assert response.json()["detail"] == "API key missing required scope 'warehouse_view:write'"
     assert emulator.counts()["data_modeling_jobs"] == 0
+
+
+FULL_FIELDS = {
+    "id", "deleted", "name", "query", "incremental", "incremental_state", "created_by", "created_at",
+    "description", "sync_frequency", "sync_frequency_bounds", "columns", "status", "last_run_at",
+    "managed_viewset_kind", "folder_id", "folder_name", "latest_error", "latest_history_id",
+    "is_materialized", "origin", "is_test", "expires_at", "user_access_level", "suspended",
+}  # fmt: skip
+LIST_FIELDS = {
+    "id", "deleted", "name", "created_by", "created_at", "description", "sync_frequency", "columns",
+    "status", "last_run_at", "managed_viewset_kind", "folder_id", "folder_name", "latest_error",
+    "is_materialized", "is_incremental", "origin", "is_test", "expires_at", "user_access_level",
+}  # fmt: skip
+
+
+def test_answers_carry_posthogs_newer_fields_and_list_items_are_minimal(emulator: Any) -> None:
+    created = create(emulator)
+    assert set(created) == FULL_FIELDS
+    assert set(get(emulator, created["id"])) == FULL_FIELDS
+    defaults = {key: created[key] for key in ("incremental", "incremental_state", "description", "is_test")}
+    assert defaults == {"incremental": None, "incremental_state": None, "description": None, "is_test": False}
+    assert (created["folder_id"], created["expires_at"], created["suspended"]) == (None, None, {})
+    assert created["user_access_level"] == "manager"  # its creator
+    assert created["sync_frequency_bounds"]["options"] == []
+    listed = session(emulator).get(api(emulator, "warehouse_saved_queries/")).json()["results"]
+    assert all(set(item) == LIST_FIELDS for item in listed)
+    assert {item["is_incremental"] for item in listed} == {False}
+
+
+def test_description_and_incremental_are_written_and_checked_as_posthogs_serializer_does(
+    emulator: Any,
+) -> None:
+    incremental = {"enabled": True, "incremental_key": "day", "unique_key": ["day"]}
+    http = session(emulator)
+    created = http.post(
+        api(emulator, "warehouse_saved_queries/"),
+        json={"name": "daily", "query": SQL, "description": "Signups a day", "incremental": incremental},
+    ).json()
+    assert created["description"] == "Signups a day"
+    assert created["incremental"] == {**incremental, "lookback_seconds": 0}
+    listed = http.get(api(emulator, "warehouse_saved_queries/"), params={"search": "daily"}).json()
+    assert listed["results"][0]["is_incremental"] is True
+    url = api(emulator, f"warehouse_saved_queries/{created['id']}/")
+    cleared = http.patch(url, json={"description": "", "incremental": None}).json()
+    assert (cleared["description"], cleared["incremental"]) == (None, None)
+    refused = {
+        "incremental": ({"incremental_key": "day"}, "incremental__unique_key", "required"),
+        "is_test": (True, "is_test", "invalid_input"),
+        "folder_id": ("0190e4a8-0000-7000-8000-000000000000", "folder_id", "does_not_exist"),
+    }
+    for field, (value, attr, code) in refused.items():
+        answer = http.patch(url, json={field: value})
+        assert answer.status_code == 400, field
+        assert (answer.json()["attr"], answer.json()["code"]) == (attr, code)
+    assert get(emulator, created["id"])["is_test"] is False
+
+
+def test_a_views_run_fields_are_its_newest_jobs_until_an_edit_is_newer(emulator: Any) -> None:
+    emulator.configure(job_run_seconds=0.01, job_outcome="Failed", job_error="Unknown table")
+    created = create(emulator)
+    run(emulator, created["id"])
+    wait_until(lambda: get(emulator, created["id"])["status"] == "Failed", what="the first run to fail")
+    emulator.configure(job_run_seconds=30, job_outcome="Completed")
+    run(emulator, created["id"])
+    running = jobs(emulator, saved_query_id=created["id"])["results"][0]
+    view = get(emulator, created["id"])
+    # The newest job is still running: its time and status, and no error, whatever the last outcome.
+    assert (view["status"], view["last_run_at"], view["latest_error"]) == (
+        "Running", running["last_run_at"], None,
+    )  # fmt: skip
+    edited = session(emulator).patch(
+        api(emulator, f"warehouse_saved_queries/{created['id']}/"),
+        json={"query": {"kind": "HogQLQuery", "query": "SELECT 3 AS three"}, "soft_update": True},
+    )
+    assert (edited.json()["status"], edited.json()["last_run_at"]) == ("Modified", running["last_run_at"])
+
+
+def test_deleting_a_view_other_views_read_is_a_400_with_posthogs_text(emulator: Any) -> None:
+    base = create(emulator, "base_view")
+    reader = create(emulator, "reader_view", {"kind": "HogQLQuery", "query": "SELECT event FROM base_view"})
+    http = session(emulator)
+    refused = http.delete(api(emulator, f"warehouse_saved_queries/{base['id']}/"))
+    assert refused.status_code == 400
+    assert refused.json() == envelope(
+        "validation_error",
+        "invalid_input",
+        "Cannot delete this view because other views depend on it. Delete or update those views first.",
+    )
+    assert get(emulator, base["id"])["deleted"] is False
+    assert http.delete(api(emulator, f"warehouse_saved_queries/{reader['id']}/")).status_code == 204
+    assert http.delete(api(emulator, f"warehouse_saved_queries/{base['id']}/")).status_code == 204
+
+
+def test_the_upsert_looks_the_name_up_as_sent_so_a_padded_name_is_a_taken_name(emulator: Any) -> None:
+    created = create(emulator)
+    http = session(emulator)
+    padded = http.post(
+        api(emulator, "warehouse_saved_queries/"), json={"name": f" {created['name']} ", "query": SQL}
+    )
+    assert padded.status_code == 400
+    assert padded.json() == envelope(
+        "validation_error",
+        "invalid_input",
+        "A table or view with this name already exists. Choose a different name.",
+        "name",
+    )
+    exact = http.post(
+        api(emulator, "warehouse_saved_queries/"),
+        json={"name": created["name"], "query": SQL, "edited_history_id": created["latest_history_id"]},
+    )
+    assert (exact.status_code, exact.json()["id"]) == (200, created["id"])
+    assert emulator.counts()["saved_queries"] == 3

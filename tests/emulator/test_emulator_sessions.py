@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -128,6 +129,68 @@ def test_values_come_from_the_seeded_sessions_and_need_a_key(emulator: Any) -> N
     missing = http.get(api(emulator, "sessions/values/"))
     assert missing.status_code == 400
     assert missing.json() == envelope("validation_error", "invalid_input", "Key not provided")
+
+
+def test_is_numerical_true_in_any_case_keeps_numbers_and_any_other_value_keeps_the_rest(
+    emulator: Any,
+) -> None:
+    http = session(emulator)
+
+    def names(is_numerical: str) -> set[str]:
+        answer = http.get(
+            api(emulator, "sessions/property_definitions/"), params={"is_numerical": is_numerical}
+        ).json()
+        return {item["name"] for item in answer["results"]}
+
+    everything = {
+        item["name"] for item in http.get(api(emulator, "sessions/property_definitions/")).json()["results"]
+    }
+    numeric = names("TRUE")
+    assert numeric == names("true") and "$session_duration" in numeric
+    for other in ("false", "1", "yes", ""):
+        assert names(other) == everything - numeric, other
+
+
+def test_values_are_the_most_frequent_first_with_ilike_on_the_value(emulator: Any) -> None:
+    starts = recordings(emulator, date_from="-30d", limit=1000)["results"]
+    frequency = Counter(recording["start_url"] for recording in starts)
+    http = session(emulator)
+
+    def values(**params: str) -> list[str]:
+        answer = http.get(api(emulator, "sessions/values/"), params={"key": "$entry_current_url", **params})
+        return [item["name"] for item in answer.json()["results"]]
+
+    assert values() == sorted(frequency, key=lambda url: (-frequency[url], url))
+    assert values(value="PRICING") == [url for url in values() if "pricing" in url]
+    # PostHog puts the value into ILIKE '%value%' unescaped: '_' is any one character.
+    assert values(value="_ricing") == values(value="pricing") != []
+    assert values(value="%/signup") == [url for url in values() if url.endswith("/signup")]
+
+
+def test_values_stop_at_twenty_and_equal_counts_come_alphabetically(emulator: Any) -> None:
+    emulator.configure(session_count=200)  # about 40 Google sessions, each with its own click id
+    http = session(emulator)
+
+    def values(**params: str) -> list[str]:
+        answer = http.get(api(emulator, "sessions/values/"), params={"key": "$entry_gclid", **params})
+        return [item["name"] for item in answer.json()["results"]]
+
+    names = values()
+    assert len(names) == 20 and names == sorted(set(names))
+    assert values(value="eaiaiq") == names  # the filter matches every click id; still 20
+    assert len(values(value=names[-1][-8:])) == 1
+
+
+def test_channel_type_values_are_posthogs_defaults_in_its_order_filtered_by_value(emulator: Any) -> None:
+    http = session(emulator)
+    every = http.get(api(emulator, "sessions/values/"), params={"key": "$channel_type"}).json()["results"]
+    assert len(every) == 18 and every[0] == {"name": "Cross Network"}  # not the seeded counts' order
+    paid = http.get(
+        api(emulator, "sessions/values/"), params={"key": "$channel_type", "value": "PAID"}
+    ).json()["results"]
+    assert [item["name"] for item in paid] == [
+        "Paid Search", "Paid Social", "Paid Video", "Paid Shopping", "Paid Unknown",
+    ]  # fmt: skip
 
 
 def test_sessions_need_query_read(emulator: Any) -> None:

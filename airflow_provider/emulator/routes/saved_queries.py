@@ -1,9 +1,11 @@
 """``warehouse_saved_queries/`` and ``data_modeling_jobs/`` (docs/posthog-api.md sections 7.5 and 8).
 
-POST is an upsert by name (200 when the name exists) with the ``edited_history_id`` check; the
-list is page-numbered; DELETE is a soft 204; ``run`` answers 200 with no body and starts a job that
-finishes after ``job_run_seconds`` (the view's ``status`` is not set to ``Running``: only the job
-says the run is going on), or 400 for a view that is not fully set up (``unready_saved_queries``);
+POST is an upsert by name (200 when the name, exactly as sent, exists) with the
+``edited_history_id`` check; the list is page-numbered, with PostHog's minimal items; answers take
+``last_run_at``, ``status`` and ``latest_error`` from the view's newest job; DELETE is a soft 204,
+or 400 while other views read the view; ``run`` answers 200 with no body and starts a job that
+finishes after ``job_run_seconds`` (the view's own ``status`` column is not set to ``Running``; the
+answer shows the job's), or 400 for a view that is not fully set up (``unready_saved_queries``);
 ``materialize`` starts a job too; ``cancel`` is refused to personal API keys unless configured; jobs
 are listed limit/offset, 10 a page by default and at most 100.
 """
@@ -31,10 +33,13 @@ from airflow_provider.emulator.warehouse import (
     RUN_HISTORY_LENGTH,
     SYNC_FREQUENCIES,
     SYNC_FREQUENCY_FLOOR,
+    dependents,
     finish,
     infer_columns,
     is_hidden,
     new_saved_query,
+    optional_fields,
+    present,
     public_job,
     validate_name,
     validate_query,
@@ -44,11 +49,16 @@ READ_SCOPE = "warehouse_view:read"
 WRITE_SCOPE = "warehouse_view:write"
 DEFAULT_SYNC_FREQUENCY = "24hour"
 MODIFIED_ELSEWHERE = "The query was modified by someone else."
-NOT_SET_UP = "Saved query is not fully set up yet, so it cannot be run. Finish setting it up, then run it."
+NOT_SET_UP = "This view isn't fully set up to materialize. Save the query again, then try syncing."
+NAME_TAKEN = "A table or view with this name already exists. Choose a different name."
+HAS_DEPENDENTS = (
+    "Cannot delete this view because other views depend on it. Delete or update those views first."
+)
 
 
 async def list_saved_queries(request: Request) -> Response:
-    """Saved queries, newest first, page-numbered, ``search`` on the name; no ``query`` in list items.
+    """Saved queries, newest first, page-numbered, ``search`` on the name; PostHog's minimal items
+    (no ``query``, no ``latest_history_id``).
 
     :param request: the request.
     """
@@ -56,8 +66,9 @@ async def list_saved_queries(request: Request) -> Response:
     emulator = _advanced(request)
     search = request.query_params.get("search", "").lower()
     with emulator.state.lock:
+        jobs = list(emulator.state.objects["data_modeling_jobs"].values())
         items = [
-            {key: value for key, value in item.items() if key != "query"}
+            present(item, jobs, user=emulator.state.user, minimal=True)
             for item in sorted(
                 emulator.state.objects["saved_queries"].values(),
                 key=lambda item: item["created_at"],
@@ -70,28 +81,26 @@ async def list_saved_queries(request: Request) -> Response:
 
 async def create_saved_query(request: Request) -> Response:
     """Create (201), or update the saved query that already has this name (200), hidden ones included:
-    PostHog's upsert looks the name up among all the team's views.
+    PostHog's upsert looks the name up, exactly as sent (untrimmed), among all the team's views. A
+    name that matches only once trimmed is a create, refused because the name is taken.
 
     :param request: the request.
     """
     await admit(request, WRITE_SCOPE)
     emulator = _advanced(request)
     body = await json_object(request)
-    name = validate_name(fields.get(body, "name", is_required=True))
+    raw_name = fields.get(body, "name", is_required=True)
     state = emulator.state
-    with state.lock:
-        existing = next(
-            (
-                item
-                for item in state.objects["saved_queries"].values()
-                if item["name"] == name and not item["deleted"]
-            ),
-            None,
-        )
+    existing = _named(emulator, raw_name)
     if existing is not None:
+        body["name"] = validate_name(raw_name)
         _update(emulator, existing, body)
-        return JSONResponse(existing)
+        return _answer(emulator, existing)
+    name = validate_name(raw_name)
+    if _named(emulator, name) is not None:
+        raise validation_error("name", "invalid", NAME_TAKEN)
     query = validate_query(fields.get(body, "query", is_required=True))
+    extra = optional_fields(body)
     now = utc_now()
     saved_query = new_saved_query(
         stable_uuid("saved_query", name, now.timestamp()),
@@ -101,9 +110,10 @@ async def create_saved_query(request: Request) -> Response:
         created_by=state.user,
         history_id=state.take_history_id(),
     )
+    saved_query.update(extra)
     with state.lock:
         state.objects["saved_queries"][saved_query["id"]] = saved_query
-    return JSONResponse(saved_query, status_code=201)
+    return _answer(emulator, saved_query, status_code=201)
 
 
 async def retrieve_saved_query(request: Request) -> Response:
@@ -112,12 +122,12 @@ async def retrieve_saved_query(request: Request) -> Response:
     :param request: the request.
     """
     await admit(request, READ_SCOPE)
-    _advanced(request)
-    return JSONResponse(_find(request))
+    return _answer(_advanced(request), _find(request))
 
 
 async def update_saved_query(request: Request) -> Response:
-    """``PATCH``/``PUT``: change the name or the query (``edited_history_id`` must be current).
+    """``PATCH``/``PUT``: change the name, the query (``edited_history_id`` must be current), the
+    ``description`` or ``incremental``; a new name must not be taken.
 
     :param request: the request.
     """
@@ -127,18 +137,23 @@ async def update_saved_query(request: Request) -> Response:
     body = await json_object(request)
     if "name" in body:
         body["name"] = validate_name(body["name"])
+        if body["name"] != saved_query["name"] and _named(emulator, body["name"]) is not None:
+            raise validation_error("name", "invalid", NAME_TAKEN)
     _update(emulator, saved_query, body)
-    return JSONResponse(saved_query)
+    return _answer(emulator, saved_query)
 
 
 async def destroy_saved_query(request: Request) -> Response:
-    """Soft delete (204): marked deleted, renamed, materialization reverted.
+    """Soft delete (204): marked deleted, renamed, materialization reverted; 400 while other views
+    read it.
 
     :param request: the request.
     """
     await admit(request, WRITE_SCOPE)
     saved_query = _find(request)
     with emulator_of(request).state.lock:
+        if dependents(saved_query, emulator_of(request).state.objects["saved_queries"].values()):
+            raise validation_error(None, "invalid", HAS_DEPENDENTS)
         saved_query.update(
             deleted=True,
             name=f"POSTHOG_DELETED_{saved_query['id'].replace('-', '')}",
@@ -278,6 +293,26 @@ def _advanced(request: Request) -> Emulator:
     return emulator
 
 
+def _answer(emulator: Emulator, saved_query: dict[str, Any], status_code: int = 200) -> Response:
+    with emulator.state.lock:
+        jobs = list(emulator.state.objects["data_modeling_jobs"].values())
+        answer = present(saved_query, jobs, user=emulator.state.user)
+    return JSONResponse(answer, status_code=status_code)
+
+
+def _named(emulator: Emulator, name: Any) -> dict[str, Any] | None:
+    """The live view named exactly ``name`` (PostHog's lookup: no trimming, any origin)."""
+    with emulator.state.lock:
+        return next(
+            (
+                item
+                for item in emulator.state.objects["saved_queries"].values()
+                if item["name"] == name and not item["deleted"]
+            ),
+            None,
+        )
+
+
 def _find(request: Request) -> dict[str, Any]:
     saved_query: dict[str, Any] | None = (
         emulator_of(request).state.objects["saved_queries"].get(request.path_params["saved_query_id"])
@@ -298,7 +333,7 @@ def _jobs_newest_first(emulator: Emulator, saved_query_id: str | None) -> list[d
 
 def _update(emulator: Emulator, saved_query: dict[str, Any], body: dict[str, Any]) -> None:
     """Apply a partial update; a new query needs the current ``edited_history_id`` unless ``soft_update``."""
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = optional_fields(body)
     if "name" in body:
         changes["name"] = body["name"]
     if "query" in body:
@@ -314,6 +349,8 @@ def _update(emulator: Emulator, saved_query: dict[str, Any], body: dict[str, Any
                 latest_history_id=emulator.state.take_history_id(),
                 status="Modified",
             )
+    if changes:
+        changes["_updated_at"] = iso(utc_now())
     with emulator.state.lock:
         saved_query.update(changes)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 from starlette.requests import Request
@@ -53,6 +54,8 @@ PROPERTY_TYPES: dict[str, str] = {
     "$last_external_click_url": "String",
     "$vitals_lcp": "Numeric",
 }
+#: PostHog answers at most this many values (``LIMIT 20`` in its values query).
+VALUES_LIMIT = 20
 #: PostHog's default channel types, offered for ``$channel_type`` whatever the data holds.
 DEFAULT_CHANNEL_TYPES = (
     "Cross Network",
@@ -79,13 +82,16 @@ DEFAULT_CHANNEL_TYPES = (
 async def property_definitions(request: Request) -> Response:
     """Session property names, filtered by ``search`` words (any case) and ``is_numerical``; not paginated.
 
-    ``is_numerical=true`` keeps the numeric properties only, ``false`` the others.
+    As in PostHog (``is_numerical.lower() == "true"``), ``is_numerical`` given with ``true`` in any
+    case keeps the numeric properties only, and given with any other value (``false``, ``1``, empty)
+    keeps the others.
 
     :param request: the request.
     """
     await admit(request, "query:read", CLICKHOUSE_CLASSES)
     words = re.findall(r"\w+", request.query_params.get("search", "").lower())
-    wanted = {"true": True, "false": False}.get(request.query_params.get("is_numerical", ""))
+    is_numerical = request.query_params.get("is_numerical")
+    wanted = None if is_numerical is None else is_numerical.lower() == "true"
     results: list[dict[str, Any]] = [
         {
             "id": name,
@@ -103,7 +109,13 @@ async def property_definitions(request: Request) -> Response:
 
 
 async def property_values(request: Request) -> Response:
-    """Values a session property takes in the seeded sessions, filtered by ``value`` (substring).
+    """Values a session property takes in the seeded sessions: at most 20, most frequent first.
+
+    ``value`` filters as PostHog's ``ILIKE '%value%'`` (any case; ``%`` and ``_`` in it are
+    wildcards, since PostHog does not escape them). Equally frequent values come in alphabetical
+    order (ClickHouse leaves their order open; the emulator fixes one so answers repeat).
+    ``$channel_type`` offers PostHog's default channel types that contain ``value``, whatever the
+    sessions hold; boolean properties offer ``1`` and ``0``.
 
     :param request: the request.
     """
@@ -111,25 +123,47 @@ async def property_values(request: Request) -> Response:
     key = request.query_params.get("key")
     if not key:
         raise validation_error(None, "invalid", "Key not provided")
-    search = request.query_params.get("value", "").lower()
+    search = request.query_params.get("value") or None
     with emulator_of(request).state.lock:
         sessions = list(emulator_of(request).state.sessions.values())
-    values = _values(key, sessions)
-    results = [{"name": value} for value in values if search in value.lower()]
-    return JSONResponse({"results": results, "refreshing": False})
+    values = _values(key, search, sessions)
+    return JSONResponse({"results": [{"name": value} for value in values], "refreshing": False})
 
 
-def _values(key: str, sessions: list[dict[str, Any]]) -> list[str]:
+def _values(key: str, search: str | None, sessions: list[dict[str, Any]]) -> list[str]:
     kind = PROPERTY_TYPES.get(key)
     if kind == "Boolean":
         return ["1", "0"]
+    if key == "$channel_type":
+        return [
+            channel for channel in DEFAULT_CHANNEL_TYPES if not search or search.lower() in channel.lower()
+        ]
     if kind != "String":
         return []
     seen = [session["entry"].get(key) for session in sessions]
-    values = [value for value in dict.fromkeys(seen) if isinstance(value, str)]
-    if key == "$channel_type":
-        values += [channel for channel in DEFAULT_CHANNEL_TYPES if channel not in values]
-    return values
+    matches = _ilike(search) if search else None
+    counts = Counter(
+        value
+        for value in seen
+        if isinstance(value, str) and value and (matches is None or matches.fullmatch(value))
+    )
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [value for value, _ in ranked[:VALUES_LIMIT]]
+
+
+def _ilike(search: str) -> re.Pattern[str]:
+    """The regular expression of ClickHouse's ``ILIKE '%search%'``: ``%`` any text, ``_`` one character,
+    a backslash escapes the next character."""
+    pattern, escaped = ".*", False
+    for char in search:
+        if escaped:
+            pattern += re.escape(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        else:
+            pattern += {"%": ".*", "_": "."}.get(char, re.escape(char))
+    return re.compile(pattern + ".*", re.IGNORECASE | re.DOTALL)
 
 
 routes = [

@@ -15,7 +15,7 @@ PYTHON ?=
 CELLS ?= all
 JOBS ?= 1
 
-.PHONY: install lint test e2e demo matrix lock clean
+.PHONY: install lint test e2e live demo matrix lock clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(HOST_PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ lint: install
 # The shared rate-budget tests start a Redis server (Debian's; installed when missing).
 test: lint
 	bash scripts/install-services.sh redis
-	$(VENV)/bin/pytest -m "not e2e"
+	$(VENV)/bin/pytest -m "not e2e and not live"
 
 # Real Airflow processes (api-server, scheduler, dag-processor, triggerer) and headless Chromium, then
 # the same on the CeleryExecutor with two workers, PostgreSQL and Redis (Debian's, started by the tests).
@@ -41,6 +41,11 @@ e2e: install
 	bash scripts/install-chromium.sh
 	bash scripts/install-services.sh
 	$(VENV)/bin/pytest -m e2e tests/e2e
+
+# The system tests against a real PostHog project named by POSTHOG_LIVE_* variables (docs/live.md);
+# without them it skips. Never part of `make test` or CI.
+live: install
+	$(VENV)/bin/pytest -m live tests/live
 
 demo: install
 	$(PY) scripts/demo.py

@@ -40,7 +40,7 @@ SUPPORT = {
     "3.3": ("3.10", "3.11", "3.12", "3.13"),
 }
 #: The tests each cell runs: all but the real-process suites and the wheel test (run on the default cell).
-SUITES = "not e2e and not wheel"
+SUITES = "not e2e and not wheel and not live"
 #: Suites that import no Airflow (the ``api/`` client and the emulator's contract): they differ by Python,
 #: not by Airflow line, so only the newest line's cells run them (on the same Pythons as the others).
 AIRFLOW_FREE = ("tests/emulator", "tests/unit/test_api_*.py")

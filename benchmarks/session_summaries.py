@@ -17,9 +17,19 @@ requests the emulator saw (by status), 429s, summaries generated, and the floor:
   ``(ceil(fewest / 240) - 1)`` minutes. For 3,000 sessions: 10 batches, one round, no throttle wait,
   so the floor is one latency.
 
+Then the cost checks of issue 24, on the same emulator:
+
+- reuse: a second run over ``--reuse-sessions`` of the summarised sessions (into a new file, so only
+  PostHog's stored summaries can be reused) must send no summary request and take at most 1.2x the time
+  of the same reads done directly (list the stored summaries, then read each, ``max_concurrency`` at a
+  time). Kept below PostHog's 480/minute default throttle, so neither waits for the other's budget;
+- sample: ``sample_rate=0.5`` (with a focus area, so nothing stored is reused) must summarise
+  50% +- 5% of the sessions, and a dry run of the same arguments must choose the same ones;
+- dry run: it must send no summary request.
+
 Usage: ``.venv/bin/python benchmarks/session_summaries.py [--sessions 3000] [--latency 2] [--gateway 10]``.
 Targets (issue 4): every session summarised, no 429 reaches the task, requests <= 1.2x the fewest,
-wall time <= 1.5x the floor.
+wall time <= 1.5x the floor. Issue 24: the reuse, sample and dry-run targets above.
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 SUMMARIES_PATH = r"/session_summaries/create_session_summaries_individually"
@@ -52,6 +63,7 @@ def main() -> int:
     parser.add_argument("--gateway", type=float, default=10.0, help="gateway timeout in seconds")
     parser.add_argument("--batch-size", type=int, default=MAX_BATCH)
     parser.add_argument("--max-concurrency", type=int, default=MAX_CONCURRENCY)
+    parser.add_argument("--reuse-sessions", type=int, default=200, help="sessions of the reuse check")
     args = parser.parse_args()
 
     # One in seven seeded sessions is too short to summarise; seed enough for the requested count.
@@ -101,6 +113,7 @@ def _measure(url: str, args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             max_concurrency=args.max_concurrency,
             output_path=f"file://{folder}/summaries.jsonl",
+            outlets=[],
         )
         started = time.monotonic()
         result = operator.execute({})
@@ -132,9 +145,80 @@ def _measure(url: str, args: argparse.Namespace) -> int:
         "requests <= 1.2x fewest": len(summary_requests) <= 1.2 * fewest,
         "wall <= 1.5x floor": wall <= 1.5 * floor,
     }
+    checks.update(_cost_checks(emulator, session_ids, args))
     for name, met in checks.items():
         print(f"  {name:26s}{'met' if met else 'MISSED'}")
     return 0 if all(checks.values()) else 1
+
+
+def _cost_checks(emulator: Any, session_ids: list[str], args: argparse.Namespace) -> dict[str, bool]:
+    """Issue 24's measurements: stored summaries reused, a stable 50% sample, a dry run sending nothing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from airflow_provider.hooks.posthog import PostHogHook
+    from airflow_provider.operators import PostHogSessionSummariesOperator
+
+    def run(folder: str, name: str, ids: list[str], **arguments: Any) -> tuple[dict[str, Any], float]:
+        operator = PostHogSessionSummariesOperator(
+            task_id=name,
+            session_ids=ids,
+            batch_size=args.batch_size,
+            max_concurrency=args.max_concurrency,
+            output_path=f"file://{folder}/{name}.jsonl",
+            outlets=[],
+            **arguments,
+        )
+        started = time.monotonic()
+        result = operator.execute({})
+        return result, time.monotonic() - started  # type: ignore[return-value]
+
+    def summary_posts() -> int:
+        return len(emulator.requests(method="POST", path=SUMMARIES_PATH))
+
+    reuse = session_ids[: args.reuse_sessions]
+    hook = PostHogHook()
+    started = time.monotonic()
+    stored = [row["session_id"] for row in hook.list_stored_session_summaries(session_ids=reuse)]
+    with ThreadPoolExecutor(args.max_concurrency) as pool:
+        read = [summary for summary in pool.map(hook.get_stored_session_summary, stored) if summary]
+    direct = time.monotonic() - started
+    with tempfile.TemporaryDirectory() as folder:
+        posts = summary_posts()
+        second, second_wall = run(folder, "second", reuse)
+        second_posts = summary_posts() - posts
+
+        posts = summary_posts()
+        run(folder, "sampled", session_ids, sample_rate=0.5, focus_area="checkout")
+        sample_posts = summary_posts() - posts
+        lines = Path(folder, "sampled.jsonl").read_text().splitlines()
+        sampled_ids = [json.loads(line)["session_id"] for line in lines]
+
+        posts = summary_posts()
+        dry, _ = run(folder, "sampled", session_ids, sample_rate=0.5, focus_area="checkout", dry_run=True)
+        dry_posts = summary_posts() - posts
+    share = len(sampled_ids) / len(session_ids)
+    rerun_ids = dry["session_ids"]["reuse_progress"] + dry["session_ids"]["generate"]
+    print(f"reuse: a second run over {len(reuse)} summarised sessions (stored in PostHog)")
+    print(f"  direct list + {len(read)} reads   {direct:7.2f} s")
+    print(
+        f"  second run                {second_wall:7.2f} s   ratio {second_wall / direct:.2f}   "
+        f"summary requests {second_posts}   reused_stored {second['reused_stored']}"
+    )
+    print(
+        f"sample 0.5 of {len(session_ids)}: {len(sampled_ids)} summarised ({share:.1%}), "
+        f"{sample_posts} requests"
+    )
+    print(
+        f"dry run of the same: {dry['sessions']} chosen, {dry['would_reuse_progress']} reusable, "
+        f"{dry['would_generate']} to generate, {dry_posts} summary requests sent"
+    )
+    return {
+        "2nd run: 0 generations": second_posts == 0 and second["reused_stored"] == len(reuse),
+        "2nd run <= 1.2x reads": second_wall <= 1.2 * direct,
+        "sample 50% +- 5%": abs(share - 0.5) <= 0.05,
+        "sample same on rerun": sorted(rerun_ids) == sorted(sampled_ids),
+        "dry run: 0 requests": dry_posts == 0,
+    }
 
 
 if __name__ == "__main__":

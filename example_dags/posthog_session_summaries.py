@@ -1,4 +1,10 @@
-"""Every day: PostHog's AI summary of each session recorded the day before, as JSON Lines, and a digest.
+"""Every day: PostHog's AI summary of the sessions that matter from the day before, and a digest to read.
+
+Only the sessions worth reading are summarised: ``recording_filters`` (PostHog's own recording
+filters, checked before sending) keeps the recordings with some activity and leaves out the team's test
+accounts. Summaries PostHog already stored are reused, so a rerun or backfill pays only for what is
+new. Beside the JSON Lines file goes a Markdown digest (``<day>.md``): counts, outcomes and the sessions
+with problems first, each with a link to its replay in PostHog.
 
 The schedule is a ``CronDataIntervalTimetable``: each run covers the previous UTC day
 (``data_interval_start`` .. ``data_interval_end``) and writes ``<that day>.jsonl``. A plain ``"@daily"``
@@ -18,9 +24,7 @@ Where the files go: the Airflow Variable ``posthog_summaries_dir``, else the env
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-from collections import Counter
 from typing import Any, cast
 
 from airflow.sdk import DAG, ObjectStoragePath, task
@@ -33,44 +37,20 @@ from airflow_provider.operators import PostHogSessionSummariesOperator
 DEFAULT_OUTPUT_DIR = os.environ.get("POSTHOG_SUMMARIES_DIR", "file:///tmp/posthog-summaries")
 OUTPUT_DIR = "{{ var.value.get('posthog_summaries_dir', '" + DEFAULT_OUTPUT_DIR + "') }}"
 # The day a scheduled run covers, or, for a run without a data interval, the moment its window ends.
-OUTPUT_FILE = (
+OUTPUT_NAME = (
     "{{ data_interval_start | ds if data_interval_start is defined"
-    " else 'until-' ~ dag_run.run_after | ts_nodash }}.jsonl"
+    " else 'until-' ~ dag_run.run_after | ts_nodash }}"
 )
-
-
-def digest(path: ObjectStoragePath) -> str:
-    """A readable account of one summaries file: counts, then one line per session.
-
-    :param path: a JSON Lines file written by ``PostHogSessionSummariesOperator``.
-    """
-    with path.open("r", encoding="utf-8") as handle:
-        records = [json.loads(line) for line in handle if line.strip()]
-    failures = Counter(record["error"] for record in records if "error" in record)
-    outcomes = [record["summary"].get("session_outcome") or {} for record in records if "summary" in record]
-    succeeded = sum(1 for outcome in outcomes if outcome.get("success"))
-    lines = [
-        f"{len(records)} sessions: {len(outcomes)} summarised ({succeeded} successful journeys, "
-        f"{len(outcomes) - succeeded} with problems), {sum(failures.values())} not summarised"
-        + (
-            f" ({', '.join(f'{error}: {count}' for error, count in sorted(failures.items()))})"
-            if failures
-            else ""
-        )
-    ]
-    for record in records:
-        if "summary" in record:
-            outcome = record["summary"].get("session_outcome") or {}
-            mark = "ok " if outcome.get("success") else "!! "
-            lines.append(f"  {mark}{record['session_id']}: {outcome.get('description', '(no outcome)')}")
-        else:
-            lines.append(f"  -- {record['session_id']}: {record['error']}")
-    return "\n".join(lines)
+# PostHog's RecordingsQuery filters: at least 5 active seconds, no test accounts (the team's filter).
+RECORDING_FILTERS = {
+    "having_predicates": [{"type": "recording", "key": "active_seconds", "operator": "gt", "value": 5}],
+    "filter_test_accounts": True,
+}
 
 
 with DAG(
     dag_id="posthog_session_summaries",
-    description="Summarise yesterday's PostHog sessions with AI into a JSON Lines file, then log a digest.",
+    description="Summarise yesterday's PostHog sessions with AI into JSON Lines and a Markdown digest.",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
     catchup=False,
@@ -79,10 +59,13 @@ with DAG(
 ) as dag:
     summarise = PostHogSessionSummariesOperator(
         task_id="summarise_sessions",
-        focus_area="Where do users get stuck or see errors?",
+        # No focus_area: PostHog stores the summaries it makes without one and serves them again, so a
+        # rerun reuses them; a focus area would cost a fresh summary every time.
+        recording_filters=RECORDING_FILTERS,
         batch_size=100,
         lookback=dt.timedelta(days=1),
-        output_path=OUTPUT_DIR + "/" + OUTPUT_FILE,
+        output_path=OUTPUT_DIR + "/" + OUTPUT_NAME + ".jsonl",
+        report_path=OUTPUT_DIR + "/" + OUTPUT_NAME + ".md",
         # Each file is announced as an event of the default folder's asset (what
         # posthog_summaries_digest.py is scheduled on). With the Variable pointing elsewhere, the event
         # still comes, without the file's details.
@@ -91,9 +74,9 @@ with DAG(
 
     @task
     def log_digest(result: dict[str, Any]) -> str:
-        """Read the file the summaries went to and log what happened in each session."""
-        text = digest(ObjectStoragePath(result["path"]))
-        print(f"Session summaries digest ({result['path']}):\n{text}")
+        """Log the Markdown digest the operator wrote beside the summaries."""
+        text = ObjectStoragePath(result["report_path"]).read_text(encoding="utf-8")
+        print(f"Session summaries digest ({result['report_path']}):\n{text}")
         return text
 
     # Airflow passes the operator's XCom value (the dict) at run time.

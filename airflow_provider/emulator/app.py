@@ -19,6 +19,7 @@ from .routes import (
     session_recordings,
     session_summaries,
     sessions,
+    stored_summaries,
     subscriptions,
     user_interviews,
 )
@@ -53,6 +54,7 @@ def create_app(emulator: Emulator) -> ASGIApp:
     for module in (
         projects,
         session_summaries,
+        stored_summaries,
         session_recordings,
         sessions,
         subscriptions,

@@ -35,6 +35,12 @@ SEEDED_DAYS = 7
 #: A view PostHog made for an endpoint: hidden from the saved-query list, but its name is taken.
 HIDDEN_VIEW = ("signups_endpoint", "SELECT count() AS signups FROM events WHERE event = 'signed_up'")
 HOST = "https://app.hogflix.example"
+#: What subscriptions deliver (demo seed): insight id -> (short id, name); dashboard id -> (name, the
+#: insights on its tiles); integration id -> kind (a subscription to Slack needs a ``slack`` one).
+INSIGHTS = {101: ("kpi101Wk", "Weekly active users"), 102: ("sgn102Ch", "Signups by channel"),
+            103: ("chk103Fn", "Checkout funnel")}  # fmt: skip
+DASHBOARDS = {201: ("Growth", [101, 102]), 202: ("Launch week", [101, 102, 103])}
+INTEGRATIONS = {301: "slack", 302: "github"}
 
 USER = {
     "id": 1,
@@ -49,6 +55,13 @@ USER = {
 }
 
 _PEOPLE = ("ana", "ben", "chloe", "dev", "emma", "farid", "grace", "hiro")
+#: A colleague trying the product: their email has the organization's domain, so a
+#: filter_test_accounts listing leaves their sessions out.
+COLLEAGUE = "hiro"
+TEST_ACCOUNT_FILTERS = [
+    {"key": "email", "operator": "not_icontains", "value": "@hogflix.example", "type": "person"},
+    {"key": "$host", "operator": "not_regex", "value": r"^(localhost|127\.0\.0\.1)($|:)", "type": "event"},
+]
 _REFERRERS = (
     ("$direct", None, "Direct"),
     ("www.google.com", "google", "Paid Search"),
@@ -78,6 +91,8 @@ class Seed:
     :param dashboards: ids of dashboards subscriptions may point at.
     :param sessions: recorded sessions, newest first, each with its events.
     :param saved_queries: ``(name, sql)`` of the seeded warehouse views.
+    :param dashboard_tiles: dashboard id -> ids of the insights on its tiles.
+    :param integrations: integration id -> kind (``slack``, ...).
     """
 
     project: dict[str, Any]
@@ -86,6 +101,8 @@ class Seed:
     dashboards: list[int]
     sessions: list[dict[str, Any]]
     saved_queries: list[tuple[str, str]]
+    dashboard_tiles: dict[int, list[int]] = dataclasses.field(default_factory=dict)
+    integrations: dict[int, str] = dataclasses.field(default_factory=dict)
 
 
 def build_seed(name: str, session_count: int, now: datetime) -> Seed:
@@ -108,6 +125,9 @@ def build_seed(name: str, session_count: int, now: datetime) -> Seed:
         "completed_snippet_onboarding": True,
         "ingested_event": True,
         "created_at": "2024-01-01T00:00:00Z",
+        # What PostHog sets for a new team (TeamManager.set_test_account_filters in
+        # posthog/models/team/team.py): people with the organization's email domain, and localhost.
+        "test_account_filters": TEST_ACCOUNT_FILTERS,
     }
     keys = {
         ALL_SCOPES_KEY: ["*"],
@@ -120,8 +140,10 @@ def build_seed(name: str, session_count: int, now: datetime) -> Seed:
     return Seed(
         project=project,
         keys=keys,
-        insights=[101, 102, 103],
-        dashboards=[201, 202],
+        insights=list(INSIGHTS),
+        dashboards=list(DASHBOARDS),
+        dashboard_tiles={dashboard: tiles for dashboard, (_, tiles) in DASHBOARDS.items()},
+        integrations=dict(INTEGRATIONS),
         sessions=[_session(index, session_count, now) for index in range(session_count)],
         saved_queries=[
             (
@@ -159,6 +181,7 @@ def _session(index: int, count: int, now: datetime) -> dict[str, Any]:
     start = (now - spacing * (index + 0.5)).replace(microsecond=0)
     too_short = index % 7 == 3
     person_name = _PEOPLE[index % len(_PEOPLE)]
+    email = f"{person_name}@{'hogflix.example' if person_name == COLLEAGUE else 'example.com'}"
     referrer, utm_source, channel = _REFERRERS[_number("referrer", index) % len(_REFERRERS)]
     events = _events(session_id, index, start, too_short)
     end = events[-1]["timestamp"] + timedelta(seconds=2 if too_short else 20)
@@ -170,9 +193,9 @@ def _session(index: int, count: int, now: datetime) -> dict[str, Any]:
         "person": {
             "id": index % len(_PEOPLE) + 1,
             "uuid": stable_uuid("person", person_name),
-            "name": f"{person_name}@example.com",
+            "name": email,
             "distinct_ids": [f"{person_name}-{index % len(_PEOPLE)}"],
-            "properties": {"email": f"{person_name}@example.com", "name": person_name.title()},
+            "properties": {"email": email, "name": person_name.title()},
             "created_at": "2024-03-01T09:00:00Z",
         },
         "start_time": start,
@@ -192,6 +215,8 @@ def _session(index: int, count: int, now: datetime) -> dict[str, Any]:
             "$end_hostname": HOST.removeprefix("https://"),
             "$entry_referring_domain": referrer,
             "$entry_utm_source": utm_source,
+            # Google adds a click id unique to each ad click: many distinct values, each seen once.
+            "$entry_gclid": f"EAIaIQobChMI{_number('gclid', index):08x}" if utm_source == "google" else None,
             "$channel_type": channel,
             "$pageview_count": sum(1 for event in events if event["event"] == "$pageview"),
             "$autocapture_count": sum(1 for event in events if event["event"] == "$autocapture"),

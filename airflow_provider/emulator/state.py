@@ -17,8 +17,15 @@ from typing import Any
 from .seed import HIDDEN_VIEW, USER, Seed, build_seed, stable_uuid, utc_now
 from .warehouse import is_hidden, new_saved_query
 
-#: Object collections that clients create and that a state file keeps.
-COLLECTIONS = ("subscriptions", "user_interviews", "saved_queries", "data_modeling_jobs")
+#: Object collections that clients create and that a state file keeps. ``single_session_summaries``
+#: holds a row for every summary generated, as PostHog's ``SingleSessionSummary`` table does.
+COLLECTIONS = (
+    "subscriptions",
+    "user_interviews",
+    "saved_queries",
+    "data_modeling_jobs",
+    "single_session_summaries",
+)
 
 
 class State:

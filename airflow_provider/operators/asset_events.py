@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, AssetAlias
 
+from airflow_provider.assets import storage_folder_asset
+from airflow_provider.operators.base import is_unrendered
+
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
 
@@ -28,6 +31,23 @@ def default_outlets(kwargs: Mapping[str, Any], alias: str) -> list[Any]:
     if kwargs.get("outlets") is not None:
         return list(kwargs["outlets"])
     return [AssetAlias(name=alias)]
+
+
+def folder_outlets(kwargs: Mapping[str, Any], output_path: Any) -> list[Any]:
+    """The outlets of a task that writes files: the caller's when given (even ``[]``), else the output
+    folder's asset when the folder is known now, else none.
+
+    No alias for a templated folder: Airflow records an alias's first asset with a plain insert, and
+    concurrent first runs (a backfill) collide on it in PostgreSQL and fail. Declare the folder's asset
+    (:func:`~airflow_provider.assets.storage_folder_asset`) or an alias yourself.
+
+    :param kwargs: the operator's keyword arguments.
+    :param output_path: the file the task writes (may be a template).
+    """
+    if kwargs.get("outlets") is not None:
+        return list(kwargs["outlets"])
+    folder = str(output_path or "").rpartition("/")[0]
+    return [storage_folder_asset(folder)] if folder and not is_unrendered(folder) else []
 
 
 def task_alias(kind: str, operator: BaseOperator) -> str:
@@ -50,14 +70,13 @@ def announce(operator: BaseOperator, context: Context, asset: Asset, extra: dict
     :param extra: the event's extra (plain JSON values).
     :returns: whether an event will be emitted for ``asset``.
     """
-    events = context["outlet_events"]
     emitted = False
     for outlet in operator.outlets:
         if isinstance(outlet, AssetAlias):
-            events[outlet].add(asset, extra=extra)
+            context["outlet_events"][outlet].add(asset, extra=extra)
             emitted = True
         elif isinstance(outlet, Asset) and outlet.uri == asset.uri:
-            events[outlet].extra.update(extra)
+            context["outlet_events"][outlet].extra.update(extra)
             emitted = True
     if not emitted and operator.outlets:
         operator.log.warning(

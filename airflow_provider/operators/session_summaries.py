@@ -2,64 +2,88 @@
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
+import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider._compat import AirflowFailException
-from airflow_provider.api.arguments import require_datetime, require_int, require_str_list, require_text
+from airflow_provider.api.arguments import invalid, require_int, require_text
 from airflow_provider.api.errors import PostHogConfigError
-from airflow_provider.api.limits import MAX_FOCUS_AREA_LENGTH, MAX_SUMMARY_BATCH
+from airflow_provider.api.limits import (
+    CLICKHOUSE_RATES,
+    DEFAULT_RATES,
+    MAX_FOCUS_AREA_LENGTH,
+    MAX_SUMMARY_BATCH,
+)
 from airflow_provider.assets import storage_folder_asset
 from airflow_provider.hooks.posthog import MAX_SUMMARY_CONCURRENCY, PostHogHook
-from airflow_provider.operators.asset_events import announce
+from airflow_provider.operators.asset_events import announce, folder_outlets
 from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
+from airflow_provider.operators.session_selection import (
+    SelectedSessions,
+    SessionSelection,
+    select_sessions,
+    selection_window,
+)
 from airflow_provider.operators.storage_paths import require_storage_path
-from airflow_provider.operators.summary_output import SummaryOutput, record_succeeded
+from airflow_provider.operators.summary_digest import render_digest
+from airflow_provider.operators.summary_output import SummaryOutput, record_succeeded, write_text_atomically
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context, XComArg
 
-EMPTY_INTERVAL_HELP = (
-    "Airflow 3 runs a cron schedule such as '@daily' with CronTriggerTimetable, whose runs cover no "
-    "interval. Either schedule the DAG with CronDataIntervalTimetable (e.g. "
-    "schedule=CronDataIntervalTimetable('0 0 * * *', timezone='UTC'), so each run covers the day "
-    "before it), or pass lookback=timedelta(days=1) to summarise the sessions that started in the "
-    "day before each run, or pass date_from and date_to."
-)
-NO_INTERVAL_HELP = (
-    "This run has no data interval: a run triggered without a logical date (Airflow 3's default when "
-    "triggering through the REST API or the UI, and for asset-triggered runs) has none. Trigger it with "
-    "a logical date, or set lookback (e.g. lookback=timedelta(days=1)) to summarise the sessions that "
-    "started in that time before the run's run_after, or pass date_from and date_to."
-)
 _EXAMPLE_IDS_IN_LOG = 5
+#: Where a record came from: generated now, read from PostHog's stored summaries, or reused from this
+#: task's own output or progress folder.
+GENERATED, STORED, PROGRESS = "generated", "stored", "progress"
+#: Rows per page of PostHog's stored-summaries list (its default page size), for the dry run's count.
+_STORED_LIST_PAGE = 100
+#: The counts every run reports (XCom, log, asset event), in this order.
+ACCOUNTING = (
+    "listed",
+    "filtered_out",
+    "sampled_out",
+    "reused_stored",
+    "reused_progress",
+    "generated",
+    "failed",
+    "summary_requests_sent",
+)
 
 
 class PostHogSessionSummariesOperator(PostHogBaseOperator):
     """Summarise sessions with PostHog's AI and write one JSON Lines record per session.
 
     The sessions are ``session_ids`` when given, otherwise the recordings that started in
-    ``[date_from, date_to)``, which default to the run's data interval. A run whose data interval is
-    empty (Airflow 3's default for cron schedules) fails with a message saying how to fix the schedule,
-    unless ``lookback`` is given. So does a run with no data interval at all (triggered without a
-    logical date), unless ``lookback`` or both dates are given.
+    ``[date_from, date_to)`` (by default the run's data interval) and match ``recording_filters``,
+    then those at least ``min_duration`` long, then a deterministic ``sample_rate`` sample, then at most
+    ``limit`` of them (see :mod:`airflow_provider.operators.session_selection`). A run whose data
+    interval is empty (Airflow 3's default for cron schedules) fails with a message saying how to fix
+    the schedule, unless ``lookback`` is given. So does a run with no data interval at all (triggered
+    without a logical date), unless ``lookback`` or both dates are given.
 
-    Each record is ``{"session_id", "focus_area", "summary", "generated_at"}``, or, for a session PostHog
-    could not summarise, ``{"session_id", "focus_area", "error", "error_message", "generated_at"}``.
-    With ``output_path`` the records are written there atomically and the XCom value is
-    ``{"path", "sessions", "summarised", "failed", "reused", "errors"}``; without it the XCom value is the
-    list of records.
+    Nothing is paid for twice. Sessions that already have a summary for the same focus area in the
+    existing output or in the progress folder an earlier try left beside it
+    (``<output_path>.progress/``) are reused (``source: progress``). Without a focus area, PostHog's
+    stored summaries are read next (``reuse_stored_summaries``; ``source: stored``): PostHog keeps
+    every summary it makes, but serves only those made without a focus area, so a run with a focus area
+    always generates fresh ones. Only the rest are generated (``source: generated``). Errors are asked
+    for again.
 
-    A retry does not pay twice: sessions that already have a summary for the same focus area in the
-    existing output or in the progress folder an earlier try left beside it (``<output_path>.progress/``)
-    are not sent again. Errors are asked for again.
+    Each record is ``{"session_id", "focus_area", "summary", "generated_at", "source"}``, or, for a
+    session PostHog could not summarise, ``{"session_id", "focus_area", "error", "error_message",
+    "generated_at", "source"}``. With ``output_path`` the records are written there atomically and the
+    XCom value is ``{"path", "report_path", "sessions", "summarised", "failed", "reused", "errors"}``
+    plus the accounting: ``listed``, ``filtered_out``, ``sampled_out``, ``reused_stored``,
+    ``reused_progress``, ``generated``, ``summary_requests_sent``; without it the XCom value is the list
+    of records (the accounting is logged).
 
     :param posthog_conn_id: the PostHog connection (templated).
     :param project_id: the PostHog project (environment) id (templated); default: the connection's.
@@ -72,21 +96,37 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
         without a logical date), the run's ``run_after``.
     :param lookback: make the window ``[date_to - lookback, date_to)`` (for runs with an empty or no
         data interval); not together with ``date_from``.
-    :param limit: summarise at most this many recordings of the window (newest first).
+    :param recording_filters: PostHog's recording filters (templated), the fields of its
+        ``RecordingsQuery``: ``events``, ``actions``, ``properties``, ``console_log_filters``,
+        ``having_predicates``, ``filter_test_accounts``, ``operand``, ``person_uuid``,
+        ``distinct_ids``, ``session_ids``, ``comment_text``, ``order``, ``order_direction``. Checked
+        before sending.
+    :param limit: summarise at most this many recordings of the window (newest first unless
+        ``recording_filters`` orders them otherwise), after the sample.
     :param min_duration: skip recordings shorter than this many seconds.
+    :param sample_rate: summarise only this fraction of the sessions (0 < rate <= 1), chosen by a hash
+        of the session id, so retries, reruns and backfills choose the same ones.
+    :param sample_seed: text mixed into the sample's hash, to draw another stable sample.
     :param focus_area: what the summaries should focus on (templated; at most 500 characters).
+    :param reuse_stored_summaries: without a focus area, read PostHog's stored summaries of the sessions
+        and generate only the missing ones (default ``True``).
+    :param dry_run: only list, filter and sample the sessions and tell which would be generated and
+        reused: no summary is requested or read, nothing is written. The XCom value says the counts, the
+        session ids and the requests a real run would send.
     :param batch_size: sessions per request, 1 to 300.
     :param max_concurrency: requests in flight at once, 1 to 10 (mind PostHog's 240/minute throttle).
     :param output_path: where to write the JSON Lines file (templated), an ``ObjectStoragePath`` URL such
         as ``file:///data/summaries/{{ data_interval_start | ds }}.jsonl`` or ``s3://conn_id@bucket/key``.
+    :param report_path: where to write a Markdown digest of the run (templated), e.g. beside the output:
+        counts, outcomes, the sessions with problems first, each with a link to its replay in PostHog.
     :param fail_on_session_error: fail the task when any session could not be summarised (by default
         it fails only when every session failed; single failures are warnings).
 
     Each file written is announced as an event of its folder's asset (``file:///...``, ``s3://...``)
-    with ``path``, ``sha256``, ``date_from``, ``date_to``, ``sessions``, ``summarised`` and ``failed``
-    in its extra, when the folder is declared: by default when it is not a template; for a templated
-    folder, pass ``outlets=[storage_folder_asset(folder)]`` (or an ``AssetAlias``, which gets the folder
-    added at run time). ``outlets=[]`` emits nothing.
+    with ``path``, ``sha256``, ``date_from``, ``date_to``, ``sessions``, ``summarised``, ``failed`` and
+    the accounting in its extra, when the folder is declared: by default when it is not a template; for
+    a templated folder, pass ``outlets=[storage_folder_asset(folder)]`` (or an ``AssetAlias``, which
+    gets the folder added at run time). ``outlets=[]`` emits nothing.
     """
 
     template_fields: Sequence[str] = (
@@ -94,8 +134,10 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
         "session_ids",
         "date_from",
         "date_to",
+        "recording_filters",
         "focus_area",
         "output_path",
+        "report_path",
     )
     ui_color = "#f9bd2b"
 
@@ -106,12 +148,18 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
         date_from: dt.datetime | str | None = None,
         date_to: dt.datetime | str | None = None,
         lookback: dt.timedelta | None = None,
+        recording_filters: dict[str, Any] | str | None = None,
         limit: int | None = None,
         min_duration: float | None = None,
+        sample_rate: float | None = None,
+        sample_seed: str | int | None = None,
         focus_area: str | None = None,
+        reuse_stored_summaries: bool = True,
+        dry_run: bool = False,
         batch_size: int = 100,
         max_concurrency: int = 1,
         output_path: str | None = None,
+        report_path: str | None = None,
         fail_on_session_error: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -120,28 +168,38 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
         self.date_from = date_from
         self.date_to = date_to
         self.lookback = lookback
+        self.recording_filters = recording_filters
         self.limit = limit
         self.min_duration = min_duration
+        self.sample_rate = sample_rate
+        self.sample_seed = sample_seed
         self.focus_area = focus_area
+        self.reuse_stored_summaries = reuse_stored_summaries
+        # Not ``self.dry_run``: that is BaseOperator's method that renders the templates.
+        self.dry_run_only = dry_run
         self.batch_size = batch_size
         self.max_concurrency = max_concurrency
         self.output_path = output_path
+        self.report_path = report_path
         self.fail_on_session_error = fail_on_session_error
         self._validate_arguments(rendered=False)
-        self.outlets = self._default_outlets(kwargs)
+        self.outlets = folder_outlets(kwargs, self.output_path)
         self._lineage_of: tuple[str, str, ObjectStoragePath | None] | None = None
 
-    def _default_outlets(self, kwargs: dict[str, Any]) -> list[Any]:
-        """The output folder's asset when the folder is known now; otherwise only what the caller gave.
-
-        No alias for a templated folder: Airflow records an alias's first asset with a plain insert, and
-        concurrent first runs (a backfill) collide on it in PostgreSQL and fail. Declare the folder's
-        asset (:func:`~airflow_provider.assets.storage_folder_asset`) or an alias yourself.
-        """
-        if kwargs.get("outlets") is not None:
-            return list(kwargs["outlets"])
-        folder = str(self.output_path or "").rpartition("/")[0]
-        return [storage_folder_asset(folder)] if folder and not is_unrendered(folder) else []
+    @property
+    def selection(self) -> SessionSelection:
+        """The session-selection arguments (shared with the patterns operator)."""
+        return SessionSelection(
+            session_ids=self.session_ids,
+            date_from=self.date_from,
+            date_to=self.date_to,
+            lookback=self.lookback,
+            limit=self.limit,
+            min_duration=self.min_duration,
+            recording_filters=self.recording_filters,
+            sample_rate=self.sample_rate,
+            sample_seed=self.sample_seed,
+        )
 
     def _validate_arguments(self, *, rendered: bool) -> None:
         """Check every argument; before rendering, templated values are left for ``execute``.
@@ -154,54 +212,47 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
 
         require_int("batch_size", self.batch_size, minimum=1, maximum=MAX_SUMMARY_BATCH)
         require_int("max_concurrency", self.max_concurrency, minimum=1, maximum=MAX_SUMMARY_CONCURRENCY)
-        if self.limit is not None:
-            require_int("limit", self.limit, minimum=1)
-        if self.min_duration is not None and (
-            isinstance(self.min_duration, bool)
-            or not isinstance(self.min_duration, (int, float))
-            or self.min_duration < 0
-        ):
-            raise PostHogConfigError(
-                f"min_duration must be a number of seconds >= 0; got {self.min_duration!r}."
-            )
-        if self.lookback is not None and (
-            not isinstance(self.lookback, dt.timedelta) or self.lookback <= dt.timedelta(0)
-        ):
-            raise PostHogConfigError(
-                f"lookback must be a positive datetime.timedelta; got {self.lookback!r}."
-            )
-        if self.lookback is not None and self.date_from is not None:
-            raise PostHogConfigError(
-                "Pass either date_from or lookback, not both: lookback sets the window's start."
-            )
-        window_given = any(value is not None for value in (self.date_from, self.date_to, self.lookback))
-        if self.session_ids is not None and window_given:
-            raise PostHogConfigError(
-                "session_ids names the sessions to summarise; date_from, date_to and lookback select "
-                "recordings instead. Pass one or the other."
-            )
+        flags = {
+            "reuse_stored_summaries": self.reuse_stored_summaries,
+            "dry_run": self.dry_run_only,
+            "fail_on_session_error": self.fail_on_session_error,
+        }
+        for flag, value in flags.items():
+            if not isinstance(value, bool):
+                invalid(flag, "True or False", value)
+        self.selection.check(rendered=rendered)
         if known(self.focus_area) and self.focus_area != "":
             require_text("focus_area", self.focus_area, max_length=MAX_FOCUS_AREA_LENGTH)
-        for field in ("date_from", "date_to"):
+        for field in ("output_path", "report_path"):
             if known(getattr(self, field)):
-                require_datetime(field, getattr(self, field))
-        if known(self.session_ids):
-            _parse_session_ids(self.session_ids)
-        if known(self.output_path):
-            _parse_output_path(self.output_path)
+                _parse_file_path(field, getattr(self, field))
+        if (
+            known(self.output_path)
+            and known(self.report_path)
+            and str(self.output_path).strip() == str(self.report_path).strip()
+        ):
+            raise PostHogConfigError(
+                "report_path must differ from output_path: the digest goes beside the records."
+            )
 
     def execute(self, context: Context) -> dict[str, Any] | list[dict[str, Any]]:
         checked_at_execute(lambda: self._validate_arguments(rendered=True))
-        output = SummaryOutput(_parse_output_path(self.output_path)) if self.output_path else None
+        output = (
+            SummaryOutput(_parse_file_path("output_path", self.output_path)) if self.output_path else None
+        )
+        report = _parse_file_path("report_path", self.report_path) if self.report_path else None
         focus_area = self.focus_area or None
         hook = self.hook
 
-        window = None if self.session_ids is not None else self._window(context)
-        session_ids = (
-            _parse_session_ids(self.session_ids) if window is None else self._sessions_in(hook, *window)
-        )
-        reused = output.completed_summaries(focus_area) if output else {}
-        reused = {session_id: reused[session_id] for session_id in session_ids if session_id in reused}
+        window = selection_window(self.selection, context)
+        selected = select_sessions(hook, self.selection, window)
+        session_ids = selected.session_ids
+        progress = output.completed_summaries(focus_area) if output else {}
+        reused = {
+            session_id: {**progress[session_id], "source": PROGRESS}
+            for session_id in session_ids
+            if session_id in progress
+        }
         if reused:
             self.log.info(
                 "%d of %d sessions already have a summary in %s or its progress folder; not asking again.",
@@ -209,12 +260,29 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
                 len(session_ids),
                 output.path if output else "",
             )
-        records = self._summarise(
-            hook, [session_id for session_id in session_ids if session_id not in reused], focus_area, output
-        )
+        missing = [session_id for session_id in session_ids if session_id not in reused]
+        stored_ids = self._stored_session_ids(hook, missing, focus_area)
+        if self.dry_run_only:
+            return self._dry_run_report(selected, list(reused), stored_ids, window)
+
+        stored = self._read_stored(hook, stored_ids, output)
+        to_generate = [session_id for session_id in missing if session_id not in stored]
+        records, requests_sent = self._summarise(hook, to_generate, focus_area, output)
+        records.update(stored)
         records.update(reused)
         ordered = [records[session_id] for session_id in session_ids]
         failed = [record for record in ordered if not record_succeeded(record)]
+        accounting = {
+            **selected.counts(),
+            "reused_stored": len(stored),
+            "reused_progress": len(reused),
+            "generated": sum(
+                1 for record in ordered if record["source"] == GENERATED and record_succeeded(record)
+            ),
+            "failed": len(failed),
+            "summary_requests_sent": requests_sent,
+        }
+        self.log.info("Accounting: %s.", ", ".join(f"{key} {accounting[key]}" for key in ACCOUNTING))
         self._report_failures(failed, len(ordered))
         if ordered and (len(failed) == len(ordered) or (failed and self.fail_on_session_error)):
             raise AirflowException(
@@ -233,17 +301,20 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
             )
         host, project = hook.asset_location()
         self._lineage_of = (host, project, output.path if output else None)
+        if report is not None:
+            self._write_digest(hook, report, ordered, accounting, window)
         if output is None:
             return ordered
         sha256 = output.publish(ordered)
         self.log.info("Wrote %d records to %s.", len(ordered), output.path)
         result = {
             "path": str(output.path),
+            "report_path": str(report) if report is not None else None,
             "sessions": len(ordered),
             "summarised": len(ordered) - len(failed),
-            "failed": len(failed),
-            "reused": len(reused),
+            "reused": len(stored) + len(reused),
             "errors": dict(Counter(str(record["error"]) for record in failed)),
+            **accounting,
         }
         announce(
             self,
@@ -255,6 +326,7 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
                 "date_from": window[0].isoformat() if window else None,
                 "date_to": window[1].isoformat() if window else None,
                 **{key: result[key] for key in ("sessions", "summarised", "failed")},
+                **accounting,
             },
         )
         return result
@@ -270,57 +342,66 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
 
         return session_summaries_lineage(*self._lineage_of)
 
-    def _sessions_in(self, hook: PostHogHook, start: dt.datetime, end: dt.datetime) -> list[str]:
-        """The ids of the recordings that started in the window, newest first, after limit/min_duration."""
-        self.log.info("Listing recordings that started in [%s, %s).", start.isoformat(), end.isoformat())
-        session_ids: list[str] = []
-        # PostHog's bounds are both inclusive; the window is half-open like Airflow's data intervals.
-        for recording in hook.list_session_recordings(date_from=start, date_to=end):
-            started = require_datetime("start_time", recording.get("start_time"))
-            if not start <= started < end:
-                continue
-            if (
-                self.min_duration is not None
-                and float(recording.get("recording_duration") or 0) < self.min_duration
-            ):
-                continue
-            session_ids.append(str(recording["id"]))
-            if self.limit is not None and len(session_ids) >= int(self.limit):
-                break
-        self.log.info("Found %d sessions to summarise.", len(session_ids))
-        return list(dict.fromkeys(session_ids))
+    def _stored_session_ids(
+        self, hook: PostHogHook, session_ids: list[str], focus_area: str | None
+    ) -> list[str]:
+        """Which of ``session_ids`` PostHog has a stored summary for (made without a focus area).
 
-    def _window(self, context: Context) -> tuple[dt.datetime, dt.datetime]:
-        interval_start = context.get("data_interval_start")
-        interval_end = context.get("data_interval_end")
-        end_value = self.date_to if self.date_to is not None else interval_end
-        if end_value is None and self.lookback is not None:
-            end_value = context["dag_run"].run_after
-            self.log.info("This run has no data interval; the window ends at its run_after.")
-        if end_value is None:
-            raise AirflowFailException(NO_INTERVAL_HELP)
-        end = require_datetime("date_to", end_value)
-        if self.lookback is not None:
-            return end - self.lookback, end
-        start_value = self.date_from if self.date_from is not None else interval_start
-        start = require_datetime("date_from", start_value) if start_value is not None else end
-        if start >= end:
-            raise AirflowFailException(
-                f"The window to summarise is empty: it starts at {start.isoformat()} and ends at "
-                f"{end.isoformat()}. {EMPTY_INTERVAL_HELP}"
+        PostHog stores and serves only summaries made without a focus area, so with one nothing is asked.
+        """
+        if focus_area is not None or not self.reuse_stored_summaries or not session_ids:
+            return []
+        found = {
+            str(row["session_id"])
+            for row in hook.list_stored_session_summaries(session_ids=session_ids)
+            if row.get("extra_summary_context") is None
+        }
+        self.log.info("PostHog has a stored summary for %d of %d sessions.", len(found), len(session_ids))
+        return [session_id for session_id in session_ids if session_id in found]
+
+    def _read_stored(
+        self, hook: PostHogHook, session_ids: list[str], output: SummaryOutput | None
+    ) -> dict[str, dict[str, Any]]:
+        """Read the stored summaries (``max_concurrency`` at a time), saving progress per ``batch_size``.
+
+        A summary deleted since the list was read (404) is left out, to be generated.
+        """
+        records: dict[str, dict[str, Any]] = {}
+        workers = min(int(self.max_concurrency), max(len(session_ids), 1))
+        with ThreadPoolExecutor(workers, thread_name_prefix="posthog-stored-summaries") as pool:
+            for chunk in _chunks(session_ids, int(self.batch_size)):
+                received = [
+                    _stored_record(session_id, stored)
+                    for session_id, stored in zip(
+                        chunk, pool.map(hook.get_stored_session_summary, chunk), strict=True
+                    )
+                    if isinstance(stored, dict) and isinstance(stored.get("summary"), dict)
+                ]
+                records.update((record["session_id"], record) for record in received)
+                if output is not None and received:
+                    output.save_progress(received)
+        if len(records) < len(session_ids):
+            self.log.info(
+                "%d stored summaries were gone when read; generating them.", len(session_ids) - len(records)
             )
-        return start, end
+        return records
 
     def _summarise(
         self, hook: PostHogHook, session_ids: list[str], focus_area: str | None, output: SummaryOutput | None
-    ) -> dict[str, dict[str, Any]]:
-        """Ask PostHog for the summaries, saving progress after each batch when writing an output."""
+    ) -> tuple[dict[str, dict[str, Any]], int]:
+        """Ask PostHog for the summaries, saving progress after each batch when writing an output.
+
+        :returns: one record per session, and the number of summary requests answered (one per batch).
+        """
         records: dict[str, dict[str, Any]] = {}
+        batches = 0
         if not session_ids:
-            return records
+            return records, batches
 
         def on_batch(batch: dict[str, dict[str, Any]]) -> None:
+            nonlocal batches
             # The hook calls this in the task's thread, after each batch, whatever max_concurrency is.
+            batches += 1
             generated_at = dt.datetime.now(dt.timezone.utc).isoformat()
             received = [
                 _record(session_id, focus_area, result, generated_at) for session_id, result in batch.items()
@@ -337,7 +418,77 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
             max_concurrency=int(self.max_concurrency),
             on_batch=on_batch,
         )
-        return records
+        return records, batches
+
+    def _dry_run_report(
+        self,
+        selected: SelectedSessions,
+        from_progress: list[str],
+        stored_ids: list[str],
+        window: tuple[dt.datetime, dt.datetime] | None,
+    ) -> dict[str, Any]:
+        """What a real run would do, logged and returned; nothing is requested or written."""
+        reusable = set(from_progress) | set(stored_ids)
+        generate = [session_id for session_id in selected.session_ids if session_id not in reusable]
+        summary_requests = math.ceil(len(generate) / int(self.batch_size))
+        stored_reads = len(stored_ids)
+        result = {
+            "dry_run": True,
+            "date_from": window[0].isoformat() if window else None,
+            "date_to": window[1].isoformat() if window else None,
+            "sessions": len(selected.session_ids),
+            **selected.counts(),
+            "skipped": selected.filtered_out + selected.sampled_out,
+            "limit_reached": selected.limit_reached,
+            "would_generate": len(generate),
+            "would_reuse_stored": len(stored_ids),
+            "would_reuse_progress": len(from_progress),
+            "requests": {
+                "summary_requests": summary_requests,
+                "stored_summary_reads": stored_reads + math.ceil(stored_reads / _STORED_LIST_PAGE),
+                # PostHog's sliding windows let a full window through at once; each further one waits.
+                "summary_seconds_at_rate_limits": _seconds_at(summary_requests, CLICKHOUSE_RATES),
+                "stored_read_seconds_at_rate_limits": _seconds_at(stored_reads, DEFAULT_RATES),
+            },
+            "session_ids": {
+                "generate": generate,
+                "reuse_stored": stored_ids,
+                "reuse_progress": from_progress,
+            },
+        }
+        self.log.info(
+            "Dry run: of %d sessions (listed %d, filtered out %d, sampled out %d), %d would be generated "
+            "in %d summary requests, %d read from PostHog's stored summaries, %d reused from this task's "
+            "progress. Nothing was requested or written.",
+            result["sessions"],
+            selected.listed,
+            selected.filtered_out,
+            selected.sampled_out,
+            len(generate),
+            summary_requests,
+            len(stored_ids),
+            len(from_progress),
+        )
+        return result
+
+    def _write_digest(
+        self,
+        hook: PostHogHook,
+        report: ObjectStoragePath,
+        records: list[dict[str, Any]],
+        accounting: dict[str, int],
+        window: tuple[dt.datetime, dt.datetime] | None,
+    ) -> None:
+        title = (
+            f"Session summaries, {window[0].isoformat()} to {window[1].isoformat()}"
+            if window
+            else f"Session summaries of {len(records)} given sessions"
+        )
+        text = render_digest(
+            records, accounting, lambda session_id: hook.ui_url(f"replay/{session_id}"), title=title
+        )
+        write_text_atomically(report, text)
+        self.log.info("Wrote the digest to %s.", report)
 
     def _report_failures(self, failed: list[dict[str, Any]], total: int) -> None:
         by_error: dict[str, list[str]] = {}
@@ -365,8 +516,32 @@ def _record(
         record.update(error=str(result["error"]), error_message=str(result.get("error_message", "")))
     else:
         record["summary"] = result
-    record["generated_at"] = generated_at
+    record.update(generated_at=generated_at, source=GENERATED)
     return record
+
+
+def _stored_record(session_id: str, stored: dict[str, Any]) -> dict[str, Any]:
+    """One output record from a summary PostHog stored (always made without a focus area)."""
+    return {
+        "session_id": session_id,
+        "focus_area": None,
+        "summary": stored["summary"],
+        "generated_at": stored.get("created_at"),
+        "source": STORED,
+    }
+
+
+def _seconds_at(requests: int, rates: tuple[tuple[int, float], ...]) -> float:
+    """The least time ``requests`` take under PostHog's sliding windows (each full window waits a period)."""
+    if requests <= 0:
+        return 0.0
+    return max((math.ceil(requests / limit) - 1) * period for limit, period in rates)
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def _error_counts(failed: list[dict[str, Any]]) -> str:
@@ -375,21 +550,8 @@ def _error_counts(failed: list[dict[str, Any]]) -> str:
     )
 
 
-def _parse_session_ids(value: Any) -> list[str]:
-    """Session ids from a list, or from the string a template renders a list to (``"['a', 'b']"``)."""
-    if isinstance(value, str):
-        try:
-            value = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError):
-            raise PostHogConfigError(
-                "session_ids must be a list of session ids (or a template or XCom value that gives one); "
-                f"got the string {value!r:.80}."
-            ) from None
-    return list(dict.fromkeys(require_str_list("session_ids", value)))
-
-
-def _parse_output_path(value: Any) -> ObjectStoragePath:
-    path = require_storage_path("output_path", value)
+def _parse_file_path(field: str, value: Any) -> ObjectStoragePath:
+    path = require_storage_path(field, value)
     if not path.name:
-        raise PostHogConfigError(f"output_path must name a file, not a directory; got {value!r}.")
+        raise PostHogConfigError(f"{field} must name a file, not a directory; got {value!r}.")
     return path

@@ -9,6 +9,8 @@ Both live on any Airflow ``ObjectStoragePath`` (``file://``, ``s3://``, ...):
   which cannot append). A try that fails half-way leaves it behind; the next try reads it (and an
   existing output) and does not ask PostHog again for sessions that already have a summary. It is
   deleted once the output is complete.
+
+The Markdown digest (``report_path``) is written the same way, by :func:`write_text_atomically`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import itertools
 import json
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
@@ -27,12 +29,22 @@ log = logging.getLogger(__name__)
 _LINES_PER_WRITE = 500
 
 
-def record_succeeded(record: dict[str, Any]) -> bool:
+def record_succeeded(record: Mapping[str, Any]) -> bool:
     """Tell whether an output record holds a summary (rather than an error).
 
     :param record: one JSON Lines record.
     """
     return "summary" in record and "error" not in record
+
+
+def write_text_atomically(target: ObjectStoragePath, text: str) -> str:
+    """Write ``text`` to ``target`` through a temporary sibling that is then renamed.
+
+    :param target: the file to write (its folder is made if missing).
+    :param text: the whole content.
+    :returns: the SHA-256 of the bytes written (hex).
+    """
+    return _write_chunks_atomically(target, iter([text.encode("utf-8")]))
 
 
 class SummaryOutput:
@@ -97,20 +109,23 @@ class SummaryOutput:
 
     @staticmethod
     def _write_atomically(target: ObjectStoragePath, records: Iterable[dict[str, Any]]) -> str:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.parent / f"{target.name}.tmp-{uuid.uuid4().hex[:12]}"
-        digest = hashlib.sha256()
-        try:
-            with temporary.open("wb") as handle:
-                # Object-storage file handles are slow per call: write a few hundred lines at a time.
-                lines = (
-                    json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n" for record in records
-                )
-                while chunk := "".join(itertools.islice(lines, _LINES_PER_WRITE)).encode("utf-8"):
-                    digest.update(chunk)
-                    handle.write(chunk)
-            temporary.rename(target)
-            return digest.hexdigest()
-        finally:
-            if temporary.exists():
-                temporary.unlink()
+        lines = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n" for record in records)
+        # Object-storage file handles are slow per call: write a few hundred lines at a time.
+        chunks = iter(lambda: "".join(itertools.islice(lines, _LINES_PER_WRITE)).encode("utf-8"), b"")
+        return _write_chunks_atomically(target, chunks)
+
+
+def _write_chunks_atomically(target: ObjectStoragePath, chunks: Iterator[bytes]) -> str:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.parent / f"{target.name}.tmp-{uuid.uuid4().hex[:12]}"
+    digest = hashlib.sha256()
+    try:
+        with temporary.open("wb") as handle:
+            for chunk in chunks:
+                digest.update(chunk)
+                handle.write(chunk)
+        temporary.rename(target)
+        return digest.hexdigest()
+    finally:
+        if temporary.exists():
+            temporary.unlink()

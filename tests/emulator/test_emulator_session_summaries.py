@@ -205,3 +205,84 @@ def test_a_reset_rebuilds_the_same_sessions_and_summaries_whatever_the_clock(
     state.reset(20)
 
     assert summarize(state.sessions[session_id], "") == first
+
+
+# The group summary: POST session_summaries/create_session_summaries/ (docs/posthog-api.md §7.8).
+
+GROUP_PATH = "session_summaries/create_session_summaries/"
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def summarise_group(emulator: Any, body: dict[str, Any]) -> requests.Response:
+    return session(emulator).post(api(emulator, GROUP_PATH), json=body, timeout=10)
+
+
+def test_group_summary_answers_patterns_by_severity_with_stats_and_example_events(emulator: Any) -> None:
+    good, short = summarisable_and_too_short(emulator)
+    emulator.reset()
+    body = {"session_ids": [*good, short[0]]}
+    response = summarise_group(emulator, body)
+
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["failed_sessions"] == [
+        {
+            "session_id": short[0],
+            "category": "skipped",
+            "reason": "Recording is too short or has no usable events",
+        }
+    ]
+    patterns = answer["patterns"]
+    assert patterns and [SEVERITY_RANK[p["severity"]] for p in patterns] == sorted(
+        SEVERITY_RANK[p["severity"]] for p in patterns
+    )
+    for pattern in patterns:
+        assert {
+            "pattern_id",
+            "pattern_name",
+            "pattern_description",
+            "severity",
+            "indicators",
+            "events",
+            "stats",
+        } == set(pattern)
+        affected = {event["target_event"]["session_id"] for event in pattern["events"]}
+        assert affected <= set(good)
+        assert pattern["stats"]["occurences"] == len(pattern["events"])
+        assert pattern["stats"]["sessions_affected"] == len(affected)
+        assert pattern["stats"]["sessions_affected_ratio"] == round(len(affected) / len(good), 2)
+        event = pattern["events"][0]
+        assert set(event) == {
+            "segment_name", "segment_outcome", "segment_success", "segment_index",
+            "previous_events_in_segment", "target_event", "next_events_in_segment",
+        }  # fmt: skip
+        assert len(event["target_event"]["event_id"]) == 8
+    assert summarise_group(emulator, body).json()["patterns"] == patterns, "deterministic"
+    assert emulator.counts()["single_session_summaries"] == len(good), (
+        "the group call summarises each session once and stores it, as PostHog's workflow does"
+    )
+
+
+def test_group_summary_refuses_unknown_sessions_and_the_individual_limits(emulator: Any) -> None:
+    good, _ = summarisable_and_too_short(emulator)
+    unknown = summarise_group(emulator, {"session_ids": [good[0], "not-recorded"]})
+    too_many = summarise_group(emulator, {"session_ids": [good[0]] * 301})
+    too_long = summarise_group(emulator, {"session_ids": good[:1], "focus_area": "x" * 501})
+
+    assert unknown.status_code == 400
+    assert unknown.json()["attr"] is None
+    assert unknown.json()["detail"].startswith("Session recordings not found for the following IDs")
+    assert unknown.json()["detail"].endswith(": not-recorded")
+    assert (too_many.status_code, too_many.json()["attr"]) == (400, "session_ids")
+    assert (too_long.status_code, too_long.json()["attr"]) == (400, "focus_area")
+
+
+def test_group_summary_of_only_too_short_sessions_is_a_server_error(emulator: Any) -> None:
+    _, short = summarisable_and_too_short(emulator)
+    response = summarise_group(emulator, {"session_ids": short[:2]})
+
+    assert response.status_code == 500
+    assert response.json()["detail"].startswith(
+        "Failed to generate session summaries for sessions Session IDs:"
+    )
+    assert response.json()["detail"].endswith("Please try again later.")

@@ -200,6 +200,13 @@ def test_summaries_announce_the_file_with_its_digest_window_and_counts(
         "sessions": 4,
         "summarised": summarised,
         "failed": 4 - summarised,
+        "listed": 4,
+        "filtered_out": 0,
+        "sampled_out": 0,
+        "reused_stored": 0,
+        "reused_progress": 0,
+        "generated": summarised,
+        "summary_requests_sent": 1,
     }
 
 

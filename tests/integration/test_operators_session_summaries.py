@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import uuid
 from collections import Counter
@@ -94,12 +95,21 @@ def test_summarises_the_sessions_of_the_data_interval_into_a_jsonl_file(
     failed = [record for record in records if "error" in record]
     assert task_instance(dag_run, "summarise").xcom_pull(task_ids="summarise") == {
         "path": f"file://{output}",
+        "report_path": None,
         "sessions": len(expected),
         "summarised": len(expected) - len(failed),
         "failed": len(failed),
         "reused": 0,
         "errors": dict(Counter(record["error"] for record in failed)),
+        "listed": len(expected),
+        "filtered_out": 0,
+        "sampled_out": 0,
+        "reused_stored": 0,
+        "reused_progress": 0,
+        "generated": len(expected) - len(failed),
+        "summary_requests_sent": len(posthog_conn.requests(path=SUMMARIES_PATH)),
     }
+    assert {record["source"] for record in records} == {"generated"}
     assert sorted(p.name for p in tmp_path.iterdir()) == [output.name], (
         "no progress or temporary file is left"
     )
@@ -340,7 +350,8 @@ def test_a_rerun_reuses_the_completed_output_without_asking_again(
 
     assert task_states(dag_run) == {"summarise": "success"}
     assert len(posthog_conn.requests(path=SUMMARIES_PATH)) == requests_after_first_run == 1
-    assert _read_jsonl(tmp_path / "s.jsonl") == first
+    second = _read_jsonl(tmp_path / "s.jsonl")
+    assert [{**record, "source": "progress"} for record in first] == second, "the same records, reused"
 
 
 def test_a_task_fails_when_every_session_failed(airflow_db: Path, posthog_conn: Any, tmp_path: Path) -> None:
@@ -410,3 +421,283 @@ def test_progress_for_another_focus_area_is_not_reused(tmp_path: Path) -> None:
     assert set(output.completed_summaries(None)) == {"b"}
     assert set(output.completed_summaries("checkout")) == {"a"}
     assert len(list((tmp_path / "s.jsonl.progress").glob("part-*.jsonl"))) == 3
+
+
+STORED_PATH = r"/single_session_summaries/?"
+WEEK = dt.timedelta(days=8)
+
+
+def _week_context() -> dict[str, Any]:
+    """A task context whose data interval covers every seeded recording (they span the last 7 days)."""
+    end = dt.datetime.now(dt.timezone.utc)
+    return {"data_interval_start": end - WEEK, "data_interval_end": end}
+
+
+def _started(recording: dict[str, Any]) -> dt.datetime:
+    return dt.datetime.fromisoformat(recording["start_time"].replace("Z", "+00:00"))
+
+
+def test_recording_filters_reach_posthog_in_its_shape_and_choose_the_sessions(
+    posthog_conn: Any, recordings: list[dict[str, Any]]
+) -> None:
+    filters = {
+        "having_predicates": [
+            {"type": "recording", "key": "console_error_count", "operator": "gt", "value": 0}
+        ],
+        "filter_test_accounts": True,
+    }
+    operator = PostHogSessionSummariesOperator(task_id="summarise", recording_filters=filters, limit=3)
+
+    records = operator.execute(_week_context())  # type: ignore[arg-type]
+
+    (listing,) = posthog_conn.requests(method="GET", path=r"/session_recordings")
+    assert json.loads(listing["query"]["having_predicates"]) == filters["having_predicates"]
+    assert listing["query"]["filter_test_accounts"] == "true"
+    expected = [
+        r["id"]
+        for r in recordings
+        if r["console_error_count"] > 0
+        and not r["person"]["properties"]["email"].endswith("@hogflix.example")
+    ]
+    assert [record["session_id"] for record in records] == expected[:3]
+    assert _sent_session_ids(posthog_conn) == expected[:3]
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        (
+            {"colour": "blue"},
+            r"recording_filters must be a dict with RecordingsQuery filter keys .* 'colour' is not",
+        ),
+        (
+            {"filter_test_accounts": "yes"},
+            r"recording_filters\['filter_test_accounts'\] must be true or false",
+        ),
+        (
+            {"having_predicates": {"key": "duration"}},
+            r"recording_filters\['having_predicates'\] must be a list",
+        ),
+        ({"events": [{"id": 7}]}, r"recording_filters\['events'\]\[0\]\['id'\] must be an event name"),
+        (
+            {"properties": [{"type": "people", "key": "email"}]},
+            r"recording_filters\['properties'\]\[0\]\['type'\]",
+        ),
+        ({"date_from": "-7d"}, r"recording_filters\['date_from'\] must be left out.*window"),
+        ({"operand": "XOR"}, r"recording_filters\['operand'\] must be one of 'AND', 'OR'"),
+    ],
+)
+def test_malformed_recording_filters_are_refused_naming_the_key(
+    filters: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        PostHogSessionSummariesOperator(task_id="summarise", recording_filters=filters)
+
+
+def test_rendered_recording_filters_are_checked_before_any_request(posthog_conn: Any) -> None:
+    operator = PostHogSessionSummariesOperator(task_id="summarise", recording_filters="{{ params.filters }}")
+    operator.recording_filters = '{"having_predicates": [{"type": "recording", "key": 5}]}'  # as rendered
+
+    with pytest.raises(
+        AirflowFailException, match=r"\['having_predicates'\]\[0\]\['key'\] must be a property"
+    ):
+        operator.execute(_week_context())  # type: ignore[arg-type]
+    assert posthog_conn.requests() == []
+
+
+def test_the_sample_is_stable_across_runs_comes_before_limit_and_follows_the_documented_hash(
+    posthog_conn: Any, recordings: list[dict[str, Any]]
+) -> None:
+    def in_sample(session_id: str) -> bool:
+        digest = hashlib.sha256(f"weekly:{session_id}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") < 0.5 * 2**64
+
+    def dry_run(**arguments: Any) -> dict[str, Any]:
+        operator = PostHogSessionSummariesOperator(
+            task_id="summarise", sample_rate=0.5, sample_seed="weekly", dry_run=True, **arguments
+        )
+        return operator.execute(_week_context())  # type: ignore[arg-type,return-value]
+
+    first, second, limited = dry_run(), dry_run(), dry_run(limit=3)
+
+    expected = [r["id"] for r in recordings if in_sample(r["id"])]
+    assert first["session_ids"]["generate"] == second["session_ids"]["generate"] == expected
+    assert (first["listed"], first["sampled_out"]) == (len(recordings), len(recordings) - len(expected))
+    assert limited["session_ids"]["generate"] == expected[:3], "sampled first, then limited"
+
+
+def test_a_sample_keeps_about_its_rate_of_many_sessions() -> None:
+    from airflow_provider.operators.session_selection import in_sample
+
+    ids = [str(uuid.UUID(int=number)) for number in range(20_000)]
+    kept = [session_id for session_id in ids if in_sample(session_id, 0.25, "seed")]
+
+    assert abs(len(kept) / len(ids) - 0.25) < 0.01
+    assert set(kept) <= {session_id for session_id in ids if in_sample(session_id, 0.5, "seed")}
+
+
+def test_a_dry_run_sends_no_summary_request_and_writes_nothing(
+    posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    session_ids = _summarisable(recordings, 4)
+    PostHogSessionSummariesOperator(task_id="first", session_ids=session_ids[:2]).execute({})  # type: ignore[arg-type]
+    output = SummaryOutput(ObjectStoragePath(f"file://{tmp_path}/s.jsonl"))
+    output.save_progress(
+        [
+            {
+                "session_id": session_ids[2],
+                "focus_area": None,
+                "summary": {},
+                "generated_at": "t",
+                "source": "generated",
+            }
+        ]
+    )
+    posts_before, files_before = len(posthog_conn.requests(method="POST")), sorted(tmp_path.rglob("*"))
+
+    result = PostHogSessionSummariesOperator(
+        task_id="summarise",
+        session_ids=session_ids,
+        dry_run=True,
+        output_path=f"file://{tmp_path}/s.jsonl",
+        report_path=f"file://{tmp_path}/s.md",
+    ).execute({})  # type: ignore[arg-type]
+
+    assert len(posthog_conn.requests(method="POST")) == posts_before
+    assert posthog_conn.requests(path=r"/single_session_summaries/[^/?]+/?$") == [], "no stored summary read"
+    assert sorted(tmp_path.rglob("*")) == files_before
+    assert result["session_ids"] == {
+        "generate": session_ids[3:],
+        "reuse_stored": session_ids[:2],
+        "reuse_progress": [session_ids[2]],
+    }
+    assert (result["would_generate"], result["would_reuse_stored"], result["would_reuse_progress"]) == (
+        1,
+        2,
+        1,
+    )
+    assert result["requests"]["summary_requests"] == 1
+
+
+def test_stored_summaries_are_reused_and_only_the_missing_ones_generated(
+    posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    session_ids = _summarisable(recordings, 4)
+    PostHogSessionSummariesOperator(task_id="first", session_ids=session_ids[:2]).execute({})  # type: ignore[arg-type]
+    first_posts = len(posthog_conn.requests(method="POST", path=SUMMARIES_PATH))
+
+    result = PostHogSessionSummariesOperator(
+        task_id="summarise", session_ids=session_ids, output_path=f"file://{tmp_path}/s.jsonl", outlets=[]
+    ).execute({"outlet_events": {}})  # type: ignore[arg-type]
+
+    posts = posthog_conn.requests(method="POST", path=SUMMARIES_PATH)[first_posts:]
+    assert [entry["body"]["session_ids"] for entry in posts] == [session_ids[2:]]
+    reads = posthog_conn.requests(method="GET", path=r"/single_session_summaries/[^/?]+/?$")
+    assert sorted(entry["path"].rstrip("/").rsplit("/", 1)[1] for entry in reads) == sorted(session_ids[:2])
+    records = _read_jsonl(tmp_path / "s.jsonl")
+    assert [(r["session_id"], r["source"]) for r in records] == [
+        (session_ids[0], "stored"),
+        (session_ids[1], "stored"),
+        (session_ids[2], "generated"),
+        (session_ids[3], "generated"),
+    ]
+    assert all("summary" in record for record in records)
+    assert {
+        key: result[key] for key in ("reused_stored", "reused_progress", "generated", "summary_requests_sent")
+    } == {
+        "reused_stored": 2,
+        "reused_progress": 0,
+        "generated": 2,
+        "summary_requests_sent": 1,
+    }
+
+
+def test_a_second_run_of_the_interval_generates_nothing(
+    posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    session_ids = _summarisable(recordings, 3)
+    for name in ("a", "b"):  # two different output files: the second run cannot reuse the first's output
+        PostHogSessionSummariesOperator(
+            task_id="summarise",
+            session_ids=session_ids,
+            output_path=f"file://{tmp_path}/{name}.jsonl",
+            outlets=[],
+        ).execute({"outlet_events": {}})  # type: ignore[arg-type]
+
+    assert len(posthog_conn.requests(method="POST", path=SUMMARIES_PATH)) == 1
+    assert [r["source"] for r in _read_jsonl(tmp_path / "b.jsonl")] == ["stored"] * 3
+    assert [r["summary"] for r in _read_jsonl(tmp_path / "b.jsonl")] == [
+        r["summary"] for r in _read_jsonl(tmp_path / "a.jsonl")
+    ]
+
+
+def test_a_focus_area_run_never_reuses_stored_summaries(
+    posthog_conn: Any, recordings: list[dict[str, Any]]
+) -> None:
+    session_ids = _summarisable(recordings, 2)
+    PostHogSessionSummariesOperator(task_id="first", session_ids=session_ids).execute({})  # type: ignore[arg-type]
+    seen = len(posthog_conn.requests())
+
+    records = PostHogSessionSummariesOperator(
+        task_id="summarise", session_ids=session_ids, focus_area="checkout"
+    ).execute({})  # type: ignore[arg-type]
+
+    later = posthog_conn.requests()[seen:]
+    assert [entry for entry in later if "single_session_summaries" in entry["path"]] == [], "not even listed"
+    (post,) = [entry for entry in later if entry["method"] == "POST"]
+    assert (post["body"]["session_ids"], post["body"]["focus_area"]) == (session_ids, "checkout")
+    assert [(r["source"], r["focus_area"]) for r in records] == [("generated", "checkout")] * 2
+
+
+def test_the_digest_counts_lists_problems_first_and_links_each_replay(
+    posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    unknown = str(uuid.uuid4())
+    session_ids = [*_summarisable(recordings, 6), unknown]
+    result = PostHogSessionSummariesOperator(
+        task_id="summarise",
+        session_ids=session_ids,
+        output_path=f"file://{tmp_path}/day.jsonl",
+        report_path=f"file://{tmp_path}/day.md",
+        outlets=[],
+    ).execute({"outlet_events": {}})  # type: ignore[arg-type]
+
+    digest = (tmp_path / "day.md").read_text()
+    records = {r["session_id"]: r for r in _read_jsonl(tmp_path / "day.jsonl")}
+    problems = [
+        s for s, r in records.items() if "summary" in r and not r["summary"]["session_outcome"]["success"]
+    ]
+    fine = [s for s, r in records.items() if "summary" in r and r["summary"]["session_outcome"]["success"]]
+    assert problems and fine, "the seed has both kinds among its first sessions"
+    assert result["report_path"] == f"file://{tmp_path}/day.md"
+    assert "**7 sessions**: 6 summaries generated, 0 reused" in digest and "1 failed" in digest
+    assert f"- With problems: {len(problems)}" in digest and "recording_not_found: 1" in digest
+    position = {session_id: digest.index(f"[{session_id}]") for session_id in session_ids}
+    assert max(position[s] for s in problems) < position[unknown] < min(position[s] for s in fine)
+    for session_id in session_ids:
+        link = f"]({posthog_conn.url}/project/{posthog_conn.project_id}/replay/{session_id})"
+        assert link in digest
+    for session_id in problems:
+        description = records[session_id]["summary"]["session_outcome"]["description"]
+        assert f"{session_id}]" in digest and " ".join(description.split()) in digest
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["day.jsonl", "day.md"]
+
+
+def test_the_accounting_of_a_filtered_sampled_run_adds_up(
+    posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    result = PostHogSessionSummariesOperator(
+        task_id="summarise",
+        min_duration=5,
+        sample_rate=0.5,
+        output_path=f"file://{tmp_path}/s.jsonl",
+        outlets=[],
+    ).execute({**_week_context(), "outlet_events": {}})  # type: ignore[arg-type]
+
+    short = sum(1 for r in recordings if r["recording_duration"] < 5)
+    assert (result["listed"], result["filtered_out"]) == (len(recordings), short)
+    assert result["sessions"] == len(recordings) - short - result["sampled_out"] > 0
+    assert result["generated"] + result["failed"] + result["reused"] == result["sessions"]
+    assert (
+        result["summary_requests_sent"] == len(posthog_conn.requests(method="POST", path=SUMMARIES_PATH)) == 1
+    )

@@ -2,7 +2,7 @@
 
 ``{"results", "has_next", "version"}`` paged by ``limit``/``offset``; each query value is read
 with ``json.loads`` falling back to the raw string; unknown keys are refused like PostHog's
-pydantic model does.
+pydantic model does. The filters are evaluated by :mod:`airflow_provider.emulator.recording_filters`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from airflow_provider.emulator.access import admit, emulator_of
 from airflow_provider.emulator.errors import validation_error
+from airflow_provider.emulator.recording_filters import aggregates, recording_filter
 from airflow_provider.emulator.routing import api_route
 from airflow_provider.emulator.seed import utc_now
 from airflow_provider.emulator.throttle import CLICKHOUSE_CLASSES
@@ -24,7 +25,8 @@ from airflow_provider.emulator.timefmt import iso, parse_relative_or_absolute
 DEFAULT_LIMIT = 50
 DEFAULT_DATE_FROM = "-3d"
 RETENTION_DAYS = 30
-#: Fields of PostHog's ``RecordingsQuery`` accepted here (those not implemented are accepted and ignored).
+#: Fields of PostHog's ``RecordingsQuery`` accepted here (filters the emulator does not model are
+#: refused by recording_filters; the rest of these are accepted and ignored).
 KNOWN_PARAMETERS = frozenset(
     {
         "actions",
@@ -79,6 +81,7 @@ async def list_session_recordings(request: Request) -> Response:
     date_to = _date(params, "date_to", None, now)
     limit = _integer_at_least(params, "limit", DEFAULT_LIMIT, minimum=1)
     offset = _integer_at_least(params, "offset", 0, minimum=0)
+    matches_filters = recording_filter(params, emulator.state.seed.project.get("test_account_filters", []))
     with emulator.state.lock:
         sessions = list(emulator.state.sessions.values())
         summarised = {key.split("|", 1)[0] for key in emulator.state.summary_cache}
@@ -88,6 +91,7 @@ async def list_session_recordings(request: Request) -> Response:
         if (date_from is None or session["start_time"] >= date_from)
         and (date_to is None or session["start_time"] <= date_to)
         and _matches_lists(session, params)
+        and matches_filters(session, aggregates(session))
     ]
     order = _ORDER_FIELDS.get(str(params.get("order", "start_time")), "start_time")
     descending = str(params.get("order_direction", "DESC")).upper() != "ASC"
@@ -148,22 +152,23 @@ def _matches_lists(session: dict[str, Any], params: dict[str, Any]) -> bool:
 def _recording(session: dict[str, Any], has_summary: bool, now: datetime) -> dict[str, Any]:
     expiry = session["start_time"] + timedelta(days=RETENTION_DAYS)
     person = dict(session["person"], last_seen_at=iso(session["end_time"]))
+    numbers = aggregates(session)
     return {
         "id": session["id"],
         "distinct_id": session["distinct_id"],
         "viewed": False,
         "viewers": [],
-        "recording_duration": session["duration"],
-        "active_seconds": session["active_seconds"],
-        "inactive_seconds": session["duration"] - session["active_seconds"],
+        "recording_duration": numbers["duration"],
+        "active_seconds": numbers["active_seconds"],
+        "inactive_seconds": numbers["inactive_seconds"],
         "start_time": iso(session["start_time"]),
         "end_time": iso(session["end_time"]),
-        "click_count": session["click_count"],
-        "keypress_count": session["keypress_count"],
-        "mouse_activity_count": session["click_count"] * 7 + session["keypress_count"],
-        "console_log_count": len(session["events"]),
-        "console_warn_count": 0,
-        "console_error_count": session["console_error_count"],
+        "click_count": numbers["click_count"],
+        "keypress_count": numbers["keypress_count"],
+        "mouse_activity_count": numbers["mouse_activity_count"],
+        "console_log_count": numbers["console_log_count"],
+        "console_warn_count": numbers["console_warn_count"],
+        "console_error_count": numbers["console_error_count"],
         "start_url": session["events"][0]["current_url"],
         "person": person,
         "retention_period_days": RETENTION_DAYS,

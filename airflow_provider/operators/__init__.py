@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         PostHogRevertSavedQueryMaterializationOperator,
         PostHogRunSavedQueryOperator,
     )
+    from airflow_provider.operators.session_patterns import PostHogSessionPatternsOperator
     from airflow_provider.operators.session_summaries import PostHogSessionSummariesOperator
     from airflow_provider.operators.subscriptions import (
         PostHogCreateSubscriptionOperator,
@@ -36,6 +37,7 @@ _MODULE_OF = {
     "PostHogMaterializeSavedQueryOperator": "saved_queries",
     "PostHogRevertSavedQueryMaterializationOperator": "saved_queries",
     "PostHogRunSavedQueryOperator": "saved_queries",
+    "PostHogSessionPatternsOperator": "session_patterns",
     "PostHogSessionSummariesOperator": "session_summaries",
     "PostHogCreateSubscriptionOperator": "subscriptions",
     "PostHogDeleteSubscriptionOperator": "subscriptions",
@@ -55,6 +57,7 @@ __all__ = [
     "PostHogMaterializeSavedQueryOperator",
     "PostHogRevertSavedQueryMaterializationOperator",
     "PostHogRunSavedQueryOperator",
+    "PostHogSessionPatternsOperator",
     "PostHogSessionSummariesOperator",
     "PostHogUpdateSubscriptionOperator",
     "PostHogUpdateUserInterviewOperator",

@@ -13,7 +13,12 @@ from dag_test_runs import task_instance, task_states
 from airflow_provider._compat import DagBag
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
-OUR_DAGS = ["posthog_session_summaries", "posthog_subscriptions", "posthog_user_interviews"]
+OUR_DAGS = [
+    "posthog_session_patterns",
+    "posthog_session_summaries",
+    "posthog_subscriptions",
+    "posthog_user_interviews",
+]
 
 
 def _load(dag_id: str) -> Any:
@@ -43,9 +48,11 @@ def test_session_summaries_dag_writes_the_interval_file_and_logs_a_digest(
     records = [json.loads(line) for line in output.read_text().splitlines()]
     assert records, "the demo seed has sessions every day"
     digest = task_instance(dag_run, "log_digest").xcom_pull(task_ids="log_digest")
-    assert digest.startswith(f"{len(records)} sessions: ")
-    assert all(record["session_id"] in digest for record in records)
+    assert digest == output.with_suffix(".md").read_text()
+    assert f"**{len(records)} sessions**" in digest
+    assert all(f"/replay/{record['session_id']})" in digest for record in records)
     listing = posthog_conn.requests(method="GET", path=r"/session_recordings")[0]
+    assert json.loads(listing["query"]["filter_test_accounts"]) is True
     assert listing["query"]["date_from"].startswith(f"{dag_run.data_interval_start:%Y-%m-%dT00:00:00}")
 
 
@@ -64,10 +71,28 @@ def test_session_summaries_dag_run_without_a_logical_date_covers_the_day_before_
     assert dt.datetime.fromisoformat(listing["query"]["date_from"]) == run_after - dt.timedelta(days=1)
     assert dt.datetime.fromisoformat(listing["query"]["date_to"]) == run_after
     output = tmp_path / f"until-{run_after:%Y%m%dT%H%M%S}.jsonl"
-    assert [path.name for path in tmp_path.iterdir()] == [output.name]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [output.name, output.with_suffix(".md").name]
     result = task_instance(dag_run, "summarise_sessions").xcom_pull(task_ids="summarise_sessions")
     assert result["path"] == f"file://{output}"
     assert len(output.read_text().splitlines()) == result["sessions"] > 0
+
+
+def test_session_patterns_dag_writes_last_weeks_report(
+    airflow_db: Path, posthog_conn: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW_VAR_POSTHOG_SUMMARIES_DIR", f"file://{tmp_path}")
+    dag = _load("posthog_session_patterns")
+    # Triggered without a logical date, a run covers the seven days before it: all the seeded sessions.
+    run_after = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+    dag_run = dag.test(logical_date=None, run_after=run_after)
+
+    assert task_states(dag_run) == {"find_patterns": "success", "print_report": "success"}
+    report = json.loads((tmp_path / "patterns" / f"until-{run_after:%Y%m%dT%H%M%S}.json").read_text())
+    (sent,) = posthog_conn.requests(method="POST", path=r"/session_summaries/create_session_summaries/?$")
+    assert sent["body"]["session_ids"] == report["session_ids"] and report["patterns"]
+    markdown = task_instance(dag_run, "print_report").xcom_pull(task_ids="print_report")
+    assert markdown.endswith(".md")
 
 
 def test_subscriptions_dag_keeps_one_weekly_subscription_over_repeated_runs(

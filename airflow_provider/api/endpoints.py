@@ -28,6 +28,7 @@ from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.request import ApiCall, Paging
 
 AudioInput = str | Path | bytes | IO[bytes]
+_EMAIL_EXAMPLE = "Jane Doe <jane@acme.com>"
 
 
 def project() -> ApiCall:
@@ -93,6 +94,99 @@ def create_session_summaries(session_ids: list[str], focus_area: str | None) -> 
     )
 
 
+def create_session_group_summary(session_ids: list[str], focus_area: str | None) -> ApiCall:
+    """Find the patterns across 1..300 sessions (PostHog's group summary); never re-sent after a lost
+    answer: each request starts a new PostHog workflow (its id ends in a random UUID), so a re-send
+    would pay for the whole group again.
+
+    :param session_ids: 1..300 de-duplicated ids.
+    :param focus_area: optional text that steers the patterns.
+    """
+    if not 1 <= len(session_ids) <= limits.MAX_SUMMARY_BATCH:
+        invalid(
+            "session_ids",
+            f"1 to {limits.MAX_SUMMARY_BATCH} session ids (PostHog's limit for a group summary)",
+            session_ids,
+        )
+    body: dict[str, Any] = {"session_ids": session_ids}
+    if focus_area is not None:
+        body["focus_area"] = focus_area
+    return ApiCall(
+        "POST",
+        "session_summaries/create_session_summaries",
+        json=body,
+        read_timeout=limits.SUMMARY_READ_TIMEOUT,
+    )
+
+
+# PostHog's strict form of a relative date on the stored summaries list (``-7d``, ``-1dStart``).
+_RELATIVE_DATE = re.compile(r"^-?\d+[hdwmqsy](?:Start|End)?$", re.IGNORECASE)
+
+
+def stored_session_summaries(filters: Mapping[str, Any]) -> ApiCall:
+    """The newest stored summary of each session (made without a focus area), limit/offset pages.
+
+    :param filters: from :func:`stored_summary_filters`, plus ``session_ids`` as a comma list.
+    """
+    return ApiCall("GET", "single_session_summaries", params=dict(filters), paging=Paging.NEXT_URL)
+
+
+def stored_summary_filters(
+    *,
+    outcome: str | None,
+    has_exceptions: bool | None,
+    distinct_id: str | None,
+    date_from: Any,
+    date_to: Any,
+    order: str | None,
+) -> dict[str, Any]:
+    """The stored summaries list's filters, checked as PostHog checks them (a bad one is its 400).
+
+    :param outcome: ``success``, ``failure`` or ``unknown`` (no outcome recorded).
+    :param has_exceptions: only summaries that did (``True``) or did not (``False``) see an exception.
+    :param distinct_id: only this user's sessions.
+    :param date_from: summaries made at or after: a datetime, a date, ISO text or relative text such
+        as ``-7d``.
+    :param date_to: summaries made at or before, same forms.
+    :param order: one of ``limits.STORED_SUMMARY_ORDERS``; default ``-created_at`` (newest first).
+    """
+    if outcome is not None:
+        require_choice("outcome", outcome, limits.STORED_SUMMARY_OUTCOMES)
+    if has_exceptions is not None and not isinstance(has_exceptions, bool):
+        invalid("has_exceptions", "True, False or None", has_exceptions)
+    if distinct_id is not None:
+        require_text("distinct_id", distinct_id)
+    if order is not None:
+        require_choice("order", order, limits.STORED_SUMMARY_ORDERS)
+    return {
+        "outcome": outcome,
+        "has_exceptions": has_exceptions,
+        "distinct_id": distinct_id,
+        "date_from": _summary_date("date_from", date_from),
+        "date_to": _summary_date("date_to", date_to),
+        "order": order,
+    }
+
+
+def _summary_date(name: str, value: Any) -> Any:
+    if value is None or (isinstance(value, str) and _RELATIVE_DATE.match(value)):
+        return value
+    try:
+        return require_datetime(name, value)
+    except PostHogConfigError:
+        invalid(name, "a datetime, a date, ISO-8601 text or relative text such as '-7d'", value)
+
+
+def stored_session_summary(session_id: str) -> ApiCall:
+    """The newest summary PostHog stored for one session without a focus area (404 when none).
+
+    :param session_id: the session.
+    """
+    if not isinstance(session_id, str) or not session_id.strip() or "/" in session_id:
+        invalid("session_id", "a session id (no '/')", session_id)
+    return ApiCall("GET", f"single_session_summaries/{quote(session_id, safe='')}")
+
+
 # Subscriptions (§7.3): integer ids; DELETE is refused, deletion is PATCH deleted=true.
 
 
@@ -108,9 +202,49 @@ def create_subscription(fields: Mapping[str, Any]) -> ApiCall:
     """Create a subscription; never re-sent after a lost answer (it would deliver twice).
 
     :param fields: the subscription's fields (``target_type``, ``target_value``, ``frequency``, ...),
-        checked by :func:`subscription_fields`.
+        checked by :func:`subscription_fields` and :func:`check_new_subscription`.
     """
-    return ApiCall("POST", "subscriptions", json=subscription_fields(fields))
+    checked = subscription_fields(fields)
+    check_new_subscription(checked)
+    return ApiCall("POST", "subscriptions", json=checked)
+
+
+def check_new_subscription(fields: Mapping[str, Any]) -> None:
+    """The rules of a create that involve several fields, on the fields given (a template counts as given).
+
+    PostHog (``ee/api/subscription.py``) requires ``interval``; exactly one of ``insight``,
+    ``dashboard`` and ``prompt``; ``dashboard_export_insights`` with a dashboard, and only then; and
+    ``integration_id`` when ``target_type`` is ``slack``.
+
+    :param fields: the subscription's fields as PostHog names them.
+    :raises PostHogConfigError: naming the field and what is allowed.
+    """
+    given = [name for name in SUBSCRIPTION_RESOURCES if fields.get(name) not in (None, "")]
+    if len(given) != 1:
+        raise PostHogConfigError(
+            "Pass exactly one of insight, dashboard and prompt (what the subscription delivers: an "
+            f"insight id, a dashboard id or an AI report prompt); got {given or 'none'}. PostHog refuses "
+            "a subscription without one and one that sets several."
+        )
+    if fields.get("interval") is None:
+        invalid("interval", "an integer >= 1 (PostHog requires it on create)", None)
+    export_insights = fields.get("dashboard_export_insights")
+    if given == ["dashboard"] and not export_insights:
+        invalid(
+            "dashboard_export_insights",
+            "a list of 1 or more ids of insights on the dashboard (PostHog requires it for a dashboard "
+            "subscription)",
+            export_insights,
+        )
+    if given != ["dashboard"] and export_insights:
+        invalid("dashboard_export_insights", "given only with dashboard", export_insights)
+    if fields.get("target_type") == "slack" and fields.get("integration_id") is None:
+        invalid(
+            "integration_id",
+            "the id of a Slack integration of the project when target_type is 'slack'",
+            None,
+            "Connect Slack in PostHog (Settings → Integrations) and pass that integration's id.",
+        )
 
 
 def subscription(subscription_id: int | str) -> ApiCall:
@@ -142,6 +276,31 @@ def delete_subscription(subscription_id: int | str) -> ApiCall:
     return update_subscription(subscription_id, {"deleted": True})
 
 
+def send_subscription_test_delivery(subscription_id: int | str) -> ApiCall:
+    """Deliver a subscription once, now (202, no body); never re-sent after a lost answer: it sends
+    a real email or Slack message.
+
+    :param subscription_id: its integer id.
+    """
+    return ApiCall("POST", f"subscriptions/{_integer_id(subscription_id, 'subscription_id')}/test-delivery")
+
+
+def subscription_deliveries(subscription_id: int | str, status: str | None) -> ApiCall:
+    """A subscription's delivery history, newest first, in cursor pages of 50.
+
+    :param subscription_id: its integer id.
+    :param status: only deliveries in this state (``limits.SUBSCRIPTION_DELIVERY_STATUSES``).
+    """
+    if status is not None:
+        require_choice("status", status, limits.SUBSCRIPTION_DELIVERY_STATUSES)
+    return ApiCall(
+        "GET",
+        f"subscriptions/{_integer_id(subscription_id, 'subscription_id')}/deliveries",
+        params={"status": status},
+        paging=Paging.NEXT_URL,
+    )
+
+
 def subscription_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     """``fields`` with every field PostHog enumerates or bounds checked (others pass through as given).
 
@@ -160,23 +319,55 @@ def check_subscription_field(name: str, value: Any) -> Any:
     """Return one subscription field in the form PostHog stores it, or raise naming it.
 
     Text is trimmed as PostHog trims it, so what is sent is what PostHog keeps (and what a later
-    comparison sees); dates become ISO 8601 with their offset.
+    comparison sees); dates become ISO 8601 with their offset; rendered templates (``"101"``,
+    ``"True"``) become the numbers and booleans PostHog needs.
 
     :param name: a field with a rule: ``target_type``, ``target_value``, ``frequency``, ``interval``,
-        ``byweekday``, ``bysetpos``, ``count``, ``start_date``, ``until_date``, ``title``.
+        ``byweekday``, ``bysetpos``, ``count``, ``start_date``, ``until_date``, ``title``, ``insight``,
+        ``dashboard``, ``dashboard_export_insights``, ``prompt``, ``integration_id``, ``enabled``,
+        ``summary_enabled``, ``summary_prompt_guide``.
     :param value: its value.
     """
     return _SUBSCRIPTION_CHECKS[name](name, value)
 
 
-def _title(name: str, value: Any) -> str:
-    text = value.strip() if isinstance(value, str) else value
-    return require_text(name, text, max_length=limits.MAX_SUBSCRIPTION_TITLE_LENGTH)
+#: The fields that say what a subscription delivers; exactly one is set.
+SUBSCRIPTION_RESOURCES = ("insight", "dashboard", "prompt")
 
 
 def _weekdays(name: str, value: Any) -> list[str]:
     days = require_str_list(name, [value] if isinstance(value, str) else value)
     return [require_choice(f"{name}[{index}]", day, limits.WEEKDAYS) for index, day in enumerate(days)]
+
+
+def _export_insights(name: str, value: Any) -> list[int]:
+    # No upper bound here: PostHog's cap is 6 in some versions, and a billing entitlement (up to 25)
+    # in newer ones; PostHog says which when it refuses.
+    if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
+        invalid(name, "a list of 1 or more insight ids", value)
+    ids = [require_int(f"{name}[{index}]", item, minimum=1) for index, item in enumerate(value)]
+    if not ids:
+        invalid(name, "a list of 1 or more insight ids (PostHog refuses an empty selection)", value)
+    return ids
+
+
+def _flag(name: str, value: Any) -> bool:
+    # A rendered template gives "True"/"False"; PostHog needs a JSON boolean.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    invalid(name, "True or False", value)
+
+
+def _text(max_length: int, *, allow_blank: bool = False) -> Any:
+    def check(name: str, value: Any) -> str:
+        if allow_blank and value == "":
+            return value
+        text = value.strip() if isinstance(value, str) else value
+        return require_text(name, text, max_length=max_length)
+
+    return check
 
 
 _SUBSCRIPTION_CHECKS: dict[str, Any] = {
@@ -189,11 +380,15 @@ _SUBSCRIPTION_CHECKS: dict[str, Any] = {
     "count": lambda name, value: require_int(name, value, minimum=1),
     "start_date": lambda name, value: require_datetime(name, value).isoformat(),
     "until_date": lambda name, value: require_datetime(name, value).isoformat(),
-    "title": lambda name, value: require_text(
-        name,
-        value.strip() if isinstance(value, str) else value,
-        max_length=limits.MAX_SUBSCRIPTION_TITLE_LENGTH,
-    ),
+    "title": _text(limits.MAX_SUBSCRIPTION_TITLE_LENGTH),
+    "insight": lambda name, value: require_int(name, value, minimum=1),
+    "dashboard": lambda name, value: require_int(name, value, minimum=1),
+    "dashboard_export_insights": _export_insights,
+    "prompt": _text(limits.MAX_SUBSCRIPTION_PROMPT_LENGTH),
+    "integration_id": lambda name, value: require_int(name, value, minimum=1),
+    "enabled": _flag,
+    "summary_enabled": _flag,
+    "summary_prompt_guide": _text(limits.MAX_SUBSCRIPTION_SUMMARY_PROMPT_GUIDE_LENGTH, allow_blank=True),
 }
 
 
@@ -210,22 +405,49 @@ def create_user_interview(
 ) -> ApiCall:
     """Upload an interview recording (multipart); never re-sent after a lost answer.
 
+    PostHog transcribes and summarises inside the request, so the call reads with its own long
+    timeout (``limits.USER_INTERVIEW_CREATE_READ_TIMEOUT``).
+
     :param audio: a file path, the bytes, or a binary file object.
-    :param interviewee_emails: addresses of the people interviewed (``Name <a@b.c>`` allowed).
+    :param interviewee_emails: addresses of the people interviewed (``Name <a@b.c>`` allowed), at
+        least one.
     :param summary: optional summary text.
+    """
+    upload = read_audio(audio)
+    form: dict[str, str | list[str]] = {"interviewee_emails": check_interviewee_emails(interviewee_emails)}
+    if summary is not None:
+        form["summary"] = summary
+    return ApiCall(
+        "POST",
+        "user_interviews",
+        form=form,
+        files={"audio": upload},
+        read_timeout=limits.USER_INTERVIEW_CREATE_READ_TIMEOUT,
+    )
+
+
+def check_interviewee_emails(interviewee_emails: Iterable[str]) -> list[str]:
+    """Return the emails of an interview create: one address or several, at least one.
+
+    PostHog creates an interview only with at least one valid email: without the field its create
+    answers 500, and an empty field is a 400 ``interviewee_emails__0`` ``blank`` (docs/posthog-api.md
+    §7.4).
+
+    :param interviewee_emails: an address or addresses (``Name <a@b.c>`` allowed).
     """
     emails = [interviewee_emails] if isinstance(interviewee_emails, str) else list(interviewee_emails)
     for position, email in enumerate(emails):
         if not isinstance(email, str) or "@" not in email:
-            raise PostHogConfigError(
-                f"interviewee_emails[{position}] must be an email address, got {email!r}."
-            )
-    # Always sent, empty when there are none: PostHog's create reads the field unconditionally and
-    # answers 500 without it (docs/posthog-api.md §7.4).
-    form: dict[str, str | list[str]] = {"interviewee_emails": emails or [""]}
-    if summary is not None:
-        form["summary"] = summary
-    return ApiCall("POST", "user_interviews", form=form, files={"audio": read_audio(audio)})
+            invalid(f"interviewee_emails[{position}]", f"an email address such as {_EMAIL_EXAMPLE!r}", email)
+    if not emails:
+        invalid(
+            "interviewee_emails",
+            f"at least one email address such as {_EMAIL_EXAMPLE!r}",
+            emails,
+            "PostHog needs at least one interviewee email to create an interview: it refuses a create "
+            "without one (500 without the field, 400 with an empty one).",
+        )
+    return emails
 
 
 def user_interview(interview_id: str) -> ApiCall:

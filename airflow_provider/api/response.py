@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow_provider.api.errors import (
     PostHogAPIError,
@@ -32,6 +33,7 @@ from airflow_provider.api.errors import (
     PostHogValidationError,
 )
 from airflow_provider.api.limits import EU_HOST, US_HOST
+from airflow_provider.api.redirects import FOLLOWED_STATUSES, MAX_REDIRECTS, redirect_location, same_origin
 from airflow_provider.api.request import ApiRequest
 
 
@@ -210,14 +212,25 @@ def _advice(
     if status in (403, 404) and _is_user_interviews(request):
         base = _permission_advice(detail) if status == 403 else "The object or the endpoint does not exist."
         return (
-            f"{base} User interviews may not be enabled for this project: PostHog ships them behind a "
-            "feature flag. Current PostHog needs the scope 'user_interview:read'/'user_interview:write' "
-            "(older versions named it 'user_interview_DO_NOT_USE', which no key can hold)."
+            f"{base} User interviews may not be enabled for this project (PostHog ships them behind the "
+            "feature flag 'user-interviews', and answers 403 without it), or this PostHog no longer has "
+            "them (PostHog is taking the product out). Current PostHog needs the scope "
+            "'user_interview:read'/'user_interview:write' (older versions named it "
+            "'user_interview_DO_NOT_USE', which no key can hold)."
         )
     if status == 402:
         return (
             "PostHog refused this because of the organisation's plan or quota (billing), not because of the "
             "request: retrying will not help. Check Billing in PostHog, or raise the limit of this feature."
+        )
+    if status == 403 and _is_data_modeling_jobs(request) and not _names_scope_or_project(detail):
+        return (
+            "This PostHog closes data-modeling jobs to personal API keys (older versions do: the "
+            "endpoint answers that it does not support personal API key access), and the provider "
+            "follows a saved query's runs through those jobs, so runs cannot be started and followed "
+            "with this key. Upgrade PostHog to a version that opens 'data_modeling_jobs' to keys with "
+            "the scope 'warehouse_view:read' (PostHog Cloud does), or point the connection at a "
+            "PostHog where it is open."
         )
     if status == 403:
         return _permission_advice(detail)
@@ -226,6 +239,12 @@ def _advice(
             return (
                 "Check the project_id (PostHog → Project settings → Project ID) and that the key's user "
                 "belongs to that project."
+            )
+        if request.path.startswith("/api/projects/") and "/session_summaries/" in request.path:
+            return (
+                "PostHog versions of mid-2026 and older serve session summaries only under "
+                "/api/environments/: on such a self-hosted PostHog, set the connection extra 'api_prefix' "
+                "to 'environments'."
             )
         return "The object does not exist in this project (or was deleted): check the id and the project_id."
     if status == 405:
@@ -242,8 +261,7 @@ def _advice(
     if status >= 500:
         return "PostHog, or a proxy in front of it, failed: retry later; if it persists see https://status.posthog.com."
     if 300 <= status < 400:
-        location = response.headers.get("location", "another URL")
-        return f"PostHog redirected to {location}: set the connection's host to that base URL."
+        return _redirect_advice(request, response)
     if "modified by someone else" in detail.lower():
         return (
             "Someone changed the saved query after it was read, so PostHog kept their version and did not "
@@ -260,12 +278,61 @@ def _advice(
     return "Fix the request before retrying."
 
 
+def _redirect_advice(request: ApiRequest, response: RawResponse) -> str:
+    # Called for redirects the exchange did not follow (see airflow_provider.api.redirects): say why.
+    status = response.status
+    target = redirect_location(request, response)
+    if target is None:
+        return "PostHog answered a redirect without a Location: check the connection's host."
+    target = redact(target, request)
+    parts = urlsplit(target)
+    prefix_end = parts.path.find("/api/")
+    base = f"{parts.scheme}://{parts.netloc}{parts.path[:prefix_end] if prefix_end > 0 else ''}"
+    if not same_origin(request.url, target):
+        return (
+            f"PostHog redirected to {base}, another host or scheme. A redirect there is never followed, so "
+            f"the API key is not sent to it. If PostHog lives there now, set the connection's host to {base}."
+        )
+    if status in FOLLOWED_STATUSES and request.idempotent:
+        return (
+            f"PostHog kept redirecting (more than {MAX_REDIRECTS} times, last to {parts.path}): check the "
+            "connection's host, or the proxy in front of PostHog."
+        )
+    if status in FOLLOWED_STATUSES:
+        why = (
+            f"This request creates something, so it was not re-sent to {parts.path}: a create goes to "
+            "the right address or nowhere."
+        )
+    else:
+        why = (
+            f"A {status} is not followed (clients may turn it into a GET without a body); only 307 and "
+            "308 are."
+        )
+    if request.path.startswith("/api/environments/") and parts.path.startswith("/api/projects/"):
+        return (
+            f"PostHog sends the deprecated /api/environments/ prefix on to /api/projects/. {why} Set the "
+            "connection extra 'api_prefix' to 'projects' (the default), or remove it, so every call "
+            "goes to /api/projects/ directly."
+        )
+    return f"PostHog moved this address to {parts.path}. {why} Set the connection's host to {base}."
+
+
 def _is_saved_query_run(request: ApiRequest) -> bool:
     return (
         request.method == "POST"
         and request.path.endswith("/run/")
         and "/warehouse_saved_queries/" in request.path
     )
+
+
+def _is_data_modeling_jobs(request: ApiRequest) -> bool:
+    return "/data_modeling_jobs" in request.path
+
+
+def _names_scope_or_project(detail: str) -> bool:
+    """Whether a 403 says which scope or project is missing: advice about the key, not the version."""
+    lowered = detail.lower()
+    return bool(_MISSING_SCOPE.search(detail)) or ("access to the" in lowered and "project" in lowered)
 
 
 def _is_user_interviews(request: ApiRequest) -> bool:

@@ -5,7 +5,9 @@ the async client and shares one aiohttp session per connection and event loop. T
 settings and the HTTP libraries load on first use, not at import: DAG files import this module
 constantly. Connection fields:
 ``host`` (default ``https://us.posthog.com``), ``password`` (the personal API key) and the extras
-``project_id``, ``timeout``, ``max_retries``, ``verify``, ``allow_insecure_http``, ``rate_limit``.
+``project_id``, ``api_prefix``, ``timeout``, ``max_retries``, ``verify``, ``allow_insecure_http``,
+``rate_limit``. Calls go to PostHog's canonical ``/api/projects/:id/`` unless ``api_prefix`` asks for
+the deprecated ``/api/environments/:id/`` (``docs/connection.md``).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ ProjectId = str | int | None
 
 
 class PostHogHook(BaseHook):
-    """Calls PostHog's environment API from a worker: retries, rate limits, every page walked.
+    """Calls PostHog's project API from a worker: retries, rate limits, every page walked.
 
     :param posthog_conn_id: the ``posthog`` connection to use.
     :param project_id: project (environment) id; overrides the connection's ``project_id`` extra.
@@ -117,7 +119,8 @@ class PostHogHook(BaseHook):
         after a lost answer).
 
         :param method: HTTP method.
-        :param path: path under ``/api/environments/:project_id/``, e.g. ``insights/12``.
+        :param path: path under ``/api/projects/:project_id/`` (or the ``api_prefix`` extra's
+            prefix), e.g. ``insights/12``.
         :param params: query parameters.
         :param json: JSON body.
         :param project_id: overrides the hook's project.
@@ -267,6 +270,92 @@ class PostHogHook(BaseHook):
         if failure is not None:
             raise failure
 
+    def list_stored_session_summaries(
+        self,
+        session_ids: Iterable[str] | None = None,
+        *,
+        outcome: str | None = None,
+        has_exceptions: bool | None = None,
+        distinct_id: str | None = None,
+        date_from: Any = None,
+        date_to: Any = None,
+        order: str | None = None,
+        project_id: ProjectId = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield the newest summary PostHog stored for each session, made without a focus area.
+
+        Rows are light (no ``summary``; see :meth:`get_stored_session_summary`). A long
+        ``session_ids`` list is asked for in several requests, each with a URL of reasonable length,
+        so ``order`` holds within each request's rows. Every page is walked. Arguments are checked
+        before any request.
+
+        :param session_ids: only these sessions; ``None`` for all, an empty list yields nothing.
+        :param outcome: ``success``, ``failure`` or ``unknown`` (no outcome recorded).
+        :param has_exceptions: only summaries that did (``True``) or did not (``False``) see an exception.
+        :param distinct_id: only this user's sessions.
+        :param date_from: summaries made at or after this (datetime, date, ISO text, or ``-7d``).
+        :param date_to: summaries made at or before this, same forms.
+        :param order: ``created_at``, ``session_start_time`` or ``session_duration``, ``-`` first for
+            descending; default ``-created_at``.
+        :param project_id: overrides the hook's project.
+        """
+        filters = endpoints.stored_summary_filters(
+            outcome=outcome,
+            has_exceptions=has_exceptions,
+            distinct_id=distinct_id,
+            date_from=date_from,
+            date_to=date_to,
+            order=order,
+        )
+        chunks = [None] if session_ids is None else _query_chunks(unique_session_ids(session_ids))
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for chunk in chunks:
+                call = endpoints.stored_session_summaries({**filters, "session_ids": chunk})
+                yield from self.get_conn().paginate(call, project_id)
+
+        return rows()
+
+    def get_stored_session_summary(
+        self, session_id: str, project_id: ProjectId = None
+    ) -> dict[str, Any] | None:
+        """The whole summary PostHog stored for a session without a focus area, or ``None`` if none.
+
+        :param session_id: the session.
+        :param project_id: overrides the hook's project.
+        """
+        call = endpoints.stored_session_summary(session_id)
+        try:
+            return self.get_conn().call(call, project_id)
+        except PostHogNotFoundError as error:
+            if error.detail.startswith("Project not found"):  # the project, not the summary, is missing
+                raise
+            return None
+
+    def create_session_group_summary(
+        self, session_ids: Iterable[str], focus_area: str | None = None, project_id: ProjectId = None
+    ) -> dict[str, Any]:
+        """PostHog's group summary of 1..300 sessions: the patterns found across them, by severity.
+
+        The answer is ``{"patterns": [...], "failed_sessions": [...]}``. Never re-sent after a lost
+        answer (a timeout or a 504): PostHog starts a new workflow for every request, so a re-send
+        would pay twice; the error says so.
+
+        :param session_ids: 1..300 session ids; duplicates are sent once. Every one must be recorded,
+            or PostHog refuses the whole request.
+        :param focus_area: optional text (at most 500 characters) that steers the patterns.
+        :param project_id: overrides the hook's project.
+        """
+        ids = unique_session_ids(session_ids)
+        validate_focus_area(focus_area)
+        call = endpoints.create_session_group_summary(ids, focus_area)
+        answer = self.get_conn().call(call, project_id)
+        if not isinstance(answer, dict) or not isinstance(answer.get("patterns"), list):
+            raise PostHogServerError(
+                "PostHog answered the group summary request without a list of patterns.", status=200
+            )
+        return answer
+
     def list_session_recordings(
         self, date_from: Any = None, date_to: Any = None, project_id: ProjectId = None, **filters: Any
     ) -> Iterator[dict[str, Any]]:
@@ -353,6 +442,35 @@ class PostHogHook(BaseHook):
         """
         return self.get_conn().call(endpoints.delete_subscription(id), project_id)
 
+    def send_subscription_test_delivery(
+        self, subscription_id: int | str, project_id: ProjectId = None
+    ) -> None:
+        """Deliver a subscription once, now (PostHog answers 202 and delivers in the background).
+
+        It sends a real email or Slack message, so a lost answer is never re-sent: it raises
+        :class:`PostHogResponseLostError`, and :meth:`list_subscription_deliveries` shows whether it
+        went out. PostHog allows 10 a minute per project, refuses a disabled subscription (409) and
+        one whose test delivery is still running (409, "Delivery already in progress").
+
+        :param subscription_id: its integer id.
+        :param project_id: overrides the hook's project.
+        """
+        self.get_conn().call(endpoints.send_subscription_test_delivery(subscription_id), project_id)
+
+    def list_subscription_deliveries(
+        self, subscription_id: int | str, status: str | None = None, project_id: ProjectId = None
+    ) -> Iterator[dict[str, Any]]:
+        """Yield a subscription's deliveries, newest first (every cursor page of 50 is walked).
+
+        :param subscription_id: its integer id.
+        :param status: only deliveries in this state: ``starting``, ``completed``, ``failed`` or
+            ``skipped``.
+        :param project_id: overrides the hook's project.
+        """
+        return self.get_conn().paginate(
+            endpoints.subscription_deliveries(subscription_id, status), project_id
+        )
+
     # User interviews
 
     def list_user_interviews(self, project_id: ProjectId = None) -> Iterator[dict[str, Any]]:
@@ -365,14 +483,20 @@ class PostHogHook(BaseHook):
     def create_user_interview(
         self,
         audio: AudioInput,
-        interviewee_emails: Iterable[str] = (),
+        interviewee_emails: Iterable[str],
         summary: str | None = None,
         project_id: ProjectId = None,
     ) -> dict[str, Any]:
         """Upload an interview recording (multipart); PostHog transcribes and summarises it.
 
+        PostHog does that work before it answers, so this call reads with a long timeout of its own
+        (``limits.USER_INTERVIEW_CREATE_READ_TIMEOUT``, 600 s; the connection's ``timeout`` if that is
+        longer). A lost answer is never re-sent: it raises
+        :class:`PostHogResponseLostError`, and the interview may exist.
+
         :param audio: a file path, the bytes, or a binary file object (at most 20 MB).
-        :param interviewee_emails: addresses of the people interviewed.
+        :param interviewee_emails: addresses of the people interviewed, at least one (PostHog
+            refuses a create without one).
         :param summary: optional summary (PostHog replaces it with its own on create).
         :param project_id: overrides the hook's project.
         """
@@ -425,7 +549,9 @@ class PostHogHook(BaseHook):
         :param name: the view name: letters, digits, ``_``, ``.``, ``$``.
         :param query: HogQL text, or a full query object.
         :param project_id: overrides the hook's project.
-        :param fields: further fields, e.g. ``edited_history_id`` or ``soft_update``.
+        :param fields: further fields, e.g. ``description``, ``incremental`` (``{"enabled",
+            "incremental_key", "unique_key", "lookback_seconds"}``), ``edited_history_id`` or
+            ``soft_update``.
         """
         call = endpoints.create_saved_query(name, query, fields)
         return self.get_conn().call(call, project_id)
@@ -449,7 +575,8 @@ class PostHogHook(BaseHook):
 
         :param id: its UUID.
         :param project_id: overrides the hook's project.
-        :param fields: the fields to change.
+        :param fields: the fields to change, e.g. ``query``, ``name``, ``description`` or
+            ``incremental`` (``None`` turns it off).
         """
         call = endpoints.update_saved_query(id, fields)  # checks the id and the query before any request
         if "query" in fields and "edited_history_id" not in fields and not fields.get("soft_update"):
@@ -653,6 +780,27 @@ class PostHogAsyncHook(BaseHook):
         """
         client = await self.get_conn()
         await client.call(endpoints.cancel_saved_query(id), project_id)
+
+
+#: Characters of session ids per stored-summaries request: keeps the URL well under the 8 KB that
+#: proxies commonly accept (about 100 UUIDs).
+_SESSION_IDS_QUERY_CHARS = 4000
+
+
+def _query_chunks(session_ids: list[str]) -> list[str]:
+    """``session_ids`` as comma lists of at most :data:`_SESSION_IDS_QUERY_CHARS` characters each."""
+    chunks: list[str] = []
+    current: list[str] = []
+    length = 0
+    for session_id in session_ids:
+        if current and length + 1 + len(session_id) > _SESSION_IDS_QUERY_CHARS:
+            chunks.append(",".join(current))
+            current, length = [], 0
+        current.append(session_id)
+        length += len(session_id) + (1 if length else 0)
+    if current:
+        chunks.append(",".join(current))
+    return chunks
 
 
 def connection_test_message(exc: PostHogError) -> str:

@@ -33,6 +33,7 @@ SUBSCRIPTION = {
     "target_type": "email",
     "target_value": "team@example.com",
     "frequency": "weekly",
+    "interval": 1,
     "byweekday": ["monday"],
     "start_date": "2026-12-07T09:00:00Z",
 }
@@ -168,32 +169,6 @@ def test_user_interview_upload_and_lifecycle(hook: PostHogHook, posthog_conn: An
         hook.get_user_interview(created["id"])
 
 
-@pytest.mark.parametrize("emails", [(), []], ids=["default", "empty-list"])
-def test_an_interview_without_emails_still_sends_the_field_posthog_reads(
-    hook: PostHogHook, posthog_conn: Any, emails: Any
-) -> None:
-    created = hook.create_user_interview(b"ID3 audio", interviewee_emails=emails)
-    assert created["interviewee_emails"] == []
-    (upload,) = posthog_conn.requests(method="POST", path=r"/user_interviews/?$")
-    assert upload["status"] == 201
-    assert "interviewee_emails" in upload["body"]
-
-
-def test_a_refused_interview_says_the_feature_may_not_be_enabled(
-    posthog_conn: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    conn = json.loads(posthog_conn.airflow_conn_json())
-    conn["password"] = posthog_conn.read_only_key
-    monkeypatch.setenv("AIRFLOW_CONN_POSTHOG_DEFAULT", json.dumps(conn))
-    with pytest.raises(PostHogPermissionError) as refused:
-        PostHogHook().create_user_interview(b"ID3 audio")
-    message = str(refused.value)
-    assert "user_interview:write" in message and "may not be enabled for this project" in message
-    posthog_conn.add_fault(method="GET", path="user_interviews", kind="status", status=404)
-    with pytest.raises(PostHogNotFoundError, match="may not be enabled for this project"):
-        list(PostHogHook().list_user_interviews())
-
-
 def test_async_client_uploads_multipart_like_the_sync_one(posthog_conn: Any) -> None:
     config = ClientConfig.from_connection_fields(
         host=posthog_conn.url, api_key=posthog_conn.api_key, extra={"project_id": posthog_conn.project_id}
@@ -259,6 +234,45 @@ def test_every_job_page_is_walked_by_limit_and_offset(hook: PostHogHook, posthog
     polls = posthog_conn.requests(method="GET", path=r"/data_modeling_jobs/?$")
     assert len(polls) == 2
     assert polls[1]["query"].get("offset") == "2"
+
+
+def test_description_and_incremental_reach_posthog_on_create_and_update(
+    hook: PostHogHook, posthog_conn: Any
+) -> None:
+    incremental = {"enabled": True, "incremental_key": "day", "unique_key": ["day"]}
+    created = hook.create_saved_query(
+        "daily_signups",
+        "select toDate(timestamp) as day from events",
+        description="Signups",
+        incremental=incremental,
+    )
+    hook.update_saved_query(created["id"], description="Signups a day")
+    (post,) = posthog_conn.requests(method="POST", path=r"/warehouse_saved_queries/?$")
+    assert (post["body"]["description"], post["body"]["incremental"]) == ("Signups", incremental)
+    (patch,) = posthog_conn.requests(method="PATCH", path="warehouse_saved_queries")
+    assert patch["body"] == {"description": "Signups a day"}
+    stored = hook.get_saved_query(created["id"])
+    assert (stored["description"], stored["incremental"]["incremental_key"]) == ("Signups a day", "day")
+
+
+def test_a_403_on_data_modeling_jobs_says_older_posthog_closes_them_to_personal_keys(
+    hook: PostHogHook, posthog_conn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    posthog_conn.add_fault(method="GET", path="data_modeling_jobs", kind="status", status=403)
+    with pytest.raises(PostHogPermissionError) as refused:
+        list(hook.list_data_modeling_jobs())
+    assert refused.value.status == 403
+    assert "closes data-modeling jobs to personal API keys" in str(refused.value)
+    assert "Upgrade PostHog" in str(refused.value)
+    assert len(posthog_conn.requests(method="GET", path="data_modeling_jobs")) == 1  # never retried
+    # A key that only lacks the scope is told to add it, not to upgrade.
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_POSTHOG_DEFAULT", posthog_conn.airflow_conn_json(key=posthog_conn.recordings_only_key)
+    )
+    with pytest.raises(PostHogPermissionError) as scoped:
+        list(PostHogHook().list_data_modeling_jobs())
+    assert "Add the scope 'warehouse_view:read'" in str(scoped.value)
+    assert "Upgrade PostHog" not in str(scoped.value)
 
 
 def test_materialize_refuses_never_before_sending_and_warns_when_posthog_will_raise_the_frequency(

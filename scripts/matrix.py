@@ -39,7 +39,8 @@ SUPPORT = {
     "3.2": ("3.10", "3.11", "3.12", "3.13"),
     "3.3": ("3.10", "3.11", "3.12", "3.13"),
 }
-#: The tests each cell runs: all but the real-process suites and the wheel test (run on the default cell).
+#: The tests each cell runs: all but the real-process suites, the wheel test (run on the default cell) and
+#: the live suite (real PostHog, never in CI).
 SUITES = "not e2e and not wheel and not live"
 #: Suites that import no Airflow (the ``api/`` client and the emulator's contract): they differ by Python,
 #: not by Airflow line, so only the newest line's cells run them (on the same Pythons as the others).

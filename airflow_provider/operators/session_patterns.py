@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider.api.arguments import require_text
 from airflow_provider.api.errors import PostHogConfigError
-from airflow_provider.api.limits import MAX_FOCUS_AREA_LENGTH, MAX_SUMMARY_BATCH
+from airflow_provider.api.limits import MAX_SUMMARY_BATCH
 from airflow_provider.assets import storage_folder_asset
 from airflow_provider.operators.asset_events import announce, folder_outlets
-from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
+from airflow_provider.operators.base import checked_at_execute, is_unrendered
 from airflow_provider.operators.session_selection import (
-    SessionSelection,
+    SessionSelectingOperator,
     sample_rank,
     select_sessions,
     selection_window,
@@ -26,13 +25,13 @@ from airflow_provider.operators.storage_paths import require_storage_path
 from airflow_provider.operators.summary_output import write_text_atomically
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context, XComArg
+    from airflow.sdk import Context
 
 SEVERITIES = ("critical", "high", "medium", "low")
 _EXAMPLES_IN_MARKDOWN = 5
 
 
-class PostHogSessionPatternsOperator(PostHogBaseOperator):
+class PostHogSessionPatternsOperator(SessionSelectingOperator):
     """Ask PostHog for the patterns across a set of sessions and write them as a report.
 
     The sessions are chosen as :class:`~airflow_provider.operators.PostHogSessionSummariesOperator`
@@ -69,70 +68,17 @@ class PostHogSessionPatternsOperator(PostHogBaseOperator):
     event of its folder's asset when the folder is declared (by default when it is not a template).
     """
 
-    template_fields: Sequence[str] = (
-        *PostHogBaseOperator.template_fields,
-        "session_ids",
-        "date_from",
-        "date_to",
-        "recording_filters",
-        "focus_area",
-        "output_path",
-    )
+    template_fields: Sequence[str] = (*SessionSelectingOperator.template_fields, "output_path")
     ui_color = "#f9bd2b"
 
-    def __init__(
-        self,
-        *,
-        output_path: str,
-        session_ids: Sequence[str] | str | XComArg | None = None,
-        date_from: dt.datetime | str | None = None,
-        date_to: dt.datetime | str | None = None,
-        lookback: dt.timedelta | None = None,
-        limit: int | None = None,
-        min_duration: float | None = None,
-        recording_filters: Mapping[str, Any] | str | None = None,
-        sample_rate: float | None = None,
-        sample_seed: str | int | None = None,
-        focus_area: str | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, output_path: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.output_path = output_path
-        self.session_ids = session_ids
-        self.date_from = date_from
-        self.date_to = date_to
-        self.lookback = lookback
-        self.limit = limit
-        self.min_duration = min_duration
-        self.recording_filters = recording_filters
-        self.sample_rate = sample_rate
-        self.sample_seed = sample_seed
-        self.focus_area = focus_area
         self._validate_arguments(rendered=False)
         self.outlets = folder_outlets(kwargs, output_path)
 
-    @property
-    def selection(self) -> SessionSelection:
-        """The session-selection arguments (shared with the summaries operator)."""
-        return SessionSelection(
-            session_ids=self.session_ids,
-            date_from=self.date_from,
-            date_to=self.date_to,
-            lookback=self.lookback,
-            limit=self.limit,
-            min_duration=self.min_duration,
-            recording_filters=self.recording_filters,
-            sample_rate=self.sample_rate,
-            sample_seed=self.sample_seed,
-        )
-
     def _validate_arguments(self, *, rendered: bool) -> None:
-        def known(value: Any) -> bool:
-            return value is not None and (rendered or not is_unrendered(value))
-
-        self.selection.check(rendered=rendered)
-        if known(self.focus_area) and self.focus_area != "":
-            require_text("focus_area", self.focus_area, max_length=MAX_FOCUS_AREA_LENGTH)
+        self.check_selection(rendered=rendered)
         if rendered or not is_unrendered(self.output_path):
             _report_paths(self.output_path)
 

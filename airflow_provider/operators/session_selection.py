@@ -14,6 +14,8 @@ The API:
   ``recording_filters``), keeps those that start inside the half-open window, drops the shorter than
   ``min_duration``, keeps the deterministic sample, then stops at ``limit``; it returns the chosen ids
   and the counts (:class:`SelectedSessions`).
+- :class:`SessionSelectingOperator` is the base of the operators that take these arguments (and a
+  ``focus_area``): it keeps them, templates them and checks them.
 - :func:`in_sample` is the sample rule: a session is in when the SHA-256 of
   ``"<sample_seed>:<session_id>"``, read as a fraction of 2**64, is below ``sample_rate``. The same
   session, rate and seed always give the same answer, so retries, reruns and backfills choose the same
@@ -27,17 +29,24 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider._compat import AirflowFailException
-from airflow_provider.api.arguments import invalid, require_datetime, require_int, require_str_list
+from airflow_provider.api.arguments import (
+    invalid,
+    require_datetime,
+    require_int,
+    require_str_list,
+    require_text,
+)
 from airflow_provider.api.errors import PostHogConfigError
+from airflow_provider.api.limits import MAX_FOCUS_AREA_LENGTH
 from airflow_provider.api.recording_filters import require_recording_filters
-from airflow_provider.operators.base import is_unrendered
+from airflow_provider.operators.base import PostHogBaseOperator, is_unrendered
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.sdk import Context, XComArg
 
     from airflow_provider.hooks.posthog import PostHogHook
 
@@ -170,6 +179,76 @@ class SelectedSessions:
     def counts(self) -> dict[str, int]:
         """``listed``, ``filtered_out`` and ``sampled_out``, for XCom, logs and asset events."""
         return {"listed": self.listed, "filtered_out": self.filtered_out, "sampled_out": self.sampled_out}
+
+
+class SessionSelectingOperator(PostHogBaseOperator):
+    """The base of the operators that work on a selection of sessions and may give PostHog a focus area.
+
+    It keeps the selection's arguments (see :class:`SessionSelection`; the subclasses document them)
+    and ``focus_area``, templates ``session_ids``, ``date_from``, ``date_to``, ``recording_filters``
+    and ``focus_area``, and checks them with :meth:`check_selection`.
+    """
+
+    template_fields: Sequence[str] = (
+        *PostHogBaseOperator.template_fields,
+        "session_ids",
+        "date_from",
+        "date_to",
+        "recording_filters",
+        "focus_area",
+    )
+
+    def __init__(
+        self,
+        *,
+        session_ids: Sequence[str] | str | XComArg | None = None,
+        date_from: dt.datetime | str | None = None,
+        date_to: dt.datetime | str | None = None,
+        lookback: dt.timedelta | None = None,
+        recording_filters: Mapping[str, Any] | str | None = None,
+        limit: int | None = None,
+        min_duration: float | None = None,
+        sample_rate: float | None = None,
+        sample_seed: str | int | None = None,
+        focus_area: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.session_ids = session_ids
+        self.date_from = date_from
+        self.date_to = date_to
+        self.lookback = lookback
+        self.recording_filters = recording_filters
+        self.limit = limit
+        self.min_duration = min_duration
+        self.sample_rate = sample_rate
+        self.sample_seed = sample_seed
+        self.focus_area = focus_area
+
+    @property
+    def selection(self) -> SessionSelection:
+        """The session-selection arguments."""
+        return SessionSelection(
+            session_ids=self.session_ids,
+            date_from=self.date_from,
+            date_to=self.date_to,
+            lookback=self.lookback,
+            limit=self.limit,
+            min_duration=self.min_duration,
+            recording_filters=self.recording_filters,
+            sample_rate=self.sample_rate,
+            sample_seed=self.sample_seed,
+        )
+
+    def check_selection(self, *, rendered: bool) -> None:
+        """Check the selection and the focus area; before rendering, templated values are left alone.
+
+        :param rendered: whether templates have been rendered (at ``execute``).
+        """
+        self.selection.check(rendered=rendered)
+        focus_area = self.focus_area
+        if focus_area not in (None, "") and (rendered or not is_unrendered(focus_area)):
+            require_text("focus_area", focus_area, max_length=MAX_FOCUS_AREA_LENGTH)
 
 
 def sample_rank(session_id: str, sample_seed: str | int | None = None) -> int:

@@ -13,21 +13,20 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider.api.arguments import invalid, require_int, require_text
+from airflow_provider.api.arguments import invalid, require_int
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.limits import (
     CLICKHOUSE_RATES,
     DEFAULT_RATES,
-    MAX_FOCUS_AREA_LENGTH,
     MAX_SUMMARY_BATCH,
 )
 from airflow_provider.assets import storage_folder_asset
 from airflow_provider.hooks.posthog import MAX_SUMMARY_CONCURRENCY, PostHogHook
 from airflow_provider.operators.asset_events import announce, folder_outlets
-from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
+from airflow_provider.operators.base import checked_at_execute, is_unrendered
 from airflow_provider.operators.session_selection import (
     SelectedSessions,
-    SessionSelection,
+    SessionSelectingOperator,
     select_sessions,
     selection_window,
 )
@@ -37,7 +36,7 @@ from airflow_provider.operators.summary_output import SummaryOutput, record_succ
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
-    from airflow.sdk import Context, XComArg
+    from airflow.sdk import Context
 
 _EXAMPLE_IDS_IN_LOG = 5
 #: Where a record came from: generated now, read from PostHog's stored summaries, or reused from this
@@ -58,7 +57,7 @@ ACCOUNTING = (
 )
 
 
-class PostHogSessionSummariesOperator(PostHogBaseOperator):
+class PostHogSessionSummariesOperator(SessionSelectingOperator):
     """Summarise sessions with PostHog's AI and write one JSON Lines record per session.
 
     The sessions are ``session_ids`` when given, otherwise the recordings that started in
@@ -129,31 +128,12 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
     gets the folder added at run time). ``outlets=[]`` emits nothing.
     """
 
-    template_fields: Sequence[str] = (
-        *PostHogBaseOperator.template_fields,
-        "session_ids",
-        "date_from",
-        "date_to",
-        "recording_filters",
-        "focus_area",
-        "output_path",
-        "report_path",
-    )
+    template_fields: Sequence[str] = (*SessionSelectingOperator.template_fields, "output_path", "report_path")
     ui_color = "#f9bd2b"
 
     def __init__(
         self,
         *,
-        session_ids: Sequence[str] | str | XComArg | None = None,
-        date_from: dt.datetime | str | None = None,
-        date_to: dt.datetime | str | None = None,
-        lookback: dt.timedelta | None = None,
-        recording_filters: dict[str, Any] | str | None = None,
-        limit: int | None = None,
-        min_duration: float | None = None,
-        sample_rate: float | None = None,
-        sample_seed: str | int | None = None,
-        focus_area: str | None = None,
         reuse_stored_summaries: bool = True,
         dry_run: bool = False,
         batch_size: int = 100,
@@ -164,16 +144,6 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.session_ids = session_ids
-        self.date_from = date_from
-        self.date_to = date_to
-        self.lookback = lookback
-        self.recording_filters = recording_filters
-        self.limit = limit
-        self.min_duration = min_duration
-        self.sample_rate = sample_rate
-        self.sample_seed = sample_seed
-        self.focus_area = focus_area
         self.reuse_stored_summaries = reuse_stored_summaries
         # Not ``self.dry_run``: that is BaseOperator's method that renders the templates.
         self.dry_run_only = dry_run
@@ -185,21 +155,6 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
         self._validate_arguments(rendered=False)
         self.outlets = folder_outlets(kwargs, self.output_path)
         self._lineage_of: tuple[str, str, ObjectStoragePath | None] | None = None
-
-    @property
-    def selection(self) -> SessionSelection:
-        """The session-selection arguments (shared with the patterns operator)."""
-        return SessionSelection(
-            session_ids=self.session_ids,
-            date_from=self.date_from,
-            date_to=self.date_to,
-            lookback=self.lookback,
-            limit=self.limit,
-            min_duration=self.min_duration,
-            recording_filters=self.recording_filters,
-            sample_rate=self.sample_rate,
-            sample_seed=self.sample_seed,
-        )
 
     def _validate_arguments(self, *, rendered: bool) -> None:
         """Check every argument; before rendering, templated values are left for ``execute``.
@@ -220,9 +175,7 @@ class PostHogSessionSummariesOperator(PostHogBaseOperator):
         for flag, value in flags.items():
             if not isinstance(value, bool):
                 invalid(flag, "True or False", value)
-        self.selection.check(rendered=rendered)
-        if known(self.focus_area) and self.focus_area != "":
-            require_text("focus_area", self.focus_area, max_length=MAX_FOCUS_AREA_LENGTH)
+        self.check_selection(rendered=rendered)
         for field in ("output_path", "report_path"):
             if known(getattr(self, field)):
                 _parse_file_path(field, getattr(self, field))

@@ -82,13 +82,10 @@ def create_session_summaries(session_ids: list[str], focus_area: str | None) -> 
     :param session_ids: 1..300 de-duplicated ids.
     :param focus_area: optional text that steers the summaries.
     """
-    body: dict[str, Any] = {"session_ids": session_ids}
-    if focus_area is not None:
-        body["focus_area"] = focus_area
     return ApiCall(
         "POST",
         "session_summaries/create_session_summaries_individually",
-        json=body,
+        json=_summaries_body(session_ids, focus_area),
         idempotent=True,
         read_timeout=limits.SUMMARY_READ_TIMEOUT,
     )
@@ -108,19 +105,24 @@ def create_session_group_summary(session_ids: list[str], focus_area: str | None)
             f"1 to {limits.MAX_SUMMARY_BATCH} session ids (PostHog's limit for a group summary)",
             session_ids,
         )
-    body: dict[str, Any] = {"session_ids": session_ids}
-    if focus_area is not None:
-        body["focus_area"] = focus_area
     return ApiCall(
         "POST",
         "session_summaries/create_session_summaries",
-        json=body,
+        json=_summaries_body(session_ids, focus_area),
         read_timeout=limits.SUMMARY_READ_TIMEOUT,
     )
 
 
 # PostHog's strict form of a relative date on the stored summaries list (``-7d``, ``-1dStart``).
 _RELATIVE_DATE = re.compile(r"^-?\d+[hdwmqsy](?:Start|End)?$", re.IGNORECASE)
+
+
+def _summaries_body(session_ids: list[str], focus_area: str | None) -> dict[str, Any]:
+    """The body both summary calls take (PostHog's one serializer for them)."""
+    body: dict[str, Any] = {"session_ids": session_ids}
+    if focus_area is not None:
+        body["focus_area"] = focus_area
+    return body
 
 
 def stored_session_summaries(filters: Mapping[str, Any]) -> ApiCall:

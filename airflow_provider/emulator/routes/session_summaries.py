@@ -45,16 +45,22 @@ GROUP_NOT_FOUND = (
 SKIPPED_REASON = "Recording is too short or has no usable events"
 
 
-async def create_session_summaries_individually(request: Request) -> Response:
-    """Summarise each session on its own.
-
-    :param request: the request.
-    """
+async def _admitted_summary_request(request: Request) -> tuple[Emulator, list[str], str]:
+    """What both summary calls check first, in PostHog's order: scope and throttle, Cloud, the body."""
     await admit(request, "session_recording:read", CLICKHOUSE_CLASSES)
     emulator = emulator_of(request)
     if emulator.config.self_hosted:
         raise validation_error(None, "invalid", CLOUD_ONLY)
     session_ids, focus_area = _validate(await json_object(request))
+    return emulator, session_ids, focus_area
+
+
+async def create_session_summaries_individually(request: Request) -> Response:
+    """Summarise each session on its own.
+
+    :param request: the request.
+    """
+    emulator, session_ids, focus_area = await _admitted_summary_request(request)
     return await _answer(emulator, _summarise(emulator, session_ids, focus_area))
 
 
@@ -67,11 +73,7 @@ async def create_session_summaries(request: Request) -> Response:
 
     :param request: the request.
     """
-    await admit(request, "session_recording:read", CLICKHOUSE_CLASSES)
-    emulator = emulator_of(request)
-    if emulator.config.self_hosted:
-        raise validation_error(None, "invalid", CLOUD_ONLY)
-    session_ids, focus_area = _validate(await json_object(request))
+    emulator, session_ids, focus_area = await _admitted_summary_request(request)
     with emulator.state.lock:
         missing = [
             session_id

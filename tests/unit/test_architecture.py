@@ -60,6 +60,12 @@ def test_the_hooks_import_no_task_module() -> None:
     assert {m for m in imported_modules(PACKAGE / "hooks" / "posthog.py") if m.startswith(tasks)} == set()
 
 
+@pytest.mark.parametrize("path", modules_of("sensors"), ids=lambda path: path.name)
+def test_the_sensors_import_no_operator_module_but_the_base(path: Path) -> None:
+    operators = {m for m in imported_modules(path) if m.startswith("airflow_provider.operators")}
+    assert operators <= {"airflow_provider.operators.base"}
+
+
 ROOT = PACKAGE.parent
 #: Modules that moved between Airflow 3.1 and 3.2, whichever name is taken from them.
 MOVED_MODULES = (

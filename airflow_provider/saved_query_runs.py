@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from enum import Enum
@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider.api.arguments import require_timestamp, require_uuid
+from airflow_provider.api.arguments import invalid, require_text, require_timestamp, require_uuid
 from airflow_provider.api.errors import (
+    PostHogConfigError,
     PostHogConnectionError,
     PostHogError,
     PostHogPermissionError,
@@ -120,7 +121,97 @@ def check_saved_query_id(value: object) -> str:
     return require_uuid(
         "saved_query_id",
         value,
-        hint="Saved query names are not accepted: use PostHogCreateOrUpdateSavedQueryOperator's 'id' result.",
+        hint="View names are not accepted here: to give the view by its name, pass saved_query_name=.",
+    )
+
+
+#: PostHog's longest view name (``DataWarehouseSavedQuery.name``).
+SAVED_QUERY_NAME_MAX_LENGTH = 128
+
+
+def check_saved_query_name(value: object) -> str:
+    """Return ``saved_query_name`` if it can be a view's name: a non-empty string of at most 128 characters.
+
+    :param value: the ``saved_query_name`` argument.
+    :raises PostHogConfigError: otherwise.
+    """
+    return require_text("saved_query_name", value, max_length=SAVED_QUERY_NAME_MAX_LENGTH)
+
+
+def check_saved_query_arguments(
+    saved_query_id: object, saved_query_name: object, skip: Callable[[object], bool] = lambda _: False
+) -> None:
+    """Refuse anything but exactly one of ``saved_query_id`` and ``saved_query_name``, each well formed.
+
+    :param saved_query_id: the ``saved_query_id`` argument, or ``None``.
+    :param saved_query_name: the ``saved_query_name`` argument, or ``None``.
+    :param skip: values not to check yet (templates, when the DAG is parsed).
+    :raises PostHogConfigError: when both or neither are given, or the one given is malformed.
+    """
+    if (saved_query_id is None) == (saved_query_name is None):
+        given = "both" if saved_query_id is not None else "neither"
+        raise PostHogConfigError(
+            "Give exactly one of saved_query_id (the view's UUID) and saved_query_name (its name in "
+            f"PostHog); got {given}."
+        )
+    if saved_query_id is not None and not skip(saved_query_id):
+        check_saved_query_id(saved_query_id)
+    if saved_query_name is not None and not skip(saved_query_name):
+        check_saved_query_name(saved_query_name)
+
+
+def saved_query_id_of(hook: PostHogHook, saved_query_id: object, saved_query_name: object) -> str:
+    """The view's UUID from the rendered arguments: ``saved_query_id`` as given, or the id of the one
+    view PostHog lists under exactly ``saved_query_name`` (one listing, at execute, never at parse time).
+
+    :param hook: the sync hook of the task's connection and project.
+    :param saved_query_id: the ``saved_query_id`` argument, or ``None``.
+    :param saved_query_name: the ``saved_query_name`` argument, or ``None``.
+    :raises PostHogConfigError: for bad arguments, or a name that no view or several views have.
+    """
+    check_saved_query_arguments(saved_query_id, saved_query_name)
+    if saved_query_name is None:
+        return check_saved_query_id(saved_query_id)
+    name = check_saved_query_name(saved_query_name)
+    return _one_named(name, hook.list_saved_queries(search=name))
+
+
+async def asaved_query_id_named(hook: PostHogAsyncHook, saved_query_name: str) -> str:
+    """The id of the one view named exactly ``saved_query_name``, from the triggerer (see
+    :func:`saved_query_id_of`).
+
+    :param hook: the async hook of the trigger's connection and project.
+    :param saved_query_name: the view's name.
+    :raises PostHogConfigError: for a name that no view or several views have.
+    """
+    name = check_saved_query_name(saved_query_name)
+    listing = cast("AsyncGenerator[dict[str, Any], None]", hook.list_saved_queries(search=name))
+    async with aclosing(listing):
+        views = [view async for view in listing]
+    return _one_named(name, views)
+
+
+def _one_named(name: str, listed: Iterable[dict[str, Any]]) -> str:
+    """The id of the one view of ``listed`` (PostHog's ``search``: a substring, any case) named ``name``."""
+    listed = list(listed)
+    named = [view for view in listed if view.get("name") == name]
+    if len(named) == 1:
+        return str(named[0]["id"])
+    if not named:
+        similar = ", ".join(repr(view.get("name")) for view in listed[:5])
+        invalid(
+            "saved_query_name",
+            "the exact name of a saved query PostHog lists",
+            name,
+            "No view has this name (names match exactly, case included; PostHog does not list the "
+            "views it makes for endpoints)" + (f"; views with similar names: {similar}." if similar else "."),
+        )
+    invalid(
+        "saved_query_name",
+        "the name of exactly one saved query",
+        name,
+        f"{len(named)} views have it ({', '.join(str(view.get('id')) for view in named)}): pass "
+        "saved_query_id instead.",
     )
 
 
@@ -306,7 +397,9 @@ class SavedQueryRun:
         return cls(saved_query_id, requested_after, baseline)
 
 
-def start_run(hook: PostHogHook, saved_query_id: str, log: logging.Logger | Any) -> SavedQueryRun:
+def start_run(
+    hook: PostHogHook, saved_query_id: str, log: logging.Logger | Any, full_refresh: bool = False
+) -> SavedQueryRun:
     """Ask PostHog to run a saved query now, and return the run to follow.
 
     The newest job is read first (the baseline). A lost answer to the ``run`` request is never
@@ -315,11 +408,12 @@ def start_run(hook: PostHogHook, saved_query_id: str, log: logging.Logger | Any)
     :param hook: the sync hook of the task's connection and project.
     :param saved_query_id: the saved query's UUID.
     :param log: where a recovered lost answer is logged (anything with ``warning``).
+    :param full_refresh: ask PostHog to rebuild an incremental view's whole table.
     :raises PostHogResponseLostError: when the answer was lost and no run of ours is visible.
     """
     run = SavedQueryRun(saved_query_id, time.time(), JobBaseline.of(newest_job(hook, saved_query_id)))
     try:
-        hook.run_saved_query(saved_query_id)
+        hook.run_saved_query(saved_query_id, full_refresh=full_refresh)
     except PostHogResponseLostError:
         if read_run_state(hook, run).status is None:
             raise
@@ -538,12 +632,13 @@ def run_event(saved_query_id: str, state: RunState, requested_after: float | Non
 
 
 def stop_event(
-    status: str, saved_query_id: str, message: str, requested_after: float | None
+    status: str, saved_query_id: str | None, message: str, requested_after: float | None
 ) -> dict[str, Any]:
     """The event payload for a wait that stopped before the run ended (``timeout`` or ``error``).
 
     :param status: :data:`EVENT_TIMEOUT` or :data:`EVENT_ERROR`.
-    :param saved_query_id: the saved query whose run was followed.
+    :param saved_query_id: the saved query whose run was followed; ``None`` when a trigger given a
+        name could not find the view.
     :param message: what happened, for the task's log and failure.
     :param requested_after: when the run was asked for (epoch seconds), echoed for the task's XCom.
     :return: the payload, with ``run_status`` and ``job_id`` set to ``None``.

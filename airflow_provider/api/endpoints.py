@@ -590,12 +590,17 @@ def delete_saved_query(query_id: str) -> ApiCall:
     return ApiCall("DELETE", _saved_query_path(query_id))
 
 
-def run_saved_query(query_id: str) -> ApiCall:
+def run_saved_query(query_id: str, full_refresh: bool = False) -> ApiCall:
     """Ask for a run now (200, empty body, no run id); not re-sent after a lost answer.
 
     :param query_id: its UUID.
+    :param full_refresh: rebuild an incremental view's whole table (PostHog's ``run`` body
+        ``{"full_refresh": true}``); sent only when true, as PostHog's default is ``false``.
     """
-    return ApiCall("POST", f"{_saved_query_path(query_id)}/run")
+    if not isinstance(full_refresh, bool):
+        invalid("full_refresh", "True or False", full_refresh)
+    body = {"full_refresh": True} if full_refresh else None
+    return ApiCall("POST", f"{_saved_query_path(query_id)}/run", json=body)
 
 
 def cancel_saved_query(query_id: str) -> ApiCall:

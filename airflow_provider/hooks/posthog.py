@@ -593,13 +593,15 @@ class PostHogHook(BaseHook):
         """
         self.get_conn().call(endpoints.delete_saved_query(id), project_id)
 
-    def run_saved_query(self, id: str, project_id: ProjectId = None) -> None:
+    def run_saved_query(self, id: str, project_id: ProjectId = None, full_refresh: bool = False) -> None:
         """Ask PostHog to run a saved query now (no run id comes back; watch its jobs).
 
         :param id: its UUID.
         :param project_id: overrides the hook's project.
+        :param full_refresh: rebuild an incremental view's whole table instead of updating it (no
+            effect on a view that is not incremental).
         """
-        self.get_conn().call(endpoints.run_saved_query(id), project_id)
+        self.get_conn().call(endpoints.run_saved_query(id, full_refresh), project_id)
 
     def cancel_saved_query(self, id: str, project_id: ProjectId = None) -> None:
         """Cancel a running saved query; PostHog answers 403 (:class:`PostHogPermissionError`) for
@@ -763,14 +765,18 @@ class PostHogAsyncHook(BaseHook):
         async for job in client.paginate(call, project_id):
             yield job
 
-    async def run_saved_query(self, id: str, project_id: ProjectId = None) -> None:
+    async def run_saved_query(
+        self, id: str, project_id: ProjectId = None, full_refresh: bool = False
+    ) -> None:
         """Ask PostHog to run a saved query now.
 
         :param id: its UUID.
         :param project_id: overrides the hook's project.
+        :param full_refresh: rebuild an incremental view's whole table instead of updating it.
         """
+        call = endpoints.run_saved_query(id, full_refresh)  # checked before connecting
         client = await self.get_conn()
-        await client.call(endpoints.run_saved_query(id), project_id)
+        await client.call(call, project_id)
 
     async def cancel_saved_query(self, id: str, project_id: ProjectId = None) -> None:
         """Cancel a running saved query; PostHog answers 403 for personal API keys.

@@ -11,7 +11,7 @@ from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider._compat import conf
 from airflow_provider.api import endpoints
-from airflow_provider.api.arguments import require_seconds
+from airflow_provider.api.arguments import invalid, require_seconds
 from airflow_provider.api.errors import PostHogNotFoundError, PostHogValidationError
 from airflow_provider.assets import create_asset
 from airflow_provider.links import PostHogSavedQueryLink
@@ -24,11 +24,12 @@ from airflow_provider.saved_query_runs import (
     RunState,
     SavedQueryRun,
     cancel_run,
-    check_saved_query_id,
+    check_saved_query_arguments,
     describe_run,
     newest_job,
     read_run_state,
     recent_job,
+    saved_query_id_of,
     start_run,
     validate_run_event,
 )
@@ -105,18 +106,32 @@ class _SavedQueryOperator(PostHogBaseOperator):
 
 
 class _OneSavedQueryOperator(_SavedQueryOperator):
-    """Base of the operators that act on one existing saved query, given by ``saved_query_id``.
+    """Base of the operators that act on one existing saved query, given by ``saved_query_id`` or
+    ``saved_query_name`` (exactly one of them).
 
     :param saved_query_id: the saved query's UUID (templated). A literal that is not a UUID fails
         when the DAG is parsed; a rendered one fails the task at execute, before any request and
         without retries.
+    :param saved_query_name: the saved query's name as in PostHog (templated), instead of its id.
+        It is looked up once at execute (one listing of the views whose name contains it, then an
+        exact match), never when the DAG is parsed; a name no view has (or several have) fails the
+        task without retries.
     """
 
-    def __init__(self, *, saved_query_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *, saved_query_id: str | None = None, saved_query_name: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.saved_query_id = saved_query_id
-        if not is_unrendered(saved_query_id):
-            check_saved_query_id(saved_query_id)  # fail when the DAG is parsed
+        self.saved_query_name = saved_query_name
+        # Fail when the DAG is parsed (templates are checked once rendered); no request here.
+        check_saved_query_arguments(saved_query_id, saved_query_name, skip=is_unrendered)
+
+    def _resolved_id(self) -> str:
+        """The view's UUID from the rendered arguments, looking a name up in PostHog (once per execute)."""
+        return checked_at_execute(
+            lambda: saved_query_id_of(self.hook, self.saved_query_id, self.saved_query_name)
+        )
 
 
 class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
@@ -228,8 +243,20 @@ def _holds(saved_query: dict[str, Any], query: dict[str, Any]) -> bool:
 
 
 def _run_result(
-    saved_query_id: str, requested_after: float | None, status: str | None, job_id: str | None
+    saved_query_id: str,
+    requested_after: float | None,
+    status: str | None,
+    job_id: str | None,
+    *,
+    full_refresh: bool,
+    rows_materialized: int | None = None,
 ) -> dict[str, Any]:
+    """The run operator's XCom result: the run asked for and, once it ended, what it produced.
+
+    :param job_id: the data-modeling job followed (``None`` when not waiting, or when the run was
+        judged by the view's own status).
+    :param rows_materialized: the rows that job wrote, as PostHog lists it.
+    """
     requested_at = None
     if requested_after is not None:
         requested_at = datetime.fromtimestamp(requested_after, timezone.utc).isoformat()
@@ -238,6 +265,8 @@ def _run_result(
         "requested_at": requested_at,
         "status": status,
         "job_id": job_id,
+        "rows_materialized": rows_materialized,
+        "full_refresh": full_refresh,
     }
 
 
@@ -255,10 +284,15 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
     PostHog refuses that to personal API keys, which is logged as a warning (the run goes on in
     PostHog).
 
-    Returns ``{"saved_query_id", "requested_at", "status", "job_id"}``; ``status`` is ``requested``
-    when not waiting.
+    Returns ``{"saved_query_id", "requested_at", "status", "job_id", "rows_materialized",
+    "full_refresh"}``: the data-modeling job followed, PostHog's status of it and the rows it wrote;
+    ``status`` is ``requested`` (and the job keys ``None``) when not waiting.
 
     :param saved_query_id: the saved query's UUID.
+    :param saved_query_name: the saved query's name, instead of its id (looked up at execute).
+    :param full_refresh: ask PostHog to rebuild an incremental view's whole table instead of
+        updating it (PostHog's ``run`` body ``{"full_refresh": true}``; no effect on a view that is
+        not incremental).
     :param wait_for_completion: wait for the run to end; ``False`` returns right after asking.
     :param check_interval: seconds between status checks.
     :param timeout: seconds to wait for the run before cancelling it and failing.
@@ -268,11 +302,12 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
     :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.
     """
 
-    template_fields = ("saved_query_id", "posthog_conn_id", "project_id")
+    template_fields = ("saved_query_id", "saved_query_name", "posthog_conn_id", "project_id")
 
     def __init__(
         self,
         *,
+        full_refresh: bool = False,
         wait_for_completion: bool = True,
         check_interval: float = 30.0,
         timeout: float = 7 * 24 * 3600.0,
@@ -280,6 +315,9 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if not isinstance(full_refresh, bool):
+            invalid("full_refresh", "True or False", full_refresh)
+        self.full_refresh = full_refresh
         self.wait_for_completion = wait_for_completion
         self.check_interval = require_seconds("check_interval", check_interval)
         self.timeout = require_seconds("timeout", timeout)
@@ -287,12 +325,14 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         self._waiting_for: str | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
-        saved_query_id = checked_at_execute(lambda: check_saved_query_id(self.saved_query_id))
+        saved_query_id = self._resolved_id()
         PostHogSavedQueryLink.push(context, self.hook, saved_query_id)
-        run = start_run(self.hook, saved_query_id, self.log)
+        run = start_run(self.hook, saved_query_id, self.log, full_refresh=self.full_refresh)
         requested_after = run.requested_after
         if not self.wait_for_completion:
-            return _run_result(saved_query_id, requested_after, "requested", None)
+            return _run_result(
+                saved_query_id, requested_after, "requested", None, full_refresh=self.full_refresh
+            )
         deadline = self._deadline(requested_after)
         if self.deferrable:
             # Imported here: the trigger pulls in Airflow's trigger machinery, which DAG parsing never needs.
@@ -317,23 +357,32 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         if not state.succeeded:
             raise AirflowException(describe_run(saved_query_id, state))
         self.log.info(describe_run(saved_query_id, state))
-        self._announce_run(context, saved_query_id, state.status, state.job_id)
-        return _run_result(saved_query_id, requested_after, state.status, state.job_id)
+        rows = self._announce_run(context, saved_query_id, state.status, state.job_id)
+        return _run_result(
+            saved_query_id,
+            requested_after,
+            state.status,
+            state.job_id,
+            full_refresh=self.full_refresh,
+            rows_materialized=rows,
+        )
 
     def _announce_run(
         self, context: Context, saved_query_id: str, status: str | None, job_id: str | None
-    ) -> None:
-        """Emit the view's event for a completed run: its job, status, rows and ``last_run_at``."""
+    ) -> int | None:
+        """Emit the view's event for a completed run: its job, status, rows and ``last_run_at``.
+
+        :return: the ``rows_materialized`` of the job followed, as PostHog lists it now (``None``
+            without a job, or when it is no longer among the newest hundred).
+        """
         job = recent_job(self.hook, saved_query_id, job_id) if job_id else None
+        rows: int | None = job.get("rows_materialized") if job else None
         self._announce(
             context,
             self.hook.get_saved_query(saved_query_id),
-            {
-                "job_id": job_id,
-                "status": status,
-                "rows_materialized": job.get("rows_materialized") if job else None,
-            },
+            {"job_id": job_id, "status": status, "rows_materialized": rows},
         )
+        return rows
 
     def _deadline(self, requested_after: float | None) -> float:
         deadline = (requested_after or time.time()) + self.timeout
@@ -380,9 +429,14 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         if checked["status"] != EVENT_SUCCESS:
             raise AirflowException(checked["message"])
         self.log.info(checked["message"])
-        self._announce_run(context, saved_query_id, checked["run_status"], checked["job_id"])
+        rows = self._announce_run(context, saved_query_id, checked["run_status"], checked["job_id"])
         return _run_result(
-            saved_query_id, checked["requested_after"], checked["run_status"], checked["job_id"]
+            saved_query_id,
+            checked["requested_after"],
+            checked["run_status"],
+            checked["job_id"],
+            full_refresh=self.full_refresh,
+            rows_materialized=rows,
         )
 
     def on_kill(self) -> None:
@@ -399,15 +453,16 @@ class PostHogDeleteSavedQueryOperator(_OneSavedQueryOperator):
     Returns ``{"id", "deleted": True}``.
 
     :param saved_query_id: the saved query's UUID.
+    :param saved_query_name: the saved query's name, instead of its id (looked up at execute).
     :param posthog_conn_id: Airflow connection id of the PostHog connection.
     :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.
     """
 
-    template_fields = ("saved_query_id", "posthog_conn_id", "project_id")
+    template_fields = ("saved_query_id", "saved_query_name", "posthog_conn_id", "project_id")
     operator_extra_links = ()
 
     def execute(self, context: Context) -> dict[str, Any]:
-        saved_query_id = checked_at_execute(lambda: check_saved_query_id(self.saved_query_id))
+        saved_query_id = self._resolved_id()
         try:
             self.hook.delete_saved_query(saved_query_id)
         except PostHogNotFoundError:
@@ -424,6 +479,7 @@ class PostHogMaterializeSavedQueryOperator(_OneSavedQueryOperator):
     Returns ``{"id", "sync_frequency"}``.
 
     :param saved_query_id: the saved query's UUID.
+    :param saved_query_name: the saved query's name, instead of its id (looked up at execute).
     :param sync_frequency: refresh schedule: ``15min``, ``30min``, ``1hour``, ``6hour``, ``12hour``,
         ``24hour``, ``7day`` or ``30day``; ``1min`` and ``5min`` are accepted but PostHog raises them to
         ``15min``. ``None`` leaves PostHog's default (``24hour``). PostHog refuses ``never``: to stop the
@@ -433,7 +489,13 @@ class PostHogMaterializeSavedQueryOperator(_OneSavedQueryOperator):
     :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.
     """
 
-    template_fields = ("saved_query_id", "sync_frequency", "posthog_conn_id", "project_id")
+    template_fields = (
+        "saved_query_id",
+        "saved_query_name",
+        "sync_frequency",
+        "posthog_conn_id",
+        "project_id",
+    )
 
     def __init__(self, *, sync_frequency: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -447,8 +509,8 @@ class PostHogMaterializeSavedQueryOperator(_OneSavedQueryOperator):
         return endpoints.check_sync_frequency(self.sync_frequency)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        saved_query_id = checked_at_execute(lambda: check_saved_query_id(self.saved_query_id))
         sync_frequency = checked_at_execute(self._checked_sync_frequency)
+        saved_query_id = self._resolved_id()
         PostHogSavedQueryLink.push(context, self.hook, saved_query_id)
         self.hook.materialize_saved_query(saved_query_id, sync_frequency=sync_frequency)
         self.log.info("Materialized saved query %s (sync_frequency=%s).", saved_query_id, sync_frequency)
@@ -474,14 +536,15 @@ class PostHogRevertSavedQueryMaterializationOperator(_OneSavedQueryOperator):
     Returns ``{"id", "is_materialized": False}``.
 
     :param saved_query_id: the saved query's UUID.
+    :param saved_query_name: the saved query's name, instead of its id (looked up at execute).
     :param posthog_conn_id: Airflow connection id of the PostHog connection.
     :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.
     """
 
-    template_fields = ("saved_query_id", "posthog_conn_id", "project_id")
+    template_fields = ("saved_query_id", "saved_query_name", "posthog_conn_id", "project_id")
 
     def execute(self, context: Context) -> dict[str, Any]:
-        saved_query_id = checked_at_execute(lambda: check_saved_query_id(self.saved_query_id))
+        saved_query_id = self._resolved_id()
         PostHogSavedQueryLink.push(context, self.hook, saved_query_id)
         self.hook.revert_saved_query_materialization(saved_query_id)
         self.log.info("Reverted the materialization of saved query %s.", saved_query_id)

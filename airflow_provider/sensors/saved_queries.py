@@ -9,7 +9,8 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider._compat import AirflowSensorTimeout, conf
-from airflow_provider.api.arguments import require_timestamp
+from airflow_provider.api.arguments import invalid, require_timestamp
+from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.links import PostHogSavedQueryLink
 from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
 from airflow_provider.saved_query_runs import (
@@ -17,9 +18,10 @@ from airflow_provider.saved_query_runs import (
     EVENT_TIMEOUT,
     TRANSIENT_ERRORS,
     SavedQueryRun,
-    check_saved_query_id,
+    check_saved_query_arguments,
     describe_run,
     read_run_state,
+    saved_query_id_of,
     validate_run_event,
 )
 
@@ -34,52 +36,85 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
     Wait until a saved query's run ends: succeed on ``Completed``, fail on ``Failed``, ``Cancelled``
     or ``Skipped`` with PostHog's error text.
 
-    The run followed is the first data-modeling job created after ``requested_after`` (for instance
-    the ``requested_at`` a :class:`~airflow_provider.operators.saved_queries.PostHogRunSavedQueryOperator`
-    returned), falling back to the saved query's own ``status``; without ``requested_after`` it is
-    the newest run, whenever it started. Works in ``poke`` and ``reschedule`` modes, and deferrable:
-    it then checks once and, if the run is still going, waits in the triggerer. The sensor only
-    watches: a timeout or kill never cancels the run.
+    The run followed is the first data-modeling job created at or after ``requested_after`` (for
+    instance the ``requested_at`` a
+    :class:`~airflow_provider.operators.saved_queries.PostHogRunSavedQueryOperator` returned), falling
+    back to the saved query's own ``status``. Without ``requested_after`` the sensor waits for a new
+    refresh: one that started at or after the end of the DAG run's data interval
+    (``data_interval_end``) or, for a run without a data interval, after the sensor started (its
+    first try; the first poke of a rescheduled sensor). A refresh that started before then, such as
+    yesterday's, never satisfies it. ``accept_earlier_runs=True`` follows the newest run instead,
+    whenever it started (the behaviour before 0.2.0). Works in ``poke`` and ``reschedule`` modes,
+    and deferrable: it then checks once and, if the run is still going, waits in the triggerer. The
+    sensor only watches: a timeout or kill never cancels the run.
 
     Returns ``{"saved_query_id", "status", "job_id"}``.
 
-    :param saved_query_id: the saved query's UUID.
-    :param requested_after: follow only a run that started after this time (datetime, ISO 8601
+    :param saved_query_id: the saved query's UUID (templated).
+    :param saved_query_name: the saved query's name as in PostHog (templated), instead of its id;
+        exactly one of the two. Looked up once at execute, never when the DAG is parsed.
+    :param requested_after: follow only a run that started at or after this time (datetime, ISO 8601
         string or epoch seconds; templated).
+    :param accept_earlier_runs: without ``requested_after``, follow the newest run whenever it
+        started, even one that completed before this DAG run (default ``False``).
     :param deferrable: wait in the triggerer instead of a worker slot
         (default ``[operators] default_deferrable``).
     :param posthog_conn_id: Airflow connection id of the PostHog connection.
     :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.
     """
 
-    template_fields = ("saved_query_id", "requested_after", "posthog_conn_id", "project_id")
+    template_fields = (
+        "saved_query_id",
+        "saved_query_name",
+        "requested_after",
+        "posthog_conn_id",
+        "project_id",
+    )
     operator_extra_links = (PostHogSavedQueryLink(),)
 
     def __init__(
         self,
         *,
-        saved_query_id: str,
+        saved_query_id: str | None = None,
+        saved_query_name: str | None = None,
         requested_after: Any = None,
+        accept_earlier_runs: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.saved_query_id = saved_query_id
+        self.saved_query_name = saved_query_name
         self.requested_after = requested_after
+        self.accept_earlier_runs = accept_earlier_runs
         self.deferrable = deferrable
-        if not is_unrendered(saved_query_id):
-            check_saved_query_id(saved_query_id)  # fail when the DAG is parsed
+        # Fail when the DAG is parsed (templates are checked once rendered); no request here.
+        check_saved_query_arguments(saved_query_id, saved_query_name, skip=is_unrendered)
         if not is_unrendered(requested_after):
             require_timestamp("requested_after", requested_after)
-
-    def _run_followed(self) -> SavedQueryRun:
-        # Rendered values, checked before any request; bad ones fail the task without retries.
-        return checked_at_execute(
-            lambda: SavedQueryRun(
-                check_saved_query_id(self.saved_query_id),
-                require_timestamp("requested_after", self.requested_after),
+        if not isinstance(accept_earlier_runs, bool):
+            invalid("accept_earlier_runs", "True or False", accept_earlier_runs)
+        if accept_earlier_runs and requested_after is not None:
+            raise PostHogConfigError(
+                "Give requested_after or accept_earlier_runs=True, not both: requested_after already "
+                "says which runs count."
             )
-        )
+        self._followed: SavedQueryRun | None = None
+
+    def _run_followed(self, context: Context) -> SavedQueryRun:
+        """The run this sensor follows, worked out once per execute (a name is looked up then)."""
+        if self._followed is None:
+            # Rendered values, checked before any request; bad ones fail the task without retries.
+            requested_after = checked_at_execute(
+                lambda: require_timestamp("requested_after", self.requested_after)
+            )
+            if requested_after is None and not self.accept_earlier_runs:
+                requested_after = _new_refresh_marker(context)
+            saved_query_id = checked_at_execute(
+                lambda: saved_query_id_of(self.hook, self.saved_query_id, self.saved_query_name)
+            )
+            self._followed = SavedQueryRun(saved_query_id, requested_after)
+        return self._followed
 
     def poke(self, context: Context) -> PokeReturnValue:
         """Check the run once; fail the task if it ended any way but ``Completed``.
@@ -87,7 +122,7 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
         PostHog being unreachable, overloaded or throttling (after the client's retries) counts as
         "not done yet", like in the trigger.
         """
-        run = self._run_followed()
+        run = self._run_followed(context)
         saved_query_id = run.saved_query_id
         try:
             state = read_run_state(self.hook, run)
@@ -107,7 +142,7 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
         )
 
     def execute(self, context: Context) -> Any:
-        run = self._run_followed()
+        run = self._run_followed(context)
         PostHogSavedQueryLink.push(context, self.hook, run.saved_query_id)
         if not self.deferrable:
             return super().execute(context)
@@ -145,3 +180,19 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
             "status": checked["run_status"],
             "job_id": checked["job_id"],
         }
+
+
+def _new_refresh_marker(context: Context) -> float:
+    """When a run must have started to be new for this DAG run: the end of its data interval, else
+    when the sensor started (the first poke of a rescheduled sensor, so a reschedule never moves it).
+
+    :param context: the task's context.
+    """
+    interval_end = context.get("data_interval_end")
+    if interval_end is not None:
+        marker = require_timestamp("data_interval_end", interval_end)
+        if marker is not None:
+            return marker
+    ti = context.get("ti")
+    first_try = ti.get_first_reschedule_date(context) if ti is not None else None
+    return first_try.timestamp() if first_try is not None else time.time()

@@ -17,6 +17,8 @@ from airflow_provider.saved_query_runs import (
     TRANSIENT_ERRORS,
     SavedQueryRun,
     acancel_run,
+    asaved_query_id_named,
+    check_saved_query_arguments,
     run_event,
     stop_event,
 )
@@ -42,6 +44,9 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
     alone and one walk of the project's job listing for many, and answers each of them.
 
     :param saved_query_id: the saved query (view) whose run is followed.
+    :param saved_query_name: the view's name instead of its id (exactly one of the two), for a
+        trigger used on its own: it is looked up once when the trigger starts, in the triggerer. The
+        provider's run operator and sensor look names up before deferring and pass the id.
     :param deadline: absolute epoch seconds (``time.time()``) after which the trigger yields ``timeout``.
     :param requested_after: epoch seconds taken just before the run was asked for. Without a
         baseline, the first job created after it is followed (``None``: the newest run, whenever it
@@ -61,7 +66,7 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
     def __init__(
         self,
         *,
-        saved_query_id: str,
+        saved_query_id: str | None = None,
         deadline: float,
         requested_after: float | None = None,
         baseline_taken: bool = False,
@@ -71,11 +76,13 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         cancel_on_kill: bool = True,
         posthog_conn_id: str = "posthog_default",
         project_id: int | str | None = None,
+        saved_query_name: str | None = None,
     ) -> None:
         super().__init__()
-        self.run_followed = SavedQueryRun.from_trigger_kwargs(
-            saved_query_id, requested_after, baseline_taken, baseline_job_id, baseline_job_created_at
-        )
+        check_saved_query_arguments(saved_query_id, saved_query_name)
+        self.saved_query_name = saved_query_name
+        self._marker = (requested_after, baseline_taken, baseline_job_id, baseline_job_created_at)
+        self._run_followed = None if saved_query_id is None else self._run_of(saved_query_id)
         self.deadline = deadline
         self.poll_interval = poll_interval
         self.cancel_on_kill = cancel_on_kill
@@ -83,22 +90,43 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         self.project_id = project_id
         self._outage_since: float | None = None
 
+    def _run_of(self, saved_query_id: str) -> SavedQueryRun:
+        return SavedQueryRun.from_trigger_kwargs(saved_query_id, *self._marker)
+
     @property
-    def saved_query_id(self) -> str:
-        """The saved query whose run is followed."""
-        return self.run_followed.saved_query_id
+    def run_followed(self) -> SavedQueryRun:
+        """The run followed; known once a name given instead of an id has been looked up."""
+        if self._run_followed is None:
+            raise RuntimeError(f"Saved query {self.saved_query_name!r} has not been looked up yet.")
+        return self._run_followed
+
+    @property
+    def saved_query_id(self) -> str | None:
+        """The saved query whose run is followed (``None`` while a name is not looked up yet)."""
+        return None if self._run_followed is None else self._run_followed.saved_query_id
 
     @property
     def requested_after(self) -> float | None:
         """When the run was asked for (epoch seconds), echoed in every event."""
-        return self.run_followed.requested_after
+        return self._marker[0]
+
+    @property
+    def _label(self) -> str:
+        return self.saved_query_id or repr(self.saved_query_name)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and the plain-value kwargs that rebuild this trigger anywhere."""
+        requested_after, baseline_taken, baseline_job_id, baseline_job_created_at = self._marker
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
-                **self.run_followed.trigger_kwargs(),
+                # As given: a name is looked up again by a trigger rebuilt from these kwargs.
+                "saved_query_id": None if self.saved_query_name is not None else self.saved_query_id,
+                "saved_query_name": self.saved_query_name,
+                "requested_after": requested_after,
+                "baseline_taken": baseline_taken,
+                "baseline_job_id": baseline_job_id,
+                "baseline_job_created_at": baseline_job_created_at,
                 "deadline": self.deadline,
                 "poll_interval": self.poll_interval,
                 "cancel_on_kill": self.cancel_on_kill,
@@ -117,16 +145,45 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         on every way out, cancellation included.
         """
         try:
-            payload = await self._wait()
+            payload = await self._look_up_name() if self._run_followed is None else None
+            if payload is None:
+                payload = await self._wait()
         except Exception as error:
             payload = stop_event(
                 EVENT_ERROR,
                 self.saved_query_id,
-                f"Waiting for saved query {self.saved_query_id} failed unexpectedly: "
-                f"{type(error).__name__}: {error}",
+                f"Waiting for saved query {self._label} failed unexpectedly: {type(error).__name__}: {error}",
                 self.requested_after,
             )
         yield TriggerEvent(payload)
+
+    async def _look_up_name(self) -> dict[str, Any] | None:
+        """Find the id of the view named ``saved_query_name``; an event when that cannot be done.
+
+        Lost connections, 5xx and 429 answers are waited out until the deadline, as polls are.
+        """
+        name = str(self.saved_query_name)
+        while True:
+            hook = self._hook()
+            try:
+                saved_query_id = await _cut_off_after(
+                    self.deadline - time.time(), asaved_query_id_named(hook, name)
+                )
+            except asyncio.TimeoutError:
+                return self._timeout_event()
+            except TRANSIENT_ERRORS as error:
+                self._note_outage(error)
+            except (PostHogError, ValueError) as error:
+                return stop_event(
+                    EVENT_ERROR, None, f"Could not find saved query {name!r}: {error}", self.requested_after
+                )
+            else:
+                self._note_recovery()
+                self._run_followed = self._run_of(saved_query_id)
+                return None
+            finally:
+                await hook.close()
+            await asyncio.sleep(max(0.0, min(self.poll_interval, self.deadline - time.time())))
 
     async def _wait(self) -> dict[str, Any]:
         # The connection's poller reads every waiting run of this triggerer once per interval; it paces
@@ -149,13 +206,13 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
                 return stop_event(
                     EVENT_ERROR,
                     self.saved_query_id,
-                    f"Could not read saved query {self.saved_query_id}: {error}",
+                    f"Could not read saved query {self._label}: {error}",
                     self.requested_after,
                 )
             else:
                 self._note_recovery()
                 if state.terminal:
-                    return run_event(self.saved_query_id, state, self.requested_after)
+                    return run_event(self.run_followed.saved_query_id, state, self.requested_after)
             if self.deadline - time.time() <= 0:
                 return self._timeout_event()
 
@@ -163,7 +220,7 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         return stop_event(
             EVENT_TIMEOUT,
             self.saved_query_id,
-            f"Saved query {self.saved_query_id} run had not ended by its deadline "
+            f"Saved query {self._label} run had not ended by its deadline "
             f"({time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(self.deadline))}).",
             self.requested_after,
         )
@@ -173,7 +230,7 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
             self._outage_since = time.monotonic()
             self.log.warning(
                 "Cannot reach PostHog for saved query %s (%s); polling goes on until the deadline.",
-                self.saved_query_id,
+                self._label,
                 error,
             )
 
@@ -181,7 +238,7 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         if self._outage_since is not None:
             self.log.info(
                 "Reached PostHog again for saved query %s after %.1f s.",
-                self.saved_query_id,
+                self._label,
                 time.monotonic() - self._outage_since,
             )
             self._outage_since = None
@@ -193,6 +250,8 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         cancel to personal API keys (403): that is logged as a warning saying the run goes on.
         """
         if not self.cancel_on_kill:
+            return
+        if self.saved_query_id is None:  # killed before its name was looked up: no run followed yet
             return
         hook = self._hook()
         try:

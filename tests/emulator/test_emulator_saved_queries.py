@@ -166,6 +166,40 @@ def test_run_of_a_view_that_is_not_fully_set_up_is_a_400_that_says_so_and_starts
     assert run(emulator, create(emulator, "ready_view")["id"]).status_code == 200  # others still run
 
 
+def test_run_takes_posthogs_full_refresh_body_checked_as_a_drf_boolean_before_the_lookup(
+    emulator: Any,
+) -> None:
+    created = create(emulator)
+    http = session(emulator)
+    url = api(emulator, f"warehouse_saved_queries/{created['id']}/run/")
+    not_a_boolean = http.post(url, json={"full_refresh": "maybe"})
+    null = http.post(url, json={"full_refresh": None})
+    unknown_view = http.post(
+        api(emulator, "warehouse_saved_queries/0193b5d2-0000-7000-8000-000000000009/run/"),
+        json={"full_refresh": 2},
+    )
+    assert not_a_boolean.status_code == null.status_code == unknown_view.status_code == 400
+    assert not_a_boolean.json() == envelope(
+        "validation_error", "invalid_input", "Must be a valid boolean.", "full_refresh"
+    )
+    assert null.json() == envelope("validation_error", "null", "This field may not be null.", "full_refresh")
+    assert jobs(emulator, saved_query_id=created["id"])["count"] == 0
+
+    assert http.post(url, json={"full_refresh": True}).status_code == 200
+    assert http.post(url, json={"full_refresh": "false"}).status_code == 200
+    assert run(emulator, created["id"]).status_code == 200  # no body: PostHog's default, false
+    stored = sorted(
+        (job for job in emulator.emulator.state.objects["data_modeling_jobs"].values()),
+        key=lambda job: job["_sequence"],
+    )
+    assert [job["_full_refresh"] for job in stored if job["saved_query_id"] == created["id"]] == [
+        True,
+        False,
+        False,
+    ]
+    assert all("full_refresh" not in job for job in jobs(emulator, saved_query_id=created["id"])["results"])
+
+
 def test_failed_job_sets_latest_error(emulator: Any) -> None:
     emulator.configure(job_run_seconds=0.05, job_outcome="Failed", job_error="Unknown table events_v2")
     created = create(emulator)

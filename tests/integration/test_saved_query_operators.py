@@ -19,7 +19,12 @@ from structlog.testing import capture_logs
 
 import airflow_provider.operators.saved_queries as saved_queries_module
 import airflow_provider.saved_query_runs as saved_query_runs_module
-from airflow_provider._compat import AirflowFailException, AirflowRescheduleException, TaskDeferred
+from airflow_provider._compat import (
+    AirflowFailException,
+    AirflowRescheduleException,
+    AirflowSensorTimeout,
+    TaskDeferred,
+)
 from airflow_provider.api import PostHogServerError, PostHogValidationError
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.operators import (
@@ -209,8 +214,11 @@ def test_run_waits_on_a_worker_until_the_job_completes(
     newest_job = next(iter(PostHogHook().list_data_modeling_jobs(saved_query_id=saved_query["id"])))
     assert result["status"] == "Completed"
     assert result["job_id"] == newest_job["id"]
+    assert result["rows_materialized"] == newest_job["rows_materialized"] > 0
+    assert result["full_refresh"] is False
     assert result["requested_at"] >= time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(before))
-    assert len(run_posts(posthog_conn)) == 1
+    (run_post,) = run_posts(posthog_conn)
+    assert run_post["body"] is None  # no full refresh asked for: PostHog's default, no body
     assert ti.pushed[URL_KEY].endswith(f"sql?open_view={saved_query['id']}")
 
 
@@ -240,7 +248,14 @@ def test_run_without_waiting_returns_right_after_asking(
         task_id="run", saved_query_id=saved_query["id"], wait_for_completion=False
     ).execute(task_context(ti))
 
-    assert result["status"] == "requested"
+    assert result == {
+        "saved_query_id": saved_query["id"],
+        "requested_at": result["requested_at"],
+        "status": "requested",
+        "job_id": None,
+        "rows_materialized": None,
+        "full_refresh": False,
+    }
     (run_post,) = run_posts(posthog_conn)
     # One read of the newest job, the baseline the run is matched against, before asking; no polling.
     (baseline_read,) = posthog_conn.requests(method="GET", path="data_modeling_jobs")
@@ -286,6 +301,7 @@ def test_run_follows_its_own_job_when_the_workers_clock_is_an_hour_ahead(
     assert newest_job["id"] != earlier_job["id"]
     assert result["status"] == "Completed"
     assert result["job_id"] == newest_job["id"]
+    assert result["rows_materialized"] == newest_job["rows_materialized"]
     assert len(run_posts(posthog_conn)) == 2
 
 
@@ -375,12 +391,29 @@ ID_TAKERS = [
 
 
 @pytest.mark.parametrize("task_class", ID_TAKERS, ids=lambda task_class: task_class.__name__)
-@pytest.mark.parametrize("bad_id", ["daily_views", "", "0193b5d2-...", None], ids=repr)
+@pytest.mark.parametrize("bad_id", ["daily_views", "", "0193b5d2-...", 42], ids=repr)
 def test_a_saved_query_id_that_is_not_a_uuid_is_refused_when_the_dag_is_parsed(
     task_class: type, bad_id: Any
 ) -> None:
     with pytest.raises(ValueError, match=r"^saved_query_id must be a UUID such as"):
         task_class(task_id="task", saved_query_id=bad_id)
+
+
+@pytest.mark.parametrize("task_class", ID_TAKERS, ids=lambda task_class: task_class.__name__)
+@pytest.mark.parametrize(
+    ("arguments", "given"),
+    [({}, "neither"), ({"saved_query_id": SOME_UUID, "saved_query_name": VIEW}, "both")],
+    ids=["neither", "both"],
+)
+def test_exactly_one_of_id_and_name_is_required_when_the_dag_is_parsed(
+    posthog_conn: Any, task_class: type, arguments: dict[str, Any], given: str
+) -> None:
+    with pytest.raises(ValueError, match=f"saved_query_id .* and saved_query_name .*; got {given}"):
+        task_class(task_id="task", **arguments)
+    assert "saved_query_name" in task_class.template_fields
+    task_class(task_id="task", saved_query_name="{{ params.view }}")  # a template: nothing looked up
+    task_class(task_id="task", saved_query_name=VIEW)
+    assert posthog_conn.requests() == []  # names are never looked up when the DAG is parsed
 
 
 def test_a_literal_uuid_is_accepted_in_any_spelling_and_sent_canonical(
@@ -420,6 +453,70 @@ def test_a_rendered_id_names_the_field_and_what_is_allowed(posthog_conn: Any, ti
     with pytest.raises(AirflowFailException, match=r"^saved_query_id must be a UUID such as .*'daily_views'"):
         operator.execute(task_context(ti))
     assert posthog_conn.requests() == []
+
+
+def test_run_with_full_refresh_sends_posthogs_body_and_says_so_in_its_result(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    result = PostHogRunSavedQueryOperator(
+        task_id="run",
+        saved_query_id=saved_query["id"],
+        full_refresh=True,
+        deferrable=False,
+        check_interval=0.1,
+    ).execute(task_context(ti))
+
+    (run_post,) = run_posts(posthog_conn)
+    assert run_post["body"] == {"full_refresh": True}
+    stored = posthog_conn.emulator.state.objects["data_modeling_jobs"][result["job_id"]]
+    assert stored["_full_refresh"] is True  # the job PostHog started is the full refresh
+    assert (result["status"], result["full_refresh"]) == ("Completed", True)
+    with pytest.raises(ValueError, match=r"^full_refresh must be True or False; got 'yes'"):
+        PostHogRunSavedQueryOperator(task_id="run", saved_query_id=SOME_UUID, full_refresh="yes")
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["on-a-worker", "deferrable"])
+def test_run_by_a_templated_name_looks_the_view_up_once_at_execute(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any, deferrable: bool
+) -> None:
+    seen_before = len(posthog_conn.requests())  # the fixture's create
+    operator = PostHogRunSavedQueryOperator(
+        task_id="run", saved_query_name="{{ params.view }}", deferrable=deferrable, check_interval=0.1
+    )
+    assert len(posthog_conn.requests()) == seen_before
+    operator.saved_query_name = VIEW  # what the template rendered to
+
+    if deferrable:
+        with pytest.raises(TaskDeferred) as deferred:
+            operator.execute(task_context(ti))
+        _, kwargs = deferred.value.trigger.serialize()
+        # The name was looked up before deferring: the trigger gets the id, as plain kwargs.
+        assert (kwargs["saved_query_id"], kwargs["saved_query_name"]) == (saved_query["id"], None)
+        result = operator.execute_complete(
+            task_context(ti), asyncio.run(_first_event(deferred.value.trigger))
+        )
+    else:
+        result = operator.execute(task_context(ti))
+
+    (lookup,) = posthog_conn.requests(method="GET", path=r"/warehouse_saved_queries/?$")
+    assert lookup["query"]["search"] == VIEW
+    (run_post,) = run_posts(posthog_conn)
+    assert f"/warehouse_saved_queries/{saved_query['id']}/run" in run_post["path"]
+    assert (result["saved_query_id"], result["status"]) == (saved_query["id"], "Completed")
+
+
+def test_a_name_no_view_has_fails_the_task_saying_so_without_a_run(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    operator = PostHogRunSavedQueryOperator(task_id="run", saved_query_name="airflow_operator")
+
+    with pytest.raises(AirflowFailException) as refused:
+        operator.execute(task_context(ti))
+
+    message = str(refused.value)
+    assert message.startswith("saved_query_name must be the exact name of a saved query")
+    assert "No view has this name" in message and repr(VIEW) in message  # the near miss is shown
+    assert run_posts(posthog_conn) == []
 
 
 # Delete, materialize, revert
@@ -481,9 +578,7 @@ def make_sensor(saved_query_id: str, requested_after: float | None, **kwargs: An
         task_id="wait",
         saved_query_id=saved_query_id,
         requested_after=requested_after,
-        poke_interval=0.1,
-        timeout=30,
-        **kwargs,
+        **{"poke_interval": 0.1, "timeout": 30, **kwargs},
     )
 
 
@@ -509,7 +604,48 @@ def test_sensor_is_not_fooled_by_an_earlier_run(
     wait_for_newest_job_to_end(saved_query["id"])  # before the run we wait for was asked for
 
     assert not make_sensor(saved_query["id"], time.time()).poke(task_context(ti)).is_done
-    assert make_sensor(saved_query["id"], None).poke(task_context(ti)).is_done
+    assert make_sensor(saved_query["id"], None, accept_earlier_runs=True).poke(task_context(ti)).is_done
+
+
+def test_sensor_waits_for_a_refresh_after_the_data_interval_by_default(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    PostHogHook().run_saved_query(saved_query["id"])
+    yesterdays = wait_for_newest_job_to_end(saved_query["id"])
+    interval_ended = {**task_context(ti), "data_interval_end": dt.datetime.now(dt.timezone.utc)}
+    sensor = make_sensor(saved_query["id"], None, timeout=0.5)
+
+    with pytest.raises(AirflowSensorTimeout):
+        sensor.execute(interval_ended)  # the completed refresh predates the interval's end
+
+    PostHogHook().run_saved_query(saved_query["id"])  # today's refresh
+    result = make_sensor(saved_query["id"], None).execute(interval_ended)
+    assert result["status"] == "Completed" and result["job_id"] != yesterdays["id"]
+    earlier_interval = {
+        **interval_ended,
+        "data_interval_end": dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1),
+    }
+    assert make_sensor(saved_query["id"], None).execute(earlier_interval)["job_id"] == yesterdays["id"]
+    with pytest.raises(ValueError, match="requested_after or accept_earlier_runs=True, not both"):
+        make_sensor(saved_query["id"], time.time(), accept_earlier_runs=True)
+
+
+def test_sensor_by_name_follows_the_named_views_run(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    requested_after = time.time()
+    PostHogHook().run_saved_query(saved_query["id"])
+    sensor = PostHogSavedQuerySensor(
+        task_id="wait", saved_query_name=VIEW, requested_after=requested_after, poke_interval=0.1, timeout=30
+    )
+
+    result = sensor.execute(task_context(ti))
+
+    newest_job = next(iter(PostHogHook().list_data_modeling_jobs(saved_query_id=saved_query["id"])))
+    assert result == {"saved_query_id": saved_query["id"], "status": "Completed", "job_id": newest_job["id"]}
+    assert (
+        len(posthog_conn.requests(method="GET", path=r"/warehouse_saved_queries/?$")) == 1
+    )  # looked up once
 
 
 def test_sensor_treats_an_unreachable_posthog_as_not_done_yet(

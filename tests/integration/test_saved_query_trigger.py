@@ -54,6 +54,41 @@ async def test_trigger_yields_success_once_the_job_completes(posthog_conn: Any, 
     assert len(job_polls(posthog_conn)) >= 2  # it saw the job Running before it saw it Completed
 
 
+async def test_a_trigger_given_a_name_looks_it_up_in_the_triggerer_and_follows_that_views_run(
+    posthog_conn: Any, saved_query: dict[str, Any]
+) -> None:
+    requested_after = start_run(saved_query["id"])
+    trigger = PostHogSavedQueryRunTrigger(
+        saved_query_name=saved_query["name"],
+        deadline=time.time() + 20,
+        requested_after=requested_after,
+        poll_interval=0.1,
+    )
+    _, kwargs = trigger.serialize()
+    assert (kwargs["saved_query_id"], kwargs["saved_query_name"]) == (None, saved_query["name"])
+
+    event = await first_event(trigger)
+    missing = await first_event(
+        PostHogSavedQueryRunTrigger(
+            saved_query_name="no_such_view", deadline=time.time() + 20, poll_interval=0.1
+        )
+    )
+
+    newest_job = next(iter(PostHogHook().list_data_modeling_jobs(saved_query_id=saved_query["id"])))
+    assert (event["status"], event["saved_query_id"], event["job_id"]) == (
+        "success",
+        saved_query["id"],
+        newest_job["id"],
+    )
+    assert missing["status"] == "error" and missing["saved_query_id"] is None
+    assert "Could not find saved query 'no_such_view'" in missing["message"]
+    assert "No view has this name" in missing["message"]
+    with pytest.raises(ValueError, match="got both"):
+        PostHogSavedQueryRunTrigger(
+            saved_query_id=saved_query["id"], saved_query_name="x", deadline=time.time()
+        )
+
+
 @pytest.mark.parametrize("earlier_run", [False, True], ids=["first-run", "after-an-earlier-run"])
 async def test_trigger_follows_the_job_after_its_baseline_when_requested_after_is_an_hour_ahead(
     posthog_conn: Any, saved_query_id: str, earlier_run: bool

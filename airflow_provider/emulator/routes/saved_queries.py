@@ -3,9 +3,10 @@
 POST is an upsert by name (200 when the name, exactly as sent, exists) with the
 ``edited_history_id`` check; the list is page-numbered, with PostHog's minimal items; answers take
 ``last_run_at``, ``status`` and ``latest_error`` from the view's newest job; DELETE is a soft 204,
-or 400 while other views read the view; ``run`` answers 200 with no body and starts a job that
-finishes after ``job_run_seconds`` (the view's own ``status`` column is not set to ``Running``; the
-answer shows the job's), or 400 for a view that is not fully set up (``unready_saved_queries``);
+or 400 while other views read the view; ``run`` (optional body ``{"full_refresh": bool}``) answers
+200 with no body and starts a job that finishes after ``job_run_seconds`` (the view's own ``status``
+column is not set to ``Running``; the answer shows the job's), or 400 for a view that is not fully
+set up (``unready_saved_queries``);
 ``materialize`` starts a job too; ``cancel`` is refused to personal API keys unless configured; jobs
 are listed limit/offset, 10 a page by default and at most 100.
 """
@@ -167,15 +168,25 @@ async def run_saved_query(request: Request) -> Response:
     """Start a data-modeling job: 200 with an empty body and no run id, like PostHog; 400 for a view
     that is not fully set up.
 
+    The optional body ``{"full_refresh": bool}`` (PostHog's ``SavedQueryRunSerializer``, a DRF
+    ``BooleanField``, default ``false``, no ``null``) is checked before the view is looked up, as
+    PostHog does; the value is kept on the job as ``_full_refresh`` (PostHog's job has no such
+    field, so the API never shows it).
+
     :param request: the request.
     """
     saved_query_id = request.path_params["saved_query_id"]
     await admit(request, WRITE_SCOPE, ("saved_query",), f"saved_query:{saved_query_id}")
+    body = await json_object(request)
+    full_refresh = fields.get(body, "full_refresh", is_required=False)
+    full_refresh = False if fields.is_missing(full_refresh) else fields.boolean("full_refresh", full_refresh)
     emulator = _advanced(request)
     saved_query = _find(request)
     if saved_query["name"] in emulator.config.unready_saved_queries:
         raise validation_error(None, "invalid_input", NOT_SET_UP)
-    emulator.start_job(saved_query)
+    job = emulator.start_job(saved_query)
+    with emulator.state.lock:
+        job["_full_refresh"] = full_refresh
     return Response(status_code=200)
 
 

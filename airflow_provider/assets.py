@@ -14,6 +14,13 @@ Airflow finds :func:`normalize_uri` (checks and canonicalises), :func:`create_as
 ``namespace=posthog://<host>``, ``name=<project_id>.saved_queries.<view name>`` (the database.schema.table
 shape OpenLineage uses for warehouse tables). DAG authors use :func:`posthog_saved_query_asset` and never
 write the URI themselves.
+
+A DAG file names a view's asset with the host and project given (``posthog_saved_query_asset("v",
+host=..., project_id=...)``), so parsing reads no connection. The URI has to be concrete when the DAG is
+parsed: Airflow matches an event to a schedule by the asset's name and URI together, and a name reference
+(``Asset.ref(name=...)``) resolves only to an active asset, which one that the operators add through their
+alias at run time never becomes on Airflow 3.1 (docs/assets.md, "Why the host and project are in the DAG
+file").
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, quote, unquote, urlsplit
 
-from airflow.sdk import Asset, AssetAlias, ObjectStoragePath
+from airflow.sdk import Asset, ObjectStoragePath
 
 from airflow_provider.api.config import normalise_host, validate_project_id
 from airflow_provider.api.errors import PostHogConfigError
@@ -37,7 +44,6 @@ __all__ = [
     "normalize_uri",
     "openlineage_namespace",
     "posthog_saved_query_asset",
-    "saved_query_alias",
     "saved_query_uri",
     "storage_folder_asset",
     "storage_uri",
@@ -126,17 +132,22 @@ def posthog_saved_query_asset(
     project_id: int | str | None = None,
     host: str | None = None,
 ) -> Asset:
-    """The asset of a PostHog view, for a DAG's ``schedule``, ``inlets`` or ``outlets``.
+    """The asset of a PostHog view, for a DAG's ``schedule``, ``inlets``, ``outlets`` or an ``AssetWatcher``.
 
-    The host and project come from the connection (read when the DAG file is parsed: Airflow caches it
-    in the DAG processor; environment variables and secrets backends work too). Give both ``host`` and
-    ``project_id`` to read no connection at all.
+    Give ``host`` and ``project_id``, the ones of the connection the operators and triggers use, and
+    nothing is read: the DAG file parses without a connection, network or database, which is what a DAG
+    file should do. The asset is the one the operators announce for that view at run time (they build it
+    from their connection), so a DAG scheduled on it runs after them.
+
+    Without them the missing parts come from the connection ``conn_id``, read every time the file is
+    parsed; the file then fails to import wherever that connection is not defined. This is kept for DAG
+    files written that way; new ones pass ``host`` and ``project_id``.
 
     :param name: the view's name, as in PostHog.
-    :param conn_id: the PostHog connection whose host and ``project_id`` extra are used.
+    :param conn_id: the connection read for what is not given.
     :param project_id: the numeric project id; default: the connection's ``project_id`` extra.
     :param host: the PostHog host, e.g. ``https://eu.posthog.com``; default: the connection's.
-    :raises PostHogConfigError: for a bad name or project id, or a connection that lacks a project id.
+    :raises PostHogConfigError: for a bad name, host or project id, or a connection that lacks a project id.
     """
     _check_view_name(name)
     if host is None or project_id is None:
@@ -155,20 +166,6 @@ def posthog_saved_query_asset(
                     "extra; pass project_id=<numeric id>."
                 )
     return create_asset(host=host, project_id=project_id, name=name)
-
-
-def saved_query_alias(conn_id: str, project_id: int | str | None, view: str) -> AssetAlias:
-    """The alias an operator declares when the view's asset is known only at run time.
-
-    At run time the operator adds the view's ``posthog://`` asset to it, so a DAG scheduled on that
-    asset runs as if the asset had been declared.
-
-    :param conn_id: the operator's connection id (may be a template).
-    :param project_id: the operator's project id, if given.
-    :param view: what names the view in the operator: its name or its saved-query id (may be a template).
-    """
-    project = "" if project_id is None else f"/{project_id}"
-    return AssetAlias(name=f"{SCHEME}-saved-query:{conn_id}{project}/{view}")
 
 
 def storage_uri(path: ObjectStoragePath) -> str:

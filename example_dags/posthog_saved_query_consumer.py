@@ -1,13 +1,18 @@
 """Runs each time the ``posthog_saved_queries`` DAG has refreshed the ``daily_pageviews`` view.
 
-Scheduled on the view's asset, ``posthog://<host>/<project>/saved_queries/daily_pageviews``, which
-``posthog_saved_query_asset`` builds from the ``posthog_default`` connection when the file is parsed.
-The producer's run task emits one event per completed run; its extra says which job refreshed the
-view, how many rows it wrote and PostHog's ``last_run_at``.
+Scheduled on the view's asset, ``posthog://<host>/<project>/saved_queries/daily_pageviews``. The
+producer's run task emits one event per completed run; its extra says which job refreshed the view,
+how many rows it wrote and PostHog's ``last_run_at``.
+
+The file reads no connection when it is parsed: ``POSTHOG_HOST`` and ``POSTHOG_PROJECT_ID`` name the
+PostHog host and project that the ``posthog_default`` connection points at (default: the emulator of
+the README, ``http://127.0.0.1:8010``, project 1). They must be the connection's, or the asset is
+another one and this DAG never runs: the producer's task log names the asset it announced.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +21,11 @@ from airflow.sdk import DAG, task
 from airflow_provider.assets import posthog_saved_query_asset
 
 # The view posthog_saved_queries.py upserts and runs.
-DAILY_PAGEVIEWS = posthog_saved_query_asset("daily_pageviews")
+DAILY_PAGEVIEWS = posthog_saved_query_asset(
+    "daily_pageviews",
+    host=os.environ.get("POSTHOG_HOST", "http://127.0.0.1:8010"),
+    project_id=os.environ.get("POSTHOG_PROJECT_ID", "1"),
+)
 
 with DAG(
     dag_id="posthog_saved_query_consumer",

@@ -9,6 +9,12 @@ Watch a view here or run it from a DAG with outlets, not both: the watcher repor
 job, explicit runs included, so the same refresh would be announced twice.
 
 ``POSTHOG_WATCH_POLL_INTERVAL`` (seconds, default 60) sets how often the watcher looks.
+
+The file reads no connection when it is parsed: ``POSTHOG_HOST`` and ``POSTHOG_PROJECT_ID`` name the
+PostHog host and project that the ``posthog_default`` connection points at (default: the emulator of
+the README, ``http://127.0.0.1:8010``, project 1), for the asset's URI. The watcher's trigger reads the
+connection in the triggerer and emits on this asset whatever its URI, so this DAG runs either way; the
+URI is what lineage and the UI show, and what a DAG that runs the view announces.
 """
 
 from __future__ import annotations
@@ -24,7 +30,11 @@ from airflow_provider.triggers import PostHogSavedQueryRefreshedTrigger
 
 VIEW_NAME = "daily_signups"
 
-daily_signups = posthog_saved_query_asset(VIEW_NAME)
+daily_signups = posthog_saved_query_asset(
+    VIEW_NAME,
+    host=os.environ.get("POSTHOG_HOST", "http://127.0.0.1:8010"),
+    project_id=os.environ.get("POSTHOG_PROJECT_ID", "1"),
+)
 daily_signups.watchers = [
     AssetWatcher(
         name=f"{VIEW_NAME}_refreshed",

@@ -4,8 +4,9 @@ An operator whose asset is known only at run time (a view's URI needs the connec
 project, a summaries folder may be a template) declares an :class:`~airflow.sdk.AssetAlias` named after
 its DAG and task, and adds the concrete asset to it when it succeeds; Airflow then records an event for
 that asset, and DAGs scheduled on it run as if the asset had been declared. A DAG author who declares
-the asset itself (``outlets=[posthog_saved_query_asset("my_view")]``) gets the same event with the same
-extra. ``outlets=[]`` turns the events off. A task that fails emits nothing (Airflow's rule).
+the asset itself (``outlets=[posthog_saved_query_asset("my_view", host=..., project_id=...)]``) gets the
+same event with the same extra. ``outlets=[]`` turns the events off. A task that fails emits nothing
+(Airflow's rule).
 """
 
 from __future__ import annotations
@@ -78,7 +79,10 @@ def announce(operator: BaseOperator, context: Context, asset: Asset, extra: dict
         elif isinstance(outlet, Asset) and outlet.uri == asset.uri:
             context["outlet_events"][outlet].extra.update(extra)
             emitted = True
-    if not emitted and operator.outlets:
+    if emitted:
+        # A DAG scheduled on a view names the asset's URI itself; this line shows the URI to compare.
+        operator.log.info("Asset event for %s.", asset.uri)
+    elif operator.outlets:
         operator.log.warning(
             "None of this task's outlets is %s, so no event carries what it did; declare that asset "
             "or an AssetAlias as an outlet.",

@@ -55,8 +55,9 @@ class _SavedQueryOperator(PostHogBaseOperator):
 
     By default the operator's outlet is an alias (``posthog-saved-query:<dag_id>.<task_id>``) to which it
     adds the view's ``posthog://`` asset when it succeeds (see :mod:`airflow_provider.assets`), so a DAG
-    scheduled on ``posthog_saved_query_asset("<view>")`` runs after it. ``outlets=[...]`` replaces that
-    (the event's extra is set on a declared asset of the same view); ``outlets=[]`` emits nothing.
+    scheduled on ``posthog_saved_query_asset("<view>", host=..., project_id=...)`` runs after it.
+    ``outlets=[...]`` replaces that (the event's extra is set on a declared asset of the same view);
+    ``outlets=[]`` emits nothing.
 
     :param posthog_conn_id: Airflow connection id of the PostHog connection.
     :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.

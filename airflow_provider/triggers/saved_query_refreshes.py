@@ -22,7 +22,7 @@ class PostHogSavedQueryRefreshedTrigger(BaseEventTrigger):
     PostHog's scheduled materializations and explicit runs alike: any job of the view that ends
     ``Completed`` after the watcher started. Use it in an ``AssetWatcher`` on the view's asset::
 
-        view = posthog_saved_query_asset("daily_pageviews")
+        view = posthog_saved_query_asset("daily_pageviews", host="https://eu.posthog.com", project_id=12345)
         view.watchers = [AssetWatcher(name="daily_pageviews_refreshed",
                                       trigger=PostHogSavedQueryRefreshedTrigger(saved_query_name="daily_pageviews"))]
 

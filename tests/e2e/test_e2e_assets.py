@@ -23,6 +23,7 @@ from helpers import wait_until
 
 from airflow_provider.assets import posthog_saved_query_asset, uri_host
 from airflow_provider.emulator import EmulatorClient
+from airflow_provider.emulator.seed import PROJECT_ID as SEED_PROJECT_ID
 from airflow_provider.hooks.posthog import PostHogHook
 
 pytestmark = pytest.mark.e2e
@@ -45,8 +46,14 @@ def stack(request: pytest.FixtureRequest) -> Iterator[AirflowStack]:
         home,
         settings={"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "True", "POSTHOG_WATCH_POLL_INTERVAL": "1"},
     )
+    # The view DAGs name posthog_default's host and project themselves (they read no connection when
+    # parsed); the emulator's port is chosen before it starts, its project is the seed's.
+    airflow.settings.update(
+        {"POSTHOG_HOST": airflow.emulator_url, "POSTHOG_PROJECT_ID": str(SEED_PROJECT_ID)}
+    )
     try:
         airflow.start()
+        assert airflow.emulator.project_id == SEED_PROJECT_ID
         yield airflow
     finally:
         airflow.stop()

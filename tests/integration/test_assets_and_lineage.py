@@ -51,7 +51,8 @@ def asset_events(uri: str) -> list[dict[str, Any]]:
 
 
 def view_asset_uri(posthog_conn: Any, name: str) -> str:
-    return posthog_saved_query_asset(name).uri
+    """The view's URI as a DAG file names it: host and project given, no connection read."""
+    return posthog_saved_query_asset(name, host=posthog_conn.url, project_id=posthog_conn.project_id).uri
 
 
 def namespace(posthog_conn: Any) -> str:
@@ -116,9 +117,12 @@ def test_a_failed_run_announces_nothing(posthog_conn: Any, view: dict[str, Any])
 
 
 def test_a_declared_asset_gets_the_extra_and_empty_outlets_turn_events_off(
-    posthog_conn: Any, view: dict[str, Any]
+    posthog_conn: Any, view: dict[str, Any], capfd: pytest.CaptureFixture[str]
 ) -> None:
-    declared = posthog_saved_query_asset(view["name"])
+    declared = posthog_saved_query_asset(
+        view["name"], host=posthog_conn.url, project_id=posthog_conn.project_id
+    )
+    assert declared == posthog_saved_query_asset(view["name"])  # the older form, reading the connection
     run_operators(
         PostHogRunSavedQueryOperator(
             task_id="run", saved_query_id=view["id"], check_interval=0.1, outlets=[declared]
@@ -126,6 +130,9 @@ def test_a_declared_asset_gets_the_extra_and_empty_outlets_turn_events_off(
     )
     (event,) = asset_events(declared.uri)
     assert event["status"] == "Completed" and event["saved_query_id"] == view["id"]
+    # The task log names the asset, to compare with the one a DAG is scheduled on.
+    logged = capfd.readouterr()
+    assert f"Asset event for {declared.uri}." in logged.out + logged.err
 
     silent = PostHogRunSavedQueryOperator(
         task_id="run", saved_query_id=view["id"], check_interval=0.1, outlets=[]

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from dag_test_runs import task_instance, task_states
 
+import airflow_provider
 from airflow_provider._compat import DagBag
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
@@ -25,6 +29,46 @@ def _load(dag_id: str) -> Any:
     bag = DagBag(dag_folder=str(EXAMPLE_DAGS / f"{dag_id}.py"))
     assert bag.import_errors == {}
     return bag.dags[dag_id]
+
+
+# Parses every example file in a fresh Airflow home and writes what the DagBag found; run in a process of
+# its own so that no connection, secret or setting of the test process can be read.
+_PARSE_WITHOUT_CONNECTIONS = """
+import json, sys
+from airflow_provider._compat import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+files = {dag.dag_id: dag.fileloc.rsplit("/", 1)[-1] for dag in bag.dags.values()}
+with open(sys.argv[2], "w") as out:
+    json.dump({"import_errors": bag.import_errors, "dags": files}, out)
+"""
+
+
+def test_every_example_dag_imports_with_no_connection_defined(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(Path(airflow_provider.__file__).parents[1]),  # the provider under test
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    }
+    assert not [name for name in env if name.startswith("AIRFLOW_CONN_")]
+    found_file = tmp_path / "found.json"
+
+    parsed = subprocess.run(
+        [sys.executable, "-c", _PARSE_WITHOUT_CONNECTIONS, str(EXAMPLE_DAGS), str(found_file)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert parsed.returncode == 0, parsed.stderr[-4000:]
+    found = json.loads(found_file.read_text())
+    assert found["import_errors"] == {}
+    # Every file gives its DAG: a file that failed to import would be missing here too.
+    assert sorted(set(found["dags"].values())) == sorted(path.name for path in EXAMPLE_DAGS.glob("*.py"))
+    assert {"posthog_saved_query_consumer", "posthog_view_refreshed"} <= set(found["dags"])
 
 
 @pytest.mark.parametrize("dag_id", OUR_DAGS)
@@ -141,14 +185,19 @@ def test_asset_example_dags_are_scheduled_on_what_the_producers_emit(
     from airflow_provider.triggers import PostHogSavedQueryRefreshedTrigger
 
     monkeypatch.setenv("POSTHOG_SUMMARIES_DIR", f"file://{tmp_path}")
+    # The view DAGs name the host and project of posthog_default (the emulator) without reading it.
+    monkeypatch.setenv("POSTHOG_HOST", posthog_conn.url)
+    monkeypatch.setenv("POSTHOG_PROJECT_ID", str(posthog_conn.project_id))
     consumer = _load("posthog_saved_query_consumer")
     watcher = _load("posthog_view_refreshed")
     digest = _load("posthog_summaries_digest")
 
+    # The assets the operators announce: built from the connection they read at run time.
     assert list(consumer.schedule) == [posthog_saved_query_asset("daily_pageviews")]
     assert list(digest.schedule) == [storage_folder_asset(f"file://{tmp_path}")]
     (watched,) = watcher.schedule
-    assert watched.uri == posthog_saved_query_asset("daily_signups").uri
+    expected = posthog_saved_query_asset("daily_signups")
+    assert (watched.name, watched.uri) == (expected.name, expected.uri)
     (asset_watcher,) = watched.watchers
     assert isinstance(asset_watcher.trigger, PostHogSavedQueryRefreshedTrigger)
     assert json.loads(json.dumps(asset_watcher.trigger.serialize()[1]))["saved_query_name"] == "daily_signups"

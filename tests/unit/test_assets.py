@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from airflow.sdk import Asset, ObjectStoragePath
+from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider.api import PostHogConfigError
 from airflow_provider.assets import (
@@ -93,10 +94,38 @@ def test_helper_reads_host_and_project_from_the_connection(monkeypatch: pytest.M
     assert override.uri == "posthog://eu.posthog.com/9/saved_queries/daily_pageviews"
 
 
-def test_helper_needs_no_connection_when_given_host_and_project(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("AIRFLOW_CONN_POSTHOG_DEFAULT", raising=False)
-    asset = posthog_saved_query_asset("v", host="https://us.posthog.com", project_id="3")
+def test_helper_reads_no_connection_when_given_host_and_project() -> None:
+    # posthog_nowhere is defined nowhere: reading it would raise, as the last call shows.
+    asset = posthog_saved_query_asset(
+        "v", conn_id="posthog_nowhere", host="https://us.posthog.com", project_id="3"
+    )
     assert asset.uri == "posthog://us.posthog.com/3/saved_queries/v"
+    with pytest.raises(AirflowException, match="posthog_nowhere"):
+        posthog_saved_query_asset("v", conn_id="posthog_nowhere", host="https://us.posthog.com")
+
+
+def test_the_asset_named_without_a_connection_is_the_one_operators_announce(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_POSTHOG_EU",
+        json.dumps(
+            {
+                "conn_type": "posthog",
+                "host": "https://eu.posthog.com:443/",
+                "password": "phx_secret_key_1234",
+                "extra": {"project_id": "12345"},
+            }
+        ),
+    )
+    parse_safe = posthog_saved_query_asset("Daily_Pageviews", host="EU.posthog.com", project_id=12345)
+    # What the operators emit at run time: create_asset() of the hook's asset_location().
+    announced = create_asset(host="eu.posthog.com", project_id="12345", name="Daily_Pageviews")
+    from_connection = posthog_saved_query_asset("Daily_Pageviews", conn_id="posthog_eu")
+
+    # Airflow matches an event to a schedule by name and URI together: both must agree.
+    assert (parse_safe.name, parse_safe.uri) == (announced.name, announced.uri)
+    assert parse_safe == announced == from_connection
 
 
 def test_helper_errors_name_what_to_fix(monkeypatch: pytest.MonkeyPatch) -> None:

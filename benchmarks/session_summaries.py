@@ -100,7 +100,6 @@ def _measure(url: str, args: argparse.Namespace) -> int:
     emulator = EmulatorClient(url)
     os.environ["AIRFLOW_CONN_POSTHOG_DEFAULT"] = emulator.airflow_conn_json()
     from airflow_provider.hooks.posthog import PostHogHook
-    from airflow_provider.operators import PostHogSessionSummariesOperator
 
     now = dt.datetime.now(dt.timezone.utc)
     recordings = PostHogHook().list_session_recordings(date_from=now - dt.timedelta(days=8), date_to=now)
@@ -110,17 +109,7 @@ def _measure(url: str, args: argparse.Namespace) -> int:
     listing_requests = len(emulator.requests())
 
     with tempfile.TemporaryDirectory() as folder:
-        operator = PostHogSessionSummariesOperator(
-            task_id="benchmark",
-            session_ids=session_ids,
-            batch_size=args.batch_size,
-            max_concurrency=args.max_concurrency,
-            output_path=f"file://{folder}/summaries.jsonl",
-            outlets=[],
-        )
-        started = time.monotonic()
-        result = operator.execute({})
-        wall = time.monotonic() - started
+        result, wall = _run_operator(args, folder, "summaries", session_ids)
         records = [json.loads(line) for line in Path(folder, "summaries.jsonl").read_text().splitlines()]
 
     summary_requests = emulator.requests(method="POST", path=SUMMARIES_PATH)
@@ -154,26 +143,31 @@ def _measure(url: str, args: argparse.Namespace) -> int:
     return 0 if all(checks.values()) else 1
 
 
+def _run_operator(
+    args: argparse.Namespace, folder: str, name: str, ids: list[str], **arguments: Any
+) -> tuple[dict[str, Any], float]:
+    """Run the summaries operator over ``ids`` into ``<folder>/<name>.jsonl``: its XCom value, wall time."""
+    from airflow_provider.operators import PostHogSessionSummariesOperator
+
+    operator = PostHogSessionSummariesOperator(
+        task_id=name,
+        session_ids=ids,
+        batch_size=args.batch_size,
+        max_concurrency=args.max_concurrency,
+        output_path=f"file://{folder}/{name}.jsonl",
+        outlets=[],
+        **arguments,
+    )
+    started = time.monotonic()
+    result = operator.execute({})
+    return result, time.monotonic() - started  # type: ignore[return-value]
+
+
 def _cost_checks(emulator: Any, session_ids: list[str], args: argparse.Namespace) -> dict[str, bool]:
     """Issue 24's measurements: stored summaries reused, a stable 50% sample, a dry run sending nothing."""
     from concurrent.futures import ThreadPoolExecutor
 
     from airflow_provider.hooks.posthog import PostHogHook
-    from airflow_provider.operators import PostHogSessionSummariesOperator
-
-    def run(folder: str, name: str, ids: list[str], **arguments: Any) -> tuple[dict[str, Any], float]:
-        operator = PostHogSessionSummariesOperator(
-            task_id=name,
-            session_ids=ids,
-            batch_size=args.batch_size,
-            max_concurrency=args.max_concurrency,
-            output_path=f"file://{folder}/{name}.jsonl",
-            outlets=[],
-            **arguments,
-        )
-        started = time.monotonic()
-        result = operator.execute({})
-        return result, time.monotonic() - started  # type: ignore[return-value]
 
     def summary_posts() -> int:
         return len(emulator.requests(method="POST", path=SUMMARIES_PATH))
@@ -190,17 +184,19 @@ def _cost_checks(emulator: Any, session_ids: list[str], args: argparse.Namespace
     direct = time.monotonic() - started
     with tempfile.TemporaryDirectory() as folder:
         posts = summary_posts()
-        second, second_wall = run(folder, "second", reuse)
+        second, second_wall = _run_operator(args, folder, "second", reuse)
         second_posts = summary_posts() - posts
 
         posts = summary_posts()
-        run(folder, "sampled", session_ids, sample_rate=0.5, focus_area="checkout")
+        _run_operator(args, folder, "sampled", session_ids, sample_rate=0.5, focus_area="checkout")
         sample_posts = summary_posts() - posts
         lines = Path(folder, "sampled.jsonl").read_text().splitlines()
         sampled_ids = [json.loads(line)["session_id"] for line in lines]
 
         posts = summary_posts()
-        dry, _ = run(folder, "sampled", session_ids, sample_rate=0.5, focus_area="checkout", dry_run=True)
+        dry, _ = _run_operator(
+            args, folder, "sampled", session_ids, sample_rate=0.5, focus_area="checkout", dry_run=True
+        )
         dry_posts = summary_posts() - posts
     share = len(sampled_ids) / len(session_ids)
     rerun_ids = dry["session_ids"]["reuse_progress"] + dry["session_ids"]["generate"]

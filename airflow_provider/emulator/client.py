@@ -132,6 +132,15 @@ class EmulatorClient:
         """
         return dict(self._call("POST", "scheduled_refresh", json={"name": name, "outcome": outcome}))
 
+    def preempt(self, name: str) -> dict[str, Any]:
+        """Make a new run of a view's DAG preempt the view's running job, as PostHog does.
+
+        :param name: the view's name.
+        :returns: ``{"preempted": <job>, "started": <job>}`` as PostHog's API shows them.
+        :raises ValueError: for an unknown view or one with no running job.
+        """
+        return dict(self._call("POST", "preempt", json={"name": name}))
+
     def reset(self) -> None:
         """State back to the seed, faults and log cleared, settings back to the start-up ones."""
         self._call("POST", "reset")

@@ -28,6 +28,8 @@ class EmulatorConfig:
     :param gateway_timeout: seconds after which a summary request is answered 504 while its work
         finishes and is cached (PostHog's ~120 s gateway cut-off); ``None`` turns it off.
     :param job_run_seconds: seconds a data-modeling job stays ``Running``.
+    :param job_start_delay: seconds between the answer to ``run`` or ``materialize`` and the new
+        job's row being listed (PostHog's workflow writes it in its first activity).
     :param job_outcome: terminal status of every job started from now on.
     :param job_error: error text of a ``Failed`` job (a ClickHouse-like message when ``None``).
     :param saved_query_page_size: page size of the saved-query list (PostHog: 1000).
@@ -51,6 +53,7 @@ class EmulatorConfig:
     summary_latency: float = 0.0
     gateway_timeout: float | None = None
     job_run_seconds: float = 1.0
+    job_start_delay: float = 0.0
     job_outcome: str = "Completed"
     job_error: str | None = None
     saved_query_page_size: int = 1000
@@ -82,7 +85,7 @@ class EmulatorConfig:
 
         :raises ValueError: naming the setting and what is allowed.
         """
-        for name in ("summary_latency", "job_run_seconds"):
+        for name in ("summary_latency", "job_run_seconds", "job_start_delay"):
             _require_number(name, getattr(self, name), allow_none=False)
         _require_number("gateway_timeout", self.gateway_timeout, allow_none=True)
         _require_number("time_scale", self.time_scale, allow_none=False)

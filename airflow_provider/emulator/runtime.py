@@ -11,7 +11,7 @@ from .requestlog import RequestLog
 from .seed import ALL_SCOPES_KEY, PROJECT_ID, READ_ONLY_KEY, RECORDINGS_ONLY_KEY, utc_now
 from .state import State
 from .throttle import Throttle
-from .warehouse import advance_jobs, new_job, public_job
+from .warehouse import PREEMPTED_ERROR, advance_jobs, finish, new_job, public_job
 
 
 class Emulator:
@@ -78,18 +78,35 @@ class Emulator:
             state.save()
 
     def start_job(
-        self, saved_query: dict[str, Any], *, run_seconds: float | None = None, outcome: str | None = None
+        self,
+        saved_query: dict[str, Any],
+        *,
+        run_seconds: float | None = None,
+        outcome: str | None = None,
+        joins_running: bool = True,
     ) -> dict[str, Any]:
-        """Start a data-modeling job of ``saved_query`` now (a ``run``, a materialization's refresh).
+        """Start a data-modeling job of ``saved_query`` (a ``run``, a materialization's refresh).
+
+        Like PostHog's ``start_node_materialization`` (one workflow per view, started with
+        ``USE_EXISTING``), a request while a job of the view is running starts nothing and that job
+        is returned. A new job is listed only ``job_start_delay`` seconds later (PostHog's workflow
+        writes the job row in its first activity, after the API answered).
 
         :param saved_query: the stored saved query.
         :param run_seconds: how long it runs; default: the ``job_run_seconds`` setting.
         :param outcome: how it ends; default: the ``job_outcome`` setting.
+        :param joins_running: join a running job of the view (the API's ``run`` and ``materialize``);
+            ``False`` for a job of a DAG run, which PostHog starts as a workflow of its own, listed at once.
         :returns: the stored job.
         """
         config = self.config
+        self.advance()
         with self.state.lock:
             all_jobs = self.state.objects["data_modeling_jobs"]
+            if joins_running:
+                running = self._running_job(saved_query["id"])
+                if running is not None:
+                    return running
             job = new_job(
                 saved_query,
                 utc_now(),
@@ -97,9 +114,51 @@ class Emulator:
                 outcome=outcome or config.job_outcome,
                 error=config.job_error or DEFAULT_JOB_ERROR,
                 sequence=len(all_jobs),
+                start_delay=config.job_start_delay if joins_running else 0.0,
             )
             all_jobs[job["id"]] = job
         return job
+
+    def _running_job(self, saved_query_id: str) -> dict[str, Any] | None:
+        """The view's job still running (or about to be listed), if any; call with the state lock held."""
+        return next(
+            (
+                job
+                for job in self.state.objects["data_modeling_jobs"].values()
+                if job["saved_query_id"] == saved_query_id and job["status"] == "Running"
+            ),
+            None,
+        )
+
+    def preempt(self, name: str) -> dict[str, Any]:
+        """Do what PostHog does when a new run of a view's DAG starts while the view's job is running:
+        that job ends ``Failed`` with PostHog's "Preempted: ..." error and the new run's job starts.
+
+        :param name: the view's name.
+        :returns: ``{"preempted": <job>, "started": <job>}`` as the API shows them.
+        :raises ValueError: when no such view exists or it has no running job.
+        """
+        saved_query = self._view_named(name)
+        self.advance()
+        with self.state.lock:
+            running = self._running_job(saved_query["id"])
+            if running is None:
+                raise ValueError(f"view {name!r} has no running job to preempt")
+            running["_error"] = PREEMPTED_ERROR
+            finish(running, saved_query, "Failed", utc_now())
+        started = self.start_job(saved_query, joins_running=False)
+        return {"preempted": public_job(running), "started": public_job(started)}
+
+    def _view_named(self, name: str) -> dict[str, Any]:
+        with self.state.lock:
+            found = [
+                saved_query
+                for saved_query in self.state.objects["saved_queries"].values()
+                if saved_query["name"] == name and not saved_query["deleted"]
+            ]
+        if not found:
+            raise ValueError(f"no view named {name!r}")
+        return found[0]
 
     def refresh_on_schedule(self, name: str, outcome: str = "Completed") -> dict[str, Any]:
         """Do what PostHog's schedule does for a materialized view: a refresh job, ended at once.
@@ -111,17 +170,10 @@ class Emulator:
         """
         if outcome not in ("Completed", "Failed", "Cancelled", "Skipped"):
             raise ValueError(f"outcome must be Completed, Failed, Cancelled or Skipped; got {outcome!r}")
-        with self.state.lock:
-            found = [
-                saved_query
-                for saved_query in self.state.objects["saved_queries"].values()
-                if saved_query["name"] == name and not saved_query["deleted"]
-            ]
-        if not found:
-            raise ValueError(f"no view named {name!r}")
-        if not found[0]["is_materialized"]:
+        saved_query = self._view_named(name)
+        if not saved_query["is_materialized"]:
             raise ValueError(f"view {name!r} is not materialized: PostHog refreshes only materialized views")
-        job = self.start_job(found[0], run_seconds=0, outcome=outcome)
+        job = self.start_job(saved_query, run_seconds=0, outcome=outcome, joins_running=False)
         self.advance()
         return public_job(job)
 

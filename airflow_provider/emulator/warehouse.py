@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from . import fields
@@ -47,6 +47,11 @@ SYNC_FREQUENCY_FLOOR = "15min"
 JOBS_DEFAULT_LIMIT = 10
 JOBS_MAX_LIMIT = 100
 RUN_HISTORY_LENGTH = 5
+#: PostHog's error on a job a newer run of the view's DAG took over from (``PREEMPTED_ERROR`` in
+#: ``posthog/temporal/data_modeling/activities/preempt_dag_run.py``).
+PREEMPTED_ERROR = "Preempted: a new DAG run started before this job completed"
+#: PostHog's error on a job whose materialization workflow was lost.
+ABANDONED_ERROR = "Abandoned: the materialization workflow is no longer running"
 #: ``sync_frequency_bounds`` of a view whose cadence no lineage bounds: PostHog's
 #: ``_unbounded_frequency_payload``; "legacy" is its mode where any cadence is accepted.
 _NO_BOUNDS: dict[str, Any] = {
@@ -350,8 +355,11 @@ def new_job(
     outcome: str,
     error: str,
     sequence: int,
+    start_delay: float = 0.0,
 ) -> dict[str, Any]:
-    """A data-modeling job that is ``Running`` now and reaches ``outcome`` after ``run_seconds``.
+    """A data-modeling job that is ``Running`` from ``start_delay`` seconds after ``now`` and reaches
+    ``outcome`` ``run_seconds`` later. Until it starts it is not listed (:func:`visible`): PostHog's
+    workflow writes the job row in its first activity, after the API has answered.
 
     :param saved_query: the query being run.
     :param now: when the run was asked for.
@@ -359,8 +367,10 @@ def new_job(
     :param outcome: its terminal status.
     :param error: the error text if ``outcome`` is ``Failed``.
     :param sequence: creation order, breaking ties between jobs created in the same microsecond.
+    :param start_delay: seconds before the job row appears.
     """
     job_id = stable_uuid("job", saved_query["id"], now.timestamp(), sequence)
+    now = now + timedelta(seconds=start_delay)
     workflow_id = f"{saved_query['id']}-{now.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}"
     return {
         "id": job_id,
@@ -373,12 +383,23 @@ def new_job(
         "workflow_id": workflow_id,
         "workflow_run_id": stable_uuid("workflow_run", workflow_id),
         "rows_expected": None,
+        "_visible_at": now.timestamp(),  # epoch seconds: listed from then on
         "_finish_at": now.timestamp() + run_seconds,  # epoch seconds: compared on every request
         "_outcome": outcome,
         "_error": error if outcome == "Failed" else None,
         "_status_before": saved_query["status"],
         "_sequence": sequence,
     }
+
+
+def visible(jobs: Iterable[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """The jobs whose rows PostHog has written by ``now`` (see :func:`new_job`).
+
+    :param jobs: stored jobs.
+    :param now: the current time.
+    """
+    now_epoch = now.timestamp()
+    return [job for job in jobs if job.get("_visible_at", 0.0) <= now_epoch]
 
 
 def advance_jobs(

@@ -185,6 +185,7 @@ def test_run_takes_posthogs_full_refresh_body_checked_as_a_drf_boolean_before_th
     assert null.json() == envelope("validation_error", "null", "This field may not be null.", "full_refresh")
     assert jobs(emulator, saved_query_id=created["id"])["count"] == 0
 
+    emulator.configure(job_run_seconds=0)  # each run ends at once, so the next one starts a job
     assert http.post(url, json={"full_refresh": True}).status_code == 200
     assert http.post(url, json={"full_refresh": "false"}).status_code == 200
     assert run(emulator, created["id"]).status_code == 200  # no body: PostHog's default, false
@@ -235,7 +236,7 @@ def test_materialize_refuses_an_unknown_sync_frequency(emulator: Any) -> None:
 
 
 def test_jobs_are_limit_offset_paginated_newest_first_and_filtered_by_saved_query(emulator: Any) -> None:
-    emulator.configure(job_run_seconds=0.01)
+    emulator.configure(job_run_seconds=0)  # each job ends at once: the next run starts a job of its own
     first, second = create(emulator, "view_one"), create(emulator, "view_two")
     for saved_query in (first, second, first):
         run(emulator, saved_query["id"])
@@ -256,7 +257,7 @@ def test_jobs_are_limit_offset_paginated_newest_first_and_filtered_by_saved_quer
 
 
 def test_jobs_pages_hold_ten_by_default_and_at_most_one_hundred(emulator: Any) -> None:
-    emulator.configure(job_run_seconds=0.01, throttle=False)
+    emulator.configure(job_run_seconds=0, throttle=False)
     created = create(emulator)
     for _ in range(101):
         run(emulator, created["id"])
@@ -334,7 +335,7 @@ def test_materialize_and_revert(emulator: Any) -> None:
 
 
 def test_run_history_lists_at_most_five_runs_newest_first(emulator: Any) -> None:
-    emulator.configure(job_run_seconds=0.01, throttle=False)
+    emulator.configure(job_run_seconds=0, throttle=False)
     created = create(emulator)
     for _ in range(6):
         run(emulator, created["id"])
@@ -470,3 +471,41 @@ def test_the_upsert_looks_the_name_up_as_sent_so_a_padded_name_is_a_taken_name(e
     )
     assert (exact.status_code, exact.json()["id"]) == (200, created["id"])
     assert emulator.counts()["saved_queries"] == 3
+
+
+def test_a_run_while_a_job_runs_joins_it_and_a_new_job_is_listed_after_job_start_delay(emulator: Any) -> None:
+    emulator.configure(job_run_seconds=0.5, job_start_delay=0.3)
+    created = create(emulator)
+    http = session(emulator)
+    materialized = http.post(api(emulator, f"warehouse_saved_queries/{created['id']}/materialize/"), json={})
+    assert materialized.status_code == 200
+    assert jobs(emulator, saved_query_id=created["id"])["count"] == 0  # the workflow has not written it yet
+    assert run(emulator, created["id"]).status_code == 200  # joins the materialization's refresh
+    (listed,) = wait_until(
+        lambda: jobs(emulator, saved_query_id=created["id"])["results"], what="the job row"
+    )
+    assert listed["status"] == "Running"
+    wait_until(
+        lambda: jobs(emulator, saved_query_id=created["id"])["results"][0]["status"] == "Completed",
+        what="the refresh to end",
+    )
+    assert jobs(emulator, saved_query_id=created["id"])["count"] == 1  # one refresh for both requests
+    assert run(emulator, created["id"]).status_code == 200  # nothing running now: a refresh of its own
+    wait_until(lambda: jobs(emulator, saved_query_id=created["id"])["count"] == 2, what="the second job")
+
+
+def test_a_new_dag_run_preempts_the_views_running_job_with_posthogs_words(emulator: Any) -> None:
+    emulator.configure(job_run_seconds=30)
+    created = create(emulator)
+    assert run(emulator, created["id"]).status_code == 200
+    (running,) = jobs(emulator, saved_query_id=created["id"])["results"]
+
+    answer = emulator.preempt("events_by_name")
+
+    preempted, started = answer["preempted"], answer["started"]
+    assert preempted["id"] == running["id"] and preempted["status"] == "Failed"
+    assert preempted["error"] == "Preempted: a new DAG run started before this job completed"
+    newest_first = jobs(emulator, saved_query_id=created["id"])["results"]
+    assert [job["id"] for job in newest_first] == [started["id"], preempted["id"]]
+    assert started["status"] == "Running"
+    assert get(emulator, created["id"])["status"] == "Running"  # the view shows its newest job

@@ -91,6 +91,15 @@ async def scheduled_refresh(request: Request) -> Response:
     return _guarded(lambda body: emulator.refresh_on_schedule(**body), await request.json())
 
 
+async def preempt(request: Request) -> Response:
+    """``POST {"name": <view>}``: a new run of the view's DAG preempts the view's running job.
+
+    :param request: the request.
+    """
+    emulator = emulator_of(request)
+    return _guarded(lambda body: emulator.preempt(**body), await request.json())
+
+
 async def reset(request: Request) -> Response:
     """Back to the seed with default settings, no faults and an empty log.
 
@@ -117,5 +126,6 @@ routes = [
     Route("/_emulator/summary_generations", summary_generations, methods=["GET"]),
     Route("/_emulator/config", config, methods=["GET", "POST"]),
     Route("/_emulator/scheduled_refresh", scheduled_refresh, methods=["POST"]),
+    Route("/_emulator/preempt", preempt, methods=["POST"]),
     Route("/_emulator/reset", reset, methods=["POST"]),
 ]

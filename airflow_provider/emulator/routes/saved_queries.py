@@ -44,6 +44,7 @@ from airflow_provider.emulator.warehouse import (
     public_job,
     validate_name,
     validate_query,
+    visible,
 )
 
 READ_SCOPE = "warehouse_view:read"
@@ -67,7 +68,7 @@ async def list_saved_queries(request: Request) -> Response:
     emulator = _advanced(request)
     search = request.query_params.get("search", "").lower()
     with emulator.state.lock:
-        jobs = list(emulator.state.objects["data_modeling_jobs"].values())
+        jobs = _listed_jobs(emulator)
         items = [
             present(item, jobs, user=emulator.state.user, minimal=True)
             for item in sorted(
@@ -173,6 +174,9 @@ async def run_saved_query(request: Request) -> Response:
     PostHog does; the value is kept on the job as ``_full_refresh`` (PostHog's job has no such
     field, so the API never shows it).
 
+    A run while a job of the view is running joins it (no second job), as PostHog's
+    ``start_node_materialization`` does.
+
     :param request: the request.
     """
     saved_query_id = request.path_params["saved_query_id"]
@@ -186,7 +190,7 @@ async def run_saved_query(request: Request) -> Response:
         raise validation_error(None, "invalid_input", NOT_SET_UP)
     job = emulator.start_job(saved_query)
     with emulator.state.lock:
-        job["_full_refresh"] = full_refresh
+        job.setdefault("_full_refresh", full_refresh)  # a joined job keeps what it was started with
     return Response(status_code=200)
 
 
@@ -293,7 +297,7 @@ async def retrieve_data_modeling_job(request: Request) -> Response:
     await admit(request, READ_SCOPE)
     emulator = _advanced(request)
     job = emulator.state.objects["data_modeling_jobs"].get(request.path_params["job_id"])
-    if job is None:
+    if job is None or not visible([job], utc_now()):
         raise not_found()
     return JSONResponse(public_job(job))
 
@@ -306,7 +310,7 @@ def _advanced(request: Request) -> Emulator:
 
 def _answer(emulator: Emulator, saved_query: dict[str, Any], status_code: int = 200) -> Response:
     with emulator.state.lock:
-        jobs = list(emulator.state.objects["data_modeling_jobs"].values())
+        jobs = _listed_jobs(emulator)
         answer = present(saved_query, jobs, user=emulator.state.user)
     return JSONResponse(answer, status_code=status_code)
 
@@ -333,10 +337,15 @@ def _find(request: Request) -> dict[str, Any]:
     return saved_query
 
 
+def _listed_jobs(emulator: Emulator) -> list[dict[str, Any]]:
+    """The jobs whose rows exist yet (a job started is listed after ``job_start_delay``)."""
+    return visible(emulator.state.objects["data_modeling_jobs"].values(), utc_now())
+
+
 def _jobs_newest_first(emulator: Emulator, saved_query_id: str | None) -> list[dict[str, Any]]:
     jobs = [
         job
-        for job in emulator.state.objects["data_modeling_jobs"].values()
+        for job in _listed_jobs(emulator)
         if saved_query_id is None or job["saved_query_id"] == saved_query_id
     ]
     return sorted(jobs, key=lambda job: (job["created_at"], job["_sequence"]), reverse=True)

@@ -6,7 +6,10 @@ PostHog's ``run`` action answers 200 with no run id (``docs/posthog-api.md``, "S
 PostHog's own ids and timestamps, never by the worker's clock; a later job (a scheduled refresh, a
 materialization, someone else's run) is never taken for it. Without a baseline (a sensor given only
 ``requested_after``) a run is the first job created after that time. While the saved query has no
-job at all, its own ``status`` is used (PostHog's v1 backend writes only that).
+job at all, its own ``status`` is used (PostHog's v1 backend writes only that). PostHog runs one
+refresh of a view at a time, so a run asked for while one was running joins it and that job is
+followed (``joined_job_id``); a job PostHog preempted for a newer run is followed on to the job that
+took over, unless the task asked to fail (``follow_preempted``).
 
 A :class:`SavedQueryRun` says which run is followed, and its :meth:`~SavedQueryRun.judge_jobs` and
 :meth:`~SavedQueryRun.judge_saved_query` are the one decision of where it stands. It has two faces
@@ -22,7 +25,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from itertools import islice, takewhile
 from typing import TYPE_CHECKING, Any, cast
@@ -95,11 +98,14 @@ class RunState:
     :param status: PostHog's status string, or ``None`` while no run of ours is visible yet.
     :param job_id: the data-modeling job followed, if the state came from a job.
     :param error: PostHog's error text for a run that did not complete.
+    :param superseded: whether the job followed is a newer one that took over from a preempted job
+        of ours (see :func:`job_state`).
     """
 
     status: str | None
     job_id: str | None = None
     error: str | None = None
+    superseded: bool = False
 
     @property
     def terminal(self) -> bool:
@@ -268,40 +274,92 @@ JOBS_PAGE_SIZE = 10
 MAX_JOBS_READ = 100
 
 
+#: How PostHog's preempt activity words the error of a job a newer run of the view's DAG took over
+#: from (``PREEMPTED_ERROR``, ``posthog/temporal/data_modeling/activities/preempt_dag_run.py``).
+PREEMPTED_PREFIX = "Preempted:"
+#: How PostHog words the error of a job whose materialization workflow was lost.
+ABANDONED_PREFIX = "Abandoned:"
+
+
+def is_preempted(job: dict[str, Any]) -> bool:
+    """Whether PostHog ended ``job`` because a newer run took over from it: ``Failed`` with its
+    "Preempted: ..." error, or ``Cancelled`` (how older PostHog versions ended a superseded job).
+
+    Only a job with a newer one listed after it is ever taken as superseded (see :func:`job_state`).
+
+    :param job: a job as PostHog lists it.
+    """
+    status = job.get("status")
+    if status == SavedQueryRunStatus.CANCELLED.value:
+        return True
+    return status == SavedQueryRunStatus.FAILED.value and str(job.get("error") or "").startswith(
+        PREEMPTED_PREFIX
+    )
+
+
+def _preempted_by_dag_run(job: dict[str, Any]) -> bool:
+    """Whether newest PostHog preempted ``job``: a newer run took over, whose job is sure to follow
+    (unlike ``Cancelled``, which may also be a user's cancel)."""
+    return job.get("status") == SavedQueryRunStatus.FAILED.value and is_preempted(job)
+
+
 def job_state(
-    jobs: Sequence[dict[str, Any]], requested_after: float | None, baseline: JobBaseline | None = None
+    jobs: Sequence[dict[str, Any]],
+    requested_after: float | None,
+    baseline: JobBaseline | None = None,
+    joined_job_id: str | None = None,
+    follow_preempted: bool = True,
 ) -> RunState | None:
     """The run's state from the saved query's data-modeling jobs, if one of them is ours.
 
-    Ours is the **first** job after the marker (the baseline, else ``requested_after``), not the
-    newest: a scheduled refresh, a materialization or someone else's run that starts while ours is
-    going on is newer, and must not be taken for it.
+    Ours is the job the run joined (``joined_job_id``: a refresh already running when the run was
+    asked for), else the **first** job after the marker (the baseline, else ``requested_after``), not
+    the newest: a scheduled refresh, a materialization or someone else's run that starts while ours
+    is going on is newer, and must not be taken for it. The one exception: when PostHog ended ours
+    because a newer run of the view took over (:func:`is_preempted`) and ``follow_preempted``, the
+    job that took over (the next newer one) is followed instead, and so on.
 
-    :param jobs: the saved query's jobs, newest first, read at least up to the first one that is not
-        after the marker (see :meth:`SavedQueryRun.reads_past`).
+    :param jobs: the saved query's jobs, newest first, read at least up to ours (see
+        :meth:`SavedQueryRun.reads_past`).
     :param requested_after: epoch seconds taken just before the run was asked for; used only without
         a ``baseline``; ``None`` (and no baseline) follows whatever run is newest.
     :param baseline: the newest job before the run was asked for; when given, ours is the oldest
         newer job (see :meth:`JobBaseline.is_followed_by`) and ``requested_after`` is not compared
         with jobs.
-    :return: the state of our job; ``RunState(None)`` while a baseline was taken and no job is newer
-        than it yet (PostHog records jobs for this query, so ours will show up as one); ``None``
-        when :func:`saved_query_state` must decide: no job at all, or, without a baseline, no job
-        created after ``requested_after``.
+    :param joined_job_id: the running job the run joined, if it joined one.
+    :param follow_preempted: follow the job that took over from a preempted one; ``False`` reports
+        the preempted job as it ended.
+    :return: the state of our job; ``RunState(None)`` while a baseline was taken or a job joined and
+        ours is not listed (yet), or while ours was preempted and the job that took over is not
+        listed yet; ``None`` when :func:`saved_query_state` must decide: no job at all, or, without
+        a baseline, no job created after ``requested_after``.
     """
     if not jobs:
-        return None
-    if baseline is None and requested_after is None:
-        ours = jobs[0]
+        return None if joined_job_id is None else RunState(status=None)
+    if joined_job_id is not None:
+        ids = [str(job.get("id")) for job in jobs]
+        if joined_job_id not in ids:
+            return RunState(status=None)
+        index = ids.index(joined_job_id)
+    elif baseline is None and requested_after is None:
+        index = 0
     else:
         newer = list(takewhile(lambda job: _is_after_marker(job, requested_after, baseline), jobs))
         if not newer:
             return RunState(status=None) if baseline is not None else None
-        ours = newer[-1]
+        index = len(newer) - 1
+    superseded = False
+    while follow_preempted and index > 0 and is_preempted(jobs[index]):
+        index -= 1  # the next newer job: the run that took over from ours
+        superseded = True
+    ours = jobs[index]
+    if follow_preempted and index == 0 and _preempted_by_dag_run(ours):
+        return RunState(status=None, superseded=superseded)  # the job that took over is not listed yet
     return RunState(
         status=ours.get("status"),
         job_id=None if ours.get("id") is None else str(ours["id"]),
         error=ours.get("error") or None,
+        superseded=superseded,
     )
 
 
@@ -337,17 +395,26 @@ class SavedQueryRun:
         the newest run, whenever it started.
     :param baseline: the newest job before the run was asked for, when it was read (see
         :func:`job_state`).
+    :param joined_job_id: the job that was running when the run was asked for and still was once
+        PostHog answered: the refresh the run joined (PostHog starts one workflow per view and a
+        ``run`` during it starts nothing new).
+    :param follow_preempted: when PostHog preempts the job followed, follow the job that took over
+        (``False``: the preempted job is the run's outcome, a failure).
     """
 
     saved_query_id: str
     requested_after: float | None = None
     baseline: JobBaseline | None = None
+    joined_job_id: str | None = None
+    follow_preempted: bool = True
 
     def reads_past(self, job: dict[str, Any]) -> bool:
         """Whether the job listing (newest first) must be read past ``job`` to find ours.
 
         :param job: the last job read.
         """
+        if self.joined_job_id is not None:
+            return str(job.get("id")) != self.joined_job_id
         if self.baseline is None and self.requested_after is None:
             return False  # the newest job is the one followed
         return _is_after_marker(job, self.requested_after, self.baseline)
@@ -357,7 +424,7 @@ class SavedQueryRun:
 
         :param jobs: newest first, as read by :func:`read_run_state` (see :func:`job_state`).
         """
-        return job_state(jobs, self.requested_after, self.baseline)
+        return job_state(jobs, self.requested_after, self.baseline, self.joined_job_id, self.follow_preempted)
 
     def judge_saved_query(self, saved_query: dict[str, Any]) -> RunState:
         """Where the run stands from the saved query itself, when :meth:`judge_jobs` could not tell.
@@ -374,6 +441,8 @@ class SavedQueryRun:
             "baseline_taken": self.baseline is not None,
             "baseline_job_id": None if self.baseline is None else self.baseline.job_id,
             "baseline_job_created_at": None if self.baseline is None else self.baseline.created_at,
+            "joined_job_id": self.joined_job_id,
+            "follow_preempted": self.follow_preempted,
         }
 
     @classmethod
@@ -384,6 +453,9 @@ class SavedQueryRun:
         baseline_taken: bool,
         baseline_job_id: str | None,
         baseline_job_created_at: str | None,
+        *,
+        joined_job_id: str | None = None,
+        follow_preempted: bool = True,
     ) -> SavedQueryRun:
         """The run a trigger's kwargs describe (the inverse of :meth:`trigger_kwargs`).
 
@@ -392,33 +464,64 @@ class SavedQueryRun:
         :param baseline_taken: whether a baseline was read before the run was asked for.
         :param baseline_job_id: the baseline job's id, or ``None``.
         :param baseline_job_created_at: the baseline job's ``created_at``, or ``None``.
+        :param joined_job_id: the running job the run joined, or ``None``.
+        :param follow_preempted: follow the job that takes over from a preempted one.
         """
         baseline = JobBaseline(baseline_job_id, baseline_job_created_at) if baseline_taken else None
-        return cls(saved_query_id, requested_after, baseline)
+        return cls(saved_query_id, requested_after, baseline, joined_job_id, follow_preempted)
 
 
 def start_run(
-    hook: PostHogHook, saved_query_id: str, log: logging.Logger | Any, full_refresh: bool = False
+    hook: PostHogHook,
+    saved_query_id: str,
+    log: logging.Logger | Any,
+    full_refresh: bool = False,
+    follow_preempted: bool = True,
 ) -> SavedQueryRun:
     """Ask PostHog to run a saved query now, and return the run to follow.
 
-    The newest job is read first (the baseline). A lost answer to the ``run`` request is never
-    re-sent (that could start a second run): if PostHog shows a run of ours anyway, it is followed.
+    The newest job is read first (the baseline). When it is running, and still is the newest job and
+    running once PostHog has answered, it was running all through the request: PostHog's ``run``
+    joined it (one workflow per view, ``USE_EXISTING``) and it is the job followed. Otherwise the
+    run's job is the first after the baseline; PostHog may list it only some time after answering.
+    A lost answer to the ``run`` request is never re-sent (that could start a second run): if
+    PostHog shows a run of ours anyway, it is followed.
 
     :param hook: the sync hook of the task's connection and project.
     :param saved_query_id: the saved query's UUID.
-    :param log: where a recovered lost answer is logged (anything with ``warning``).
+    :param log: where a recovered lost answer and a joined refresh are logged (``info``, ``warning``).
     :param full_refresh: ask PostHog to rebuild an incremental view's whole table.
+    :param follow_preempted: see :class:`SavedQueryRun`.
     :raises PostHogResponseLostError: when the answer was lost and no run of ours is visible.
     """
-    run = SavedQueryRun(saved_query_id, time.time(), JobBaseline.of(newest_job(hook, saved_query_id)))
+    before = newest_job(hook, saved_query_id)
+    run = SavedQueryRun(
+        saved_query_id, time.time(), JobBaseline.of(before), follow_preempted=follow_preempted
+    )
+    lost: PostHogResponseLostError | None = None
     try:
         hook.run_saved_query(saved_query_id, full_refresh=full_refresh)
-    except PostHogResponseLostError:
+    except PostHogResponseLostError as error:
+        lost = error
+    if before is not None and _still_running(before):
+        after = newest_job(hook, saved_query_id)
+        if after is not None and after.get("id") == before.get("id") and _still_running(after):
+            run = replace(run, joined_job_id=str(before["id"]))
+            log.info(
+                "Saved query %s was already being refreshed (data-modeling job %s): PostHog joins a "
+                "run asked for meanwhile to that refresh, so it is the one followed.",
+                saved_query_id,
+                run.joined_job_id,
+            )
+    if lost is not None:
         if read_run_state(hook, run).status is None:
-            raise
+            raise lost
         log.warning("The answer to the run request was lost, but PostHog started the run.")
     return run
+
+
+def _still_running(job: dict[str, Any]) -> bool:
+    return job.get("status") in (SavedQueryRunStatus.RUNNING.value, SavedQueryRunStatus.QUEUED.value)
 
 
 def read_run_state(hook: PostHogHook, run: SavedQueryRun) -> RunState:
@@ -600,20 +703,36 @@ def describe_run(saved_query_id: str, state: RunState) -> str:
     :return: the message logged on success and raised on failure.
     """
     job = f" (data-modeling job {state.job_id})" if state.job_id else ""
+    took_over = (
+        " This is the newer run that took over from ours, which PostHog preempted (a new run of the "
+        "view's DAG started before it completed)."
+        if state.superseded
+        else ""
+    )
     if state.succeeded:
-        return f"Saved query {saved_query_id} run{job} completed."
+        return f"Saved query {saved_query_id} run{job} completed.{took_over}"
     error = state.error or "PostHog gave no error text"
-    return f"Saved query {saved_query_id} run{job} ended {state.status}: {error}"
+    message = f"Saved query {saved_query_id} run{job} ended {state.status}: {error}{took_over}"
+    if error.startswith(ABANDONED_PREFIX):
+        message += " PostHog lost the run's workflow; a retry of this task asks PostHog for a new run."
+    return message
 
 
-def run_event(saved_query_id: str, state: RunState, requested_after: float | None) -> dict[str, Any]:
+def run_event(
+    saved_query_id: str,
+    state: RunState,
+    requested_after: float | None,
+    joined_running_refresh: bool = False,
+) -> dict[str, Any]:
     """The event payload for a run that has ended.
 
     :param saved_query_id: the saved query whose run ended.
     :param state: the run's terminal state; ``Completed`` gives ``success``, ``Cancelled`` gives
         ``cancelled``, anything else ``failed``.
     :param requested_after: when the run was asked for (epoch seconds), echoed for the task's XCom.
-    :return: the payload, with the keys :func:`validate_run_event` requires.
+    :param joined_running_refresh: whether the run joined a refresh already running, for the XCom.
+    :return: the payload, with the keys :func:`validate_run_event` requires, plus
+        ``followed_superseding_run`` and ``joined_running_refresh``.
     """
     if state.succeeded:
         status = EVENT_SUCCESS
@@ -628,6 +747,8 @@ def run_event(saved_query_id: str, state: RunState, requested_after: float | Non
         "run_status": state.status,
         "job_id": state.job_id,
         "requested_after": requested_after,
+        "followed_superseding_run": state.superseded,
+        "joined_running_refresh": joined_running_refresh,
     }
 
 

@@ -251,12 +251,17 @@ def _run_result(
     *,
     full_refresh: bool,
     rows_materialized: int | None = None,
+    joined_running_refresh: bool = False,
+    followed_superseding_run: bool = False,
 ) -> dict[str, Any]:
     """The run operator's XCom result: the run asked for and, once it ended, what it produced.
 
     :param job_id: the data-modeling job followed (``None`` when not waiting, or when the run was
         judged by the view's own status).
     :param rows_materialized: the rows that job wrote, as PostHog lists it.
+    :param joined_running_refresh: whether the run joined a refresh of the view already running.
+    :param followed_superseding_run: whether the job followed is a newer run that took over from a
+        preempted job of ours.
     """
     requested_at = None
     if requested_after is not None:
@@ -268,6 +273,8 @@ def _run_result(
         "job_id": job_id,
         "rows_materialized": rows_materialized,
         "full_refresh": full_refresh,
+        "joined_running_refresh": joined_running_refresh,
+        "followed_superseding_run": followed_superseding_run,
     }
 
 
@@ -279,21 +286,30 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
     newest data-modeling job and then follows the first job after that one, by PostHog's own ids
     and timestamps (so the worker's clock does not matter, and a refresh or run that starts later is
     never taken for it); while the saved query has no job at
-    all, it follows the saved query's ``status``. ``Completed`` succeeds; ``Failed``, ``Cancelled``
+    all, it follows the saved query's ``status``. When a refresh of the view is already running
+    (a materialization's first refresh, a schedule), PostHog's ``run`` joins it instead of starting
+    another, and the operator follows that refresh. When PostHog ends the job followed ``Failed``
+    with "Preempted: ..." (a newer run of the view's DAG took over; older PostHog versions said
+    ``Cancelled``), the operator follows the newer job and succeeds when it completes, unless
+    ``fail_on_preempted``. ``Completed`` succeeds; ``Failed``, ``Cancelled``
     and ``Skipped`` fail the task with PostHog's error text. When the wait passes ``timeout`` (or
     ``execution_timeout``), or the task is killed, the operator asks PostHog to cancel the run;
     PostHog refuses that to personal API keys, which is logged as a warning (the run goes on in
     PostHog).
 
     Returns ``{"saved_query_id", "requested_at", "status", "job_id", "rows_materialized",
-    "full_refresh"}``: the data-modeling job followed, PostHog's status of it and the rows it wrote;
-    ``status`` is ``requested`` (and the job keys ``None``) when not waiting.
+    "full_refresh", "joined_running_refresh", "followed_superseding_run"}``: the data-modeling job
+    followed, PostHog's status of it, the rows it wrote, whether the run joined a refresh already
+    running and whether the job is a newer one that took over from a preempted one; ``status`` is
+    ``requested`` (and the job keys ``None``) when not waiting.
 
     :param saved_query_id: the saved query's UUID.
     :param saved_query_name: the saved query's name, instead of its id (looked up at execute).
     :param full_refresh: ask PostHog to rebuild an incremental view's whole table instead of
         updating it (PostHog's ``run`` body ``{"full_refresh": true}``; no effect on a view that is
         not incremental).
+    :param fail_on_preempted: fail when PostHog preempts the run's job, instead of following the
+        newer job that took over.
     :param wait_for_completion: wait for the run to end; ``False`` returns right after asking.
     :param check_interval: seconds between status checks.
     :param timeout: seconds to wait for the run before cancelling it and failing.
@@ -309,6 +325,7 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         self,
         *,
         full_refresh: bool = False,
+        fail_on_preempted: bool = False,
         wait_for_completion: bool = True,
         check_interval: float = 30.0,
         timeout: float = 7 * 24 * 3600.0,
@@ -319,6 +336,9 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         if not isinstance(full_refresh, bool):
             invalid("full_refresh", "True or False", full_refresh)
         self.full_refresh = full_refresh
+        if not isinstance(fail_on_preempted, bool):
+            invalid("fail_on_preempted", "True or False", fail_on_preempted)
+        self.fail_on_preempted = fail_on_preempted
         self.wait_for_completion = wait_for_completion
         self.check_interval = require_seconds("check_interval", check_interval)
         self.timeout = require_seconds("timeout", timeout)
@@ -328,11 +348,23 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         saved_query_id = self._resolved_id()
         PostHogSavedQueryLink.push(context, self.hook, saved_query_id)
-        run = start_run(self.hook, saved_query_id, self.log, full_refresh=self.full_refresh)
+        run = start_run(
+            self.hook,
+            saved_query_id,
+            self.log,
+            full_refresh=self.full_refresh,
+            follow_preempted=not self.fail_on_preempted,
+        )
         requested_after = run.requested_after
+        joined = run.joined_job_id is not None
         if not self.wait_for_completion:
             return _run_result(
-                saved_query_id, requested_after, "requested", None, full_refresh=self.full_refresh
+                saved_query_id,
+                requested_after,
+                "requested",
+                None,
+                full_refresh=self.full_refresh,
+                joined_running_refresh=joined,
             )
         deadline = self._deadline(requested_after)
         if self.deferrable:
@@ -366,6 +398,8 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
             state.job_id,
             full_refresh=self.full_refresh,
             rows_materialized=rows,
+            joined_running_refresh=joined,
+            followed_superseding_run=state.superseded,
         )
 
     def _announce_run(
@@ -438,6 +472,8 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
             checked["job_id"],
             full_refresh=self.full_refresh,
             rows_materialized=rows,
+            joined_running_refresh=bool(checked.get("joined_running_refresh")),
+            followed_superseding_run=bool(checked.get("followed_superseding_run")),
         )
 
     def on_kill(self) -> None:

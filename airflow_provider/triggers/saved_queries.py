@@ -56,6 +56,10 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         timestamps, whatever the worker's clock said.
     :param baseline_job_id: that job's id, or ``None`` when the saved query had no job yet.
     :param baseline_job_created_at: that job's ``created_at`` as PostHog sent it, or ``None``.
+    :param joined_job_id: the job that was running when the run was asked for, which the run joined
+        (PostHog starts no second refresh of a view), or ``None``.
+    :param follow_preempted: when PostHog preempts the job followed, follow the job that took over
+        (``False``: the preempted job ends the wait, a failure).
     :param poll_interval: seconds between polls.
     :param cancel_on_kill: ask PostHog to cancel the run when a user kills the deferred task (the run
         operator's own run); ``False`` for a sensor watching someone else's run.
@@ -72,6 +76,8 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         baseline_taken: bool = False,
         baseline_job_id: str | None = None,
         baseline_job_created_at: str | None = None,
+        joined_job_id: str | None = None,
+        follow_preempted: bool = True,
         poll_interval: float = 30.0,
         cancel_on_kill: bool = True,
         posthog_conn_id: str = "posthog_default",
@@ -82,6 +88,8 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         check_saved_query_arguments(saved_query_id, saved_query_name)
         self.saved_query_name = saved_query_name
         self._marker = (requested_after, baseline_taken, baseline_job_id, baseline_job_created_at)
+        self.joined_job_id = joined_job_id
+        self.follow_preempted = follow_preempted
         self._run_followed = None if saved_query_id is None else self._run_of(saved_query_id)
         self.deadline = deadline
         self.poll_interval = poll_interval
@@ -91,7 +99,12 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         self._outage_since: float | None = None
 
     def _run_of(self, saved_query_id: str) -> SavedQueryRun:
-        return SavedQueryRun.from_trigger_kwargs(saved_query_id, *self._marker)
+        return SavedQueryRun.from_trigger_kwargs(
+            saved_query_id,
+            *self._marker,
+            joined_job_id=self.joined_job_id,
+            follow_preempted=self.follow_preempted,
+        )
 
     @property
     def run_followed(self) -> SavedQueryRun:
@@ -127,6 +140,8 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
                 "baseline_taken": baseline_taken,
                 "baseline_job_id": baseline_job_id,
                 "baseline_job_created_at": baseline_job_created_at,
+                "joined_job_id": self.joined_job_id,
+                "follow_preempted": self.follow_preempted,
                 "deadline": self.deadline,
                 "poll_interval": self.poll_interval,
                 "cancel_on_kill": self.cancel_on_kill,
@@ -212,7 +227,13 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
             else:
                 self._note_recovery()
                 if state.terminal:
-                    return run_event(self.run_followed.saved_query_id, state, self.requested_after)
+                    run = self.run_followed
+                    return run_event(
+                        run.saved_query_id,
+                        state,
+                        self.requested_after,
+                        joined_running_refresh=run.joined_job_id is not None,
+                    )
             if self.deadline - time.time() <= 0:
                 return self._timeout_event()
 

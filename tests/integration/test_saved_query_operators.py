@@ -14,7 +14,13 @@ from airflow.sdk.exceptions import AirflowException
 from airflow.sdk.execution_time.context import OutletEventAccessors
 from dag_test_runs import run_operators, task_instance, task_states
 from helpers import wait_until
-from saved_query_emulator import cancel_posts, job_polls, run_posts, wait_for_newest_job_to_end
+from saved_query_emulator import (
+    JOB_SECONDS,
+    cancel_posts,
+    job_polls,
+    run_posts,
+    wait_for_newest_job_to_end,
+)
 from structlog.testing import capture_logs
 
 import airflow_provider.operators.saved_queries as saved_queries_module
@@ -255,6 +261,8 @@ def test_run_without_waiting_returns_right_after_asking(
         "job_id": None,
         "rows_materialized": None,
         "full_refresh": False,
+        "joined_running_refresh": False,
+        "followed_superseding_run": False,
     }
     (run_post,) = run_posts(posthog_conn)
     # One read of the newest job, the baseline the run is matched against, before asking; no polling.
@@ -744,18 +752,27 @@ def test_hook_params_override_the_connections_extras_for_one_task(
 
 
 @pytest.mark.parametrize("deferrable", [False, True], ids=["on-a-worker", "deferred"])
-def test_a_materialization_that_starts_during_the_run_is_not_taken_for_it(
+def test_a_scheduled_refresh_that_starts_after_the_run_is_not_taken_for_it(
     posthog_conn: Any, saved_query: dict[str, Any], ti: Any, deferrable: bool
 ) -> None:
-    posthog_conn.configure(job_run_seconds=1.0)
+    posthog_conn.configure(job_run_seconds=0)
     hook = PostHogHook()
+    hook.materialize_saved_query(saved_query["id"])  # its first refresh ends at once
+    wait_for_newest_job_to_end(saved_query["id"])
+    posthog_conn.configure(job_run_seconds=JOB_SECONDS)
     operator = PostHogRunSavedQueryOperator(
-        task_id="run", saved_query_id=saved_query["id"], deferrable=deferrable, check_interval=0.1, timeout=20
+        task_id="run", saved_query_id=saved_query["id"], deferrable=deferrable, check_interval=1.0, timeout=20
     )
+
+    def refresh_once_ours_ended() -> None:
+        wait_until(lambda: len(list(hook.list_data_modeling_jobs(saved_query["id"]))) == 2, what="our job")
+        wait_for_newest_job_to_end(saved_query["id"])
+        posthog_conn.refresh_on_schedule(VIEW)  # newer than ours, before the next poll
+
     if deferrable:
         with pytest.raises(TaskDeferred) as deferred:
             operator.execute(task_context(ti))
-        hook.materialize_saved_query(saved_query["id"])  # PostHog starts a refresh job now
+        refresh_once_ours_ended()
         result = operator.execute_complete(
             task_context(ti), asyncio.run(_first_event(deferred.value.trigger))
         )
@@ -763,15 +780,15 @@ def test_a_materialization_that_starts_during_the_run_is_not_taken_for_it(
         outcome: dict[str, Any] = {}
         worker = threading.Thread(target=lambda: outcome.update(operator.execute(task_context(ti))))
         worker.start()
-        wait_until(lambda: run_posts(posthog_conn), what="the operator's run request")
-        hook.materialize_saved_query(saved_query["id"])
+        refresh_once_ours_ended()
         worker.join(timeout=20)
         result = outcome
 
-    refresh, ours = list(hook.list_data_modeling_jobs(saved_query_id=saved_query["id"]))
+    refresh, ours, _materialized = list(hook.list_data_modeling_jobs(saved_query_id=saved_query["id"]))
     assert refresh["created_at"] > ours["created_at"]  # the refresh is the newest job
     assert result["job_id"] == ours["id"]
     assert result["status"] == "Completed"
+    assert result["joined_running_refresh"] is False
 
 
 def test_a_name_taken_by_a_hidden_view_gets_posthogs_answer_not_a_concurrent_edit(
@@ -788,3 +805,143 @@ def test_a_name_taken_by_a_hidden_view_gets_posthogs_answer_not_a_concurrent_edi
     assert "not listed" in message and "choose another name" in message
     assert "while this task ran" not in message
     assert "signups_endpoint" not in {view["name"] for view in PostHogHook().list_saved_queries()}
+
+
+# Joined and preempted runs (PostHog runs one refresh of a view at a time)
+
+
+def _ended_at(job: dict[str, Any]) -> float:
+    return dt.datetime.fromisoformat(job["last_run_at"].replace("Z", "+00:00")).timestamp()
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["on-a-worker", "deferred"])
+def test_materialize_then_run_follows_the_joined_refresh_to_its_end(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any, deferrable: bool
+) -> None:
+    posthog_conn.configure(job_run_seconds=1.0)
+    PostHogMaterializeSavedQueryOperator(task_id="materialize", saved_query_id=saved_query["id"]).execute(
+        task_context(ti)
+    )
+    operator = PostHogRunSavedQueryOperator(
+        task_id="run", saved_query_id=saved_query["id"], deferrable=deferrable, check_interval=0.1, timeout=5
+    )
+    if deferrable:
+        with pytest.raises(TaskDeferred) as deferred:
+            operator.execute(task_context(ti))
+        assert json.loads(json.dumps(deferred.value.trigger.serialize()[1]))["joined_job_id"]
+        result = operator.execute_complete(
+            task_context(ti), asyncio.run(_first_event(deferred.value.trigger))
+        )
+    else:
+        result = operator.execute(task_context(ti))
+    finished = time.time()
+
+    (refresh,) = PostHogHook().list_data_modeling_jobs(saved_query_id=saved_query["id"])  # one job, joined
+    assert len(run_posts(posthog_conn)) == 1
+    assert result["job_id"] == refresh["id"] and result["status"] == "Completed"
+    assert result["joined_running_refresh"] is True and result["followed_superseding_run"] is False
+    assert finished - _ended_at(refresh) < 0.1 + 0.5  # within one poll of its end (plus the reads after)
+
+
+def test_a_job_row_that_appears_after_run_answered_is_followed(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    posthog_conn.configure(job_start_delay=0.5)
+    result = PostHogRunSavedQueryOperator(
+        task_id="run", saved_query_id=saved_query["id"], deferrable=False, check_interval=0.1, timeout=10
+    ).execute(task_context(ti))
+
+    (job,) = PostHogHook().list_data_modeling_jobs(saved_query_id=saved_query["id"])
+    (run_post,) = run_posts(posthog_conn)
+    created = dt.datetime.fromisoformat(job["created_at"].replace("Z", "+00:00")).timestamp()
+    assert created >= run_post["time"] + 0.4  # PostHog wrote the row after answering
+    polls_before_the_row = [
+        poll for poll in job_polls(posthog_conn) if run_post["time"] < poll["time"] < created
+    ]
+    assert polls_before_the_row  # the operator looked while no job was listed, and went on waiting
+    assert result["job_id"] == job["id"] and result["status"] == "Completed"
+    assert result["joined_running_refresh"] is False
+
+
+def _run_preempted_once_listed(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any, **arguments: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run on a worker; once the run's job is listed, a new run of the view's DAG preempts it."""
+    posthog_conn.configure(job_run_seconds=1.0)
+    operator = PostHogRunSavedQueryOperator(
+        task_id="run", saved_query_id=saved_query["id"], check_interval=0.1, timeout=10, **arguments
+    )
+    outcome: dict[str, Any] = {}
+
+    def execute() -> None:
+        try:
+            outcome["result"] = operator.execute(task_context(ti))
+        except AirflowException as error:
+            outcome["error"] = error
+
+    with capture_logs() as logs:
+        worker = threading.Thread(target=execute)
+        worker.start()
+        hook = PostHogHook()
+        wait_until(lambda: list(hook.list_data_modeling_jobs(saved_query["id"])), what="the run's job")
+        jobs = posthog_conn.preempt(VIEW)
+        worker.join(timeout=20)
+    outcome["logs"] = logs
+    return outcome, jobs
+
+
+def test_a_preempted_run_follows_the_run_that_took_over_and_succeeds_with_it(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    outcome, jobs = _run_preempted_once_listed(posthog_conn, saved_query, ti, deferrable=False)
+
+    result = outcome["result"]
+    assert jobs["preempted"]["error"] == "Preempted: a new DAG run started before this job completed"
+    assert result["job_id"] == jobs["started"]["id"] and result["status"] == "Completed"
+    assert result["followed_superseding_run"] is True
+    assert any("took over from ours, which PostHog preempted" in entry["event"] for entry in outcome["logs"])
+    assert len(run_posts(posthog_conn)) == 1
+
+
+def test_a_preempted_run_fails_with_posthogs_words_when_asked_to(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    outcome, jobs = _run_preempted_once_listed(
+        posthog_conn, saved_query, ti, deferrable=False, fail_on_preempted=True
+    )
+
+    message = str(outcome["error"])
+    assert jobs["preempted"]["id"] in message
+    assert "ended Failed: Preempted: a new DAG run started before this job completed" in message
+
+
+def test_the_trigger_follows_the_run_that_took_over_from_a_preempted_one(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    posthog_conn.configure(job_run_seconds=1.0)
+    operator = PostHogRunSavedQueryOperator(
+        task_id="run", saved_query_id=saved_query["id"], deferrable=True, check_interval=0.1, timeout=10
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(task_context(ti))
+    hook = PostHogHook()
+    wait_until(lambda: list(hook.list_data_modeling_jobs(saved_query["id"])), what="the run's job")
+    jobs = posthog_conn.preempt(VIEW)
+    event = asyncio.run(_first_event(deferred.value.trigger))
+    result = operator.execute_complete(task_context(ti), event)
+
+    assert event["status"] == "success" and event["followed_superseding_run"] is True
+    assert result["job_id"] == jobs["started"]["id"] and result["followed_superseding_run"] is True
+
+
+def test_an_abandoned_run_fails_with_posthogs_words_and_says_a_retry_asks_again(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    abandoned = "Abandoned: the materialization workflow is no longer running"
+    posthog_conn.configure(job_outcome="Failed", job_error=abandoned)
+    operator = PostHogRunSavedQueryOperator(
+        task_id="run", saved_query_id=saved_query["id"], deferrable=False, check_interval=0.1, timeout=10
+    )
+    with pytest.raises(AirflowException, match="a retry of this task asks PostHog for a new run") as failed:
+        operator.execute(task_context(ti))
+    assert f"ended Failed: {abandoned}" in str(failed.value)

@@ -14,7 +14,9 @@ import airflow_provider.triggers.run_poller as run_poller_module
 import airflow_provider.triggers.saved_queries as trigger_module
 from airflow_provider._compat import AirflowFailException
 from airflow_provider.operators.base import checked_at_execute
-from airflow_provider.saved_query_runs import JobBaseline, SavedQueryRun, check_saved_query_id
+from airflow_provider.saved_query_runs import JobBaseline, RunState, SavedQueryRun, check_saved_query_id
+
+SOME_ID = "0193b5d2-0000-7000-8000-000000000001"
 
 
 def _names_used(module: ModuleType) -> set[str]:
@@ -61,6 +63,13 @@ def test_the_sensor_does_not_import_the_operator_module() -> None:
         SavedQueryRun(
             "0193b5d2-0000-7000-8000-000000000001", 1.0, JobBaseline("job-1", "2026-11-26T12:00:00Z")
         ),
+        SavedQueryRun(
+            "0193b5d2-0000-7000-8000-000000000001",
+            1.0,
+            JobBaseline("job-1", "2026-11-26T12:00:00Z"),
+            joined_job_id="job-1",
+            follow_preempted=False,
+        ),
     ],
 )
 def test_a_run_survives_the_trigger_kwargs_round_trip(run: SavedQueryRun) -> None:
@@ -88,3 +97,62 @@ def test_a_bad_rendered_saved_query_id_fails_the_task_for_good_naming_the_field(
         AirflowFailException, match=r"^saved_query_id must be a UUID such as .*names are not accepted"
     ):
         checked_at_execute(lambda: check_saved_query_id(given))
+
+
+BASELINE = JobBaseline("old", "2026-11-26T12:00:00Z")
+
+
+def _job(job_id: str, status: str, created_at: str, error: str | None = None) -> dict[str, object]:
+    return {"id": job_id, "status": status, "created_at": created_at, "error": error}
+
+
+PREEMPTED = "Preempted: a new DAG run started before this job completed"
+
+
+@pytest.mark.parametrize(
+    ("ours", "follow_preempted", "expected"),
+    [
+        # Preempted by newest PostHog: the job that took over is followed, a later one never.
+        (_job("ours", "Failed", "2026-11-26T12:01:00Z", PREEMPTED), True, ("took-over", "Running", True)),
+        (_job("ours", "Failed", "2026-11-26T12:01:00Z", PREEMPTED), False, ("ours", "Failed", False)),
+        # Older PostHog ended a superseded job Cancelled: the same, where a newer job is there.
+        (_job("ours", "Cancelled", "2026-11-26T12:01:00Z"), True, ("took-over", "Running", True)),
+        # Any other failure is ours.
+        (_job("ours", "Failed", "2026-11-26T12:01:00Z", "Query failed"), True, ("ours", "Failed", False)),
+    ],
+)
+def test_a_preempted_job_is_followed_by_the_job_that_took_over(
+    ours: dict[str, object], follow_preempted: bool, expected: tuple[str, str, bool]
+) -> None:
+    jobs = [
+        _job("took-over", "Running", "2026-11-26T12:02:00Z"),
+        ours,
+        _job("old", "Completed", "2026-11-26T12:00:00Z"),
+    ]
+    for run in (
+        SavedQueryRun(SOME_ID, 1.0, BASELINE, follow_preempted=follow_preempted),
+        SavedQueryRun(SOME_ID, 1.0, BASELINE, joined_job_id="ours", follow_preempted=follow_preempted),
+    ):
+        state = run.judge_jobs(jobs)
+        assert state is not None
+        assert (state.job_id, state.status, state.superseded) == expected
+
+
+def test_a_preempted_job_waits_for_the_job_that_took_over_and_a_lone_cancel_is_ours() -> None:
+    run = SavedQueryRun(SOME_ID, 1.0, BASELINE)
+    preempted = [_job("ours", "Failed", "2026-11-26T12:01:00Z", PREEMPTED), _job("old", "Completed", "x")]
+    assert run.judge_jobs(preempted) == RunState(status=None)
+    cancelled = [_job("ours", "Cancelled", "2026-11-26T12:01:00Z"), _job("old", "Completed", "x")]
+    assert run.judge_jobs(cancelled) == RunState("Cancelled", "ours")
+
+
+def test_a_joined_run_is_the_running_job_it_joined_never_the_one_before_or_after() -> None:
+    run = SavedQueryRun(SOME_ID, 1.0, JobBaseline("joined", "2026-11-26T12:01:00Z"), joined_job_id="joined")
+    jobs = [
+        _job("later", "Running", "2026-11-26T12:05:00Z"),
+        _job("joined", "Completed", "2026-11-26T12:01:00Z"),
+        _job("before", "Completed", "2026-11-26T12:00:00Z"),
+    ]
+    assert [run.reads_past(job) for job in jobs] == [True, False, True]
+    assert run.judge_jobs(jobs) == RunState("Completed", "joined")
+    assert run.judge_jobs(jobs[:1]) == RunState(status=None)  # not read far enough: not ours yet

@@ -620,10 +620,14 @@ def _walk_reached(run: SavedQueryRun, job: dict[str, Any]) -> bool:
     """Whether a walk that got to ``job`` has read every job of ``run`` since it was asked for.
 
     By PostHog's own order when the run has a baseline job; otherwise once the walk is well before the
-    worker's ``requested_after`` (:data:`WALK_CLOCK_SLACK` allows for the clocks differing).
+    worker's ``requested_after`` (:data:`WALK_CLOCK_SLACK` allows for the clocks differing). A run
+    that joined a refresh is reached only at that refresh's job (its baseline), which may have
+    started long before the run was asked for.
     """
     if not run.reads_past(job):
         return True
+    if run.joined_job_id is not None and run.baseline is not None:
+        return not run.baseline.is_followed_by(job)
     moment = require_timestamp("created_at", job.get("created_at"))
     return (
         run.requested_after is not None

@@ -27,6 +27,9 @@ class _Quiet:
     def warning(self, *args: Any) -> None:
         pass
 
+    def info(self, *args: Any) -> None:
+        pass
+
 
 _quiet = _Quiet()
 
@@ -103,3 +106,21 @@ async def test_a_run_that_is_not_on_the_first_page_is_found_by_walking_on(postho
     assert "100" in pages  # the walk read on to the second page
     own_reads = [entry for entry in listings(posthog_conn) if entry["query"].get("saved_query_id") == mine]
     assert len(own_reads) <= 2  # the baseline read before the run, no per-trigger polling
+
+
+async def test_runs_that_joined_running_refreshes_are_answered_by_one_walk(posthog_conn: Any) -> None:
+    posthog_conn.configure(job_run_seconds=1.5)
+    views_ = views(2, "poller_joined")
+    hook = PostHogHook()
+    for view in views_:
+        hook.run_saved_query(view)  # a refresh someone else started, still running
+    refreshes = [next(iter(hook.list_data_modeling_jobs(view)))["id"] for view in views_]
+    triggers = [started_run(view) for view in views_]
+    events = await asyncio.gather(*(first_event(trigger) for trigger in triggers))
+
+    assert [trigger.run_followed.joined_job_id for trigger in triggers] == refreshes
+    assert [event["job_id"] for event in events] == refreshes
+    assert [event["status"] for event in events] == ["success"] * 2
+    assert all(event["joined_running_refresh"] for event in events)
+    assert len(posthog_conn.requests(method="POST", path="/run/?$")) == 4  # two for each view
+    assert [len(list(hook.list_data_modeling_jobs(view))) for view in views_] == [1, 1]  # one job each

@@ -156,3 +156,15 @@ def test_a_joined_run_is_the_running_job_it_joined_never_the_one_before_or_after
     assert [run.reads_past(job) for job in jobs] == [True, False, True]
     assert run.judge_jobs(jobs) == RunState("Completed", "joined")
     assert run.judge_jobs(jobs[:1]) == RunState(status=None)  # not read far enough: not ours yet
+
+
+def test_a_walk_reaches_a_joined_run_only_at_the_refresh_it_joined() -> None:
+    from airflow_provider.saved_query_runs import _walk_reached
+
+    # Joined a refresh that started an hour before the run was asked for (2026-11-26T12:00:00Z + 1 h).
+    joined = JobBaseline("joined", "2026-11-26T12:00:00Z")
+    run = SavedQueryRun(SOME_ID, 1795698000.0, joined, joined_job_id="joined")
+    ten_minutes_before_the_request = _job("other", "Completed", "2026-11-26T12:50:00Z")
+    assert not _walk_reached(run, ten_minutes_before_the_request)
+    assert _walk_reached(run, _job("joined", "Running", "2026-11-26T12:00:00Z"))
+    assert _walk_reached(run, _job("older", "Completed", "2026-11-26T11:59:00Z"))

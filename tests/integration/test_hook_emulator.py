@@ -224,6 +224,7 @@ def test_every_saved_query_page_is_walked(hook: PostHogHook, posthog_conn: Any) 
 
 
 def test_every_job_page_is_walked_by_limit_and_offset(hook: PostHogHook, posthog_conn: Any) -> None:
+    posthog_conn.configure(job_run_seconds=0)  # each run ends at once, so the next one starts a job
     view = next(iter(hook.list_saved_queries()))["id"]
     for _ in range(3):
         hook.run_saved_query(view)
@@ -389,6 +390,7 @@ def test_escape_hatch_request_reaches_unwrapped_endpoints(hook: PostHogHook, pos
 
 
 def test_async_hook_reads_runs_and_pages_jobs(hook: PostHogHook, posthog_conn: Any) -> None:
+    posthog_conn.configure(job_run_seconds=0)  # each run ends at once, so the next one starts a job
     view_id = next(iter(hook.list_saved_queries()))["id"]
 
     async def scenario() -> tuple[bool, str, int, str]:

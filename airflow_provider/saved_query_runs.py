@@ -289,18 +289,15 @@ def is_preempted(job: dict[str, Any]) -> bool:
 
     :param job: a job as PostHog lists it.
     """
-    status = job.get("status")
-    if status == SavedQueryRunStatus.CANCELLED.value:
-        return True
-    return status == SavedQueryRunStatus.FAILED.value and str(job.get("error") or "").startswith(
-        PREEMPTED_PREFIX
-    )
+    return job.get("status") == SavedQueryRunStatus.CANCELLED.value or _preempted_by_dag_run(job)
 
 
 def _preempted_by_dag_run(job: dict[str, Any]) -> bool:
     """Whether newest PostHog preempted ``job``: a newer run took over, whose job is sure to follow
     (unlike ``Cancelled``, which may also be a user's cancel)."""
-    return job.get("status") == SavedQueryRunStatus.FAILED.value and is_preempted(job)
+    return job.get("status") == SavedQueryRunStatus.FAILED.value and str(job.get("error") or "").startswith(
+        PREEMPTED_PREFIX
+    )
 
 
 def job_state(

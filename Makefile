@@ -8,7 +8,8 @@ UV_VERSION := 0.13.9
 CONSTRAINTS := constraints/airflow-3.3-py3.11.txt
 STAMP := $(VENV)/.installed-stamp
 # `make matrix AIRFLOW=3.1 PYTHON=3.10` narrows the matrix; empty means every line / every Python.
-# `make matrix CELLS=edges` runs each line on its oldest and newest Python only (what CI runs);
+# `make matrix CELLS=edges` runs each line on its oldest and newest Python only; `CELLS=diagonal` (what CI
+# runs) each line once on a different Python, so that with `make test` every line and Python is run;
 # `JOBS=2` runs two cells at once (each keeps about one core busy).
 AIRFLOW ?=
 PYTHON ?=

@@ -6,12 +6,16 @@ pins already there where they still fit, so a re-lock moves only what must move.
 
 ``python scripts/matrix.py run`` builds ``.venvs/airflow-<line>-py<python>`` from that file and runs, with
 that venv's Python: the unit, emulator and integration suites (``pytest -m SUITES``), then ``airflow
-dags test`` of every example DAG (``scripts/example_dags.py``). On the older Airflow lines it leaves out
-the suites that run no Airflow code (``AIRFLOW_FREE``): they differ by Python only, and the newest line's
-cells run them on the same Pythons. ``--jobs 2`` runs two cells at once (each cell is one pytest
-process, so about one core; CI uses two), with each output line prefixed by its cell. It prints how long
-each step took and exits non-zero if any cell failed. ``--airflow 3.1 --python 3.10`` narrows either
-dimension (``make matrix AIRFLOW=3.1 PYTHON=3.10``).
+dags test`` of every example DAG (``scripts/example_dags.py``). The suites that run no Airflow code
+(``AIRFLOW_FREE``) differ by Python only, so each chosen Python runs them once, in the cell of the
+newest line chosen with it. ``--cells edges`` runs each line on its oldest and newest Python;
+``--cells diagonal`` (CI's choice) runs each line once, on a different Python each, so that with the
+default cell (``DEFAULT``, what ``make test`` runs) every supported line and every supported Python is
+run: the oldest line on the newest Python and so on inwards, where breakage between versions shows
+first. ``--jobs 2`` runs two cells at once (each cell is one pytest process, so about one core; CI
+uses two), with each output line prefixed by its cell. It prints how long each step took and exits
+non-zero if any cell failed. ``--airflow 3.1 --python 3.10`` narrows either dimension (``make matrix
+AIRFLOW=3.1 PYTHON=3.10``).
 
 Both use ``uv`` (installed in ``.venv`` by the Makefile), which builds a venv from a warm cache in
 seconds; the interpreters are the machine's own (``python3.X`` on ``PATH`` or under ``pyenv``).
@@ -43,7 +47,7 @@ SUPPORT = {
 #: the live suite (real PostHog, never in CI).
 SUITES = "not e2e and not wheel and not live"
 #: Suites that import no Airflow (the ``api/`` client and the emulator's contract): they differ by Python,
-#: not by Airflow line, so only the newest line's cells run them (on the same Pythons as the others).
+#: not by Airflow line, so each Python runs them once, with the newest line chosen on it.
 AIRFLOW_FREE = ("tests/emulator", "tests/unit/test_api_*.py")
 #: Serialises the cells' output lines when several cells run at once.
 _PRINT_LOCK = threading.Lock()
@@ -69,26 +73,53 @@ class Cell:
         return VENVS / self.name
 
 
-def cells(airflow: str | None, python: str | None, edges: bool = False) -> list[Cell]:
+#: The cell ``make test`` and ``make demo`` use (the Makefile's ``CONSTRAINTS``).
+DEFAULT = Cell("3.3", "3.11")
+
+
+def cells(airflow: str | None, python: str | None, choice: str = "all") -> list[Cell]:
     """The cells of the matrix, narrowed to one line and/or one Python when given.
 
     :param airflow: e.g. ``"3.1"``, or ``None`` for every line.
     :param python: e.g. ``"3.10"``, or ``None`` for every Python of each line.
-    :param edges: only each line's oldest and newest Python (where version-specific breakage shows).
+    :param choice: ``"all"``; ``"edges"``, each line's oldest and newest Python; ``"diagonal"``, each
+        line on one Python, the oldest line on the newest Python and inwards, leaving out the default
+        cell's Python (``make test`` runs it), so every line and every Python is run once.
     """
     if airflow is not None and airflow not in SUPPORT:
         raise SystemExit(f"AIRFLOW must be one of {', '.join(SUPPORT)}; got {airflow!r}.")
+    if choice == "diagonal":
+        pythons = sorted(
+            {version for versions in SUPPORT.values() for version in versions} - {DEFAULT.python},
+            key=_line_key,
+            reverse=True,
+        )
+        lines = sorted(SUPPORT, key=_line_key)
+        candidates = [Cell(line, version) for line, version in zip(lines, pythons, strict=True)]
+    else:
+        candidates = [
+            Cell(line, version)
+            for line, versions in SUPPORT.items()
+            for version in versions
+            if choice == "all" or version in (versions[0], versions[-1])
+        ]
     chosen = [
-        Cell(line, version)
-        for line, versions in SUPPORT.items()
-        for version in versions
-        if airflow in (None, line)
-        and python in (None, version)
-        and (not edges or version in (versions[0], versions[-1]))
+        cell for cell in candidates if airflow in (None, cell.airflow) and python in (None, cell.python)
     ]
     if not chosen:
         raise SystemExit(f"No supported cell for AIRFLOW={airflow} PYTHON={python}; see SUPPORT.")
     return chosen
+
+
+def runs_airflow_free_suites(cell: Cell, chosen: list[Cell]) -> bool:
+    """Whether ``cell`` runs the ``AIRFLOW_FREE`` suites: it is the newest line chosen on its Python.
+
+    :param cell: one of ``chosen``.
+    :param chosen: the cells of this matrix run.
+    """
+    return all(
+        _line_key(other.airflow) <= _line_key(cell.airflow) for other in chosen if other.python == cell.python
+    )
 
 
 def interpreter(version: str) -> str:
@@ -175,15 +206,19 @@ def install(cell: Cell, venv: Path) -> None:
     )
 
 
-def run(cell: Cell) -> dict[str, float | bool]:
-    """Install the cell's venv, run the suites and the example DAGs there; return step times and verdict."""
+def run(cell: Cell, chosen: list[Cell]) -> dict[str, float | bool]:
+    """Install the cell's venv, run the suites and the example DAGs there; return step times and verdict.
+
+    :param cell: the cell to run.
+    :param chosen: every cell of this matrix run (to run the ``AIRFLOW_FREE`` suites once a Python).
+    """
     report: dict[str, float | bool] = {}
     started = time.monotonic()
     install(cell, cell.venv)
     report["install_s"] = time.monotonic() - started
     python = str(cell.venv / "bin" / "python")
     tests = [python, "-m", "pytest", "-m", SUITES, "-q", "-p", "no:cacheprovider"]
-    if cell.airflow != max(SUPPORT, key=_line_key):
+    if not runs_airflow_free_suites(cell, chosen):
         tests += [f"--ignore-glob={pattern}" for pattern in AIRFLOW_FREE]
     steps = {
         "tests": [*tests, "tests"],
@@ -236,21 +271,24 @@ def main() -> int:
     parser.add_argument("--python", help="one Python, e.g. 3.10 (default: every Python of each line)")
     parser.add_argument(
         "--cells",
-        choices=("all", "edges"),
+        choices=("all", "edges", "diagonal"),
         default="all",
-        help="edges: each line on its oldest and newest Python only (CI's choice, for time)",
+        help="edges: each line on its oldest and newest Python; diagonal: each line once, with the "
+        "default cell every line and every Python once (CI's choice, for time)",
     )
     parser.add_argument(
         "--jobs", type=int, default=1, help="cells run at once (each is about one core busy; default 1)"
     )
     arguments = parser.parse_args()
-    chosen = cells(arguments.airflow or None, arguments.python or None, arguments.cells == "edges")
+    chosen = cells(arguments.airflow or None, arguments.python or None, arguments.cells)
     if arguments.action == "lock":
         for cell in chosen:
             lock(cell)
         return 0
     with ThreadPoolExecutor(max_workers=arguments.jobs) as pool:
-        reports = dict(zip([cell.name for cell in chosen], pool.map(run, chosen), strict=True))
+        reports = dict(
+            zip([cell.name for cell in chosen], pool.map(lambda cell: run(cell, chosen), chosen), strict=True)
+        )
     print("\ncell                      install   tests  example DAGs  verdict")
     for name, report in reports.items():
         verdict = "passed" if report["passed"] else "FAILED"

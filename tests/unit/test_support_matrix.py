@@ -46,5 +46,31 @@ def test_the_readme_table_has_a_row_per_line() -> None:
 
 
 def test_edges_are_each_lines_oldest_and_newest_python() -> None:
-    edges = {(cell.airflow, cell.python) for cell in matrix.cells(None, None, edges=True)}
+    edges = {(cell.airflow, cell.python) for cell in matrix.cells(None, None, "edges")}
     assert edges == {(line, pythons[i]) for line, pythons in matrix.SUPPORT.items() for i in (0, -1)}
+
+
+def test_the_default_cell_is_the_one_the_makefile_installs() -> None:
+    makefile = (REPO / "Makefile").read_text()
+    assert f"CONSTRAINTS := constraints/{matrix.DEFAULT.name}.txt" in makefile
+
+
+def test_the_diagonal_with_the_default_cell_runs_every_line_and_every_python_once() -> None:
+    diagonal = matrix.cells(None, None, "diagonal")
+    run = [*diagonal, matrix.DEFAULT]
+    assert sorted(cell.airflow for cell in diagonal) == sorted(matrix.SUPPORT)
+    assert sorted(cell.python for cell in run) == sorted(
+        {python for pythons in matrix.SUPPORT.values() for python in pythons}
+    )
+    # The oldest line meets the newest Python (the pairing where breakage shows first).
+    assert matrix.Cell("3.1", "3.13") in diagonal
+
+
+def test_suites_without_airflow_run_once_a_python_on_the_newest_line_chosen() -> None:
+    edges = matrix.cells(None, None, "edges")
+    assert {cell.name for cell in edges if matrix.runs_airflow_free_suites(cell, edges)} == {
+        "airflow-3.3-py3.10",
+        "airflow-3.3-py3.13",
+    }
+    diagonal = matrix.cells(None, None, "diagonal")
+    assert all(matrix.runs_airflow_free_suites(cell, diagonal) for cell in diagonal)

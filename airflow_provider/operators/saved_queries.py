@@ -17,22 +17,17 @@ from airflow_provider.assets import create_asset
 from airflow_provider.links import PostHogSavedQueryLink
 from airflow_provider.operators.asset_events import announce, default_outlets, task_alias
 from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
-from airflow_provider.saved_query_runs import (
-    EVENT_SUCCESS,
-    EVENT_TIMEOUT,
+from airflow_provider.saved_query_runs.io import (
     TRANSIENT_ERRORS,
-    RunState,
-    SavedQueryRun,
     cancel_run,
-    check_saved_query_arguments,
-    describe_run,
     newest_job,
     read_run_state,
     recent_job,
-    saved_query_id_of,
     start_run,
-    validate_run_event,
 )
+from airflow_provider.saved_query_runs.names import check_saved_query_arguments, saved_query_id_of
+from airflow_provider.saved_query_runs.state import RunState, SavedQueryRun, describe_run
+from airflow_provider.triggers.run_events import EVENT_SUCCESS, EVENT_TIMEOUT, validate_run_event
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -256,11 +251,11 @@ def _run_result(
 ) -> dict[str, Any]:
     """The run operator's XCom result: the run asked for and, once it ended, what it produced.
 
-    :param job_id: the data-modeling job followed (``None`` when not waiting, or when the run was
-        judged by the view's own status).
+    :param job_id: the data-modeling job waited for (``None`` when not waiting, or when the run's
+        outcome came from the view's own status).
     :param rows_materialized: the rows that job wrote, as PostHog lists it.
     :param joined_running_refresh: whether the run joined a refresh of the view already running.
-    :param followed_superseding_run: whether the job followed is a newer run that took over from a
+    :param followed_superseding_run: whether the job waited for is a newer run that took over from a
         preempted job of ours.
     """
     requested_at = None
@@ -373,7 +368,7 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
 
             self.defer(
                 trigger=PostHogSavedQueryRunTrigger(
-                    **run.trigger_kwargs(),
+                    run=run.to_dict(),
                     deadline=deadline,
                     poll_interval=self.check_interval,
                     cancel_on_kill=True,

@@ -24,7 +24,7 @@ from saved_query_emulator import (
 from structlog.testing import capture_logs
 
 import airflow_provider.operators.saved_queries as saved_queries_module
-import airflow_provider.saved_query_runs as saved_query_runs_module
+import airflow_provider.saved_query_runs.io as saved_query_runs_io
 from airflow_provider._compat import (
     AirflowFailException,
     AirflowRescheduleException,
@@ -290,7 +290,7 @@ def test_run_follows_its_own_job_when_the_workers_clock_is_an_hour_ahead(
     earlier_job = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query["id"])))
     wait_for_newest_job_to_end(saved_query["id"])
     monkeypatch.setattr(saved_queries_module, "time", ClockAnHourAhead)
-    monkeypatch.setattr(saved_query_runs_module, "time", ClockAnHourAhead)
+    monkeypatch.setattr(saved_query_runs_io, "time", ClockAnHourAhead)
     operator = PostHogRunSavedQueryOperator(
         task_id="run", saved_query_id=saved_query["id"], deferrable=deferrable, check_interval=0.1, timeout=20
     )
@@ -499,7 +499,7 @@ def test_run_by_a_templated_name_looks_the_view_up_once_at_execute(
             operator.execute(task_context(ti))
         _, kwargs = deferred.value.trigger.serialize()
         # The name was looked up before deferring: the trigger gets the id, as plain kwargs.
-        assert (kwargs["saved_query_id"], kwargs["saved_query_name"]) == (saved_query["id"], None)
+        assert (kwargs["run"]["saved_query_id"], kwargs["saved_query_name"]) == (saved_query["id"], None)
         result = operator.execute_complete(
             task_context(ti), asyncio.run(_first_event(deferred.value.trigger))
         )
@@ -706,7 +706,7 @@ def test_deferrable_sensor_checks_once_before_deferring(
 
     _, kwargs = deferred.value.trigger.serialize()
     assert kwargs["cancel_on_kill"] is False  # the sensor only watches
-    assert kwargs["requested_after"] == requested_after
+    assert kwargs["run"]["requested_after"] == requested_after
     assert len(posthog_conn.requests(method="GET", path="data_modeling_jobs")) == 1
 
 
@@ -828,7 +828,7 @@ def test_materialize_then_run_follows_the_joined_refresh_to_its_end(
     if deferrable:
         with pytest.raises(TaskDeferred) as deferred:
             operator.execute(task_context(ti))
-        assert json.loads(json.dumps(deferred.value.trigger.serialize()[1]))["joined_job_id"]
+        assert json.loads(json.dumps(deferred.value.trigger.serialize()[1]))["run"]["joined_job_id"]
         result = operator.execute_complete(
             task_context(ti), asyncio.run(_first_event(deferred.value.trigger))
         )

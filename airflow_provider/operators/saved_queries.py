@@ -434,10 +434,11 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         afresh, and the id is stored right after submitting, before waiting), because the mixin does
         not fit here: it does not exist on Airflow 3.1 and 3.2, so the operator's bases and its
         arguments (the mixin's ``durable``) would differ by line; it covers only the synchronous
-        wait, while the deferrable path must resume on the same decision (defer on the stored run);
-        and its "job id" is this run's plain dict, which needs PostHog's status of the run's job, not
-        of an id. A try that succeeds deletes the stored run, so clearing the task later asks
-        PostHog for a new run, as a user clearing it means to.
+        wait, while the deferrable path must resume on the same decision (defer on the stored run),
+        and two implementations of one decision would drift. The "job id" stored is the run's plain
+        dict (:meth:`SavedQueryRun.to_dict`), as the trigger gets it. Unlike the mixin, a try that
+        succeeds deletes the stored run, so clearing the task later asks PostHog for a new run, as
+        a user clearing it means to (Airflow keeps task state across clears).
 
         :param store: the task state store (``context["task_state_store"]``, Airflow 3.3+), or
             ``None`` (older Airflow, or not waiting): nothing is resumed, as before 0.2.

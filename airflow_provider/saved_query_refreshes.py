@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider.api.arguments import require_timestamp
-from airflow_provider.saved_query_runs import TERMINAL_STATUSES, SavedQueryRunStatus
+from airflow_provider.saved_query_runs.state import TERMINAL_STATUSES, SavedQueryRunStatus
 
 _COMPLETED = SavedQueryRunStatus.COMPLETED.value
 

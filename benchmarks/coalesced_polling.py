@@ -48,7 +48,8 @@ from airflow_provider.api.arguments import require_timestamp
 from airflow_provider.api.ratelimit import TESTING_TIME_SCALE_VARIABLE
 from airflow_provider.emulator import EmulatorClient
 from airflow_provider.hooks.posthog import PostHogAsyncHook, PostHogHook
-from airflow_provider.saved_query_runs import SavedQueryRun, aread_run_state, start_run
+from airflow_provider.saved_query_runs.io import aread_run_state, start_run
+from airflow_provider.saved_query_runs.state import SavedQueryRun
 from airflow_provider.triggers import PostHogSavedQueryRunTrigger
 
 
@@ -104,7 +105,7 @@ async def coalesced(run: SavedQueryRun, interval: float) -> tuple[str | None, fl
     """Follow ``run`` with the provider's trigger (and so its connection's one poller)."""
     waiting_since = time.time()
     trigger = PostHogSavedQueryRunTrigger(
-        **run.trigger_kwargs(), deadline=time.time() + 3600, poll_interval=interval
+        run=run.to_dict(), deadline=time.time() + 3600, poll_interval=interval
     )
     async for event in trigger.run():
         return event.payload["job_id"], waiting_since, time.time()

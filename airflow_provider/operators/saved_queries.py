@@ -12,27 +12,22 @@ from airflow.sdk.exceptions import AirflowException
 from airflow_provider._compat import conf
 from airflow_provider.api import endpoints
 from airflow_provider.api.arguments import invalid, require_seconds
-from airflow_provider.api.errors import PostHogNotFoundError, PostHogValidationError
+from airflow_provider.api.errors import PostHogConfigError, PostHogNotFoundError, PostHogValidationError
 from airflow_provider.assets import create_asset
 from airflow_provider.links import PostHogSavedQueryLink
 from airflow_provider.operators.asset_events import announce, default_outlets, task_alias
 from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
-from airflow_provider.saved_query_runs import (
-    EVENT_SUCCESS,
-    EVENT_TIMEOUT,
+from airflow_provider.saved_query_runs.io import (
     TRANSIENT_ERRORS,
-    RunState,
-    SavedQueryRun,
     cancel_run,
-    check_saved_query_arguments,
-    describe_run,
     newest_job,
     read_run_state,
     recent_job,
-    saved_query_id_of,
     start_run,
-    validate_run_event,
 )
+from airflow_provider.saved_query_runs.names import check_saved_query_arguments, saved_query_id_of
+from airflow_provider.saved_query_runs.state import RunState, SavedQueryRun, describe_run
+from airflow_provider.triggers.run_events import EVENT_SUCCESS, EVENT_TIMEOUT, validate_run_event
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -243,6 +238,19 @@ def _holds(saved_query: dict[str, Any], query: dict[str, Any]) -> bool:
     return all(stored.get(key) == value for key, value in query.items())
 
 
+#: The task state store key (Airflow 3.3+) under which the run operator keeps the run it waits for
+#: (:meth:`SavedQueryRun.to_dict`), so a retry resumes it instead of asking PostHog for another.
+#: Renaming it breaks the resumption of tries in flight during an upgrade.
+RUN_STATE_KEY = "posthog_saved_query_run"
+
+
+def _requested_at(requested_after: float | None) -> str | None:
+    """``requested_after`` (epoch seconds) as ISO 8601 in UTC, as the XCom result says it."""
+    if requested_after is None:
+        return None
+    return datetime.fromtimestamp(requested_after, timezone.utc).isoformat()
+
+
 def _run_result(
     saved_query_id: str,
     requested_after: float | None,
@@ -256,19 +264,16 @@ def _run_result(
 ) -> dict[str, Any]:
     """The run operator's XCom result: the run asked for and, once it ended, what it produced.
 
-    :param job_id: the data-modeling job followed (``None`` when not waiting, or when the run was
-        judged by the view's own status).
+    :param job_id: the data-modeling job waited for (``None`` when not waiting, or when the run's
+        outcome came from the view's own status).
     :param rows_materialized: the rows that job wrote, as PostHog lists it.
     :param joined_running_refresh: whether the run joined a refresh of the view already running.
-    :param followed_superseding_run: whether the job followed is a newer run that took over from a
+    :param followed_superseding_run: whether the job waited for is a newer run that took over from a
         preempted job of ours.
     """
-    requested_at = None
-    if requested_after is not None:
-        requested_at = datetime.fromtimestamp(requested_after, timezone.utc).isoformat()
     return {
         "saved_query_id": saved_query_id,
-        "requested_at": requested_at,
+        "requested_at": _requested_at(requested_after),
         "status": status,
         "job_id": job_id,
         "rows_materialized": rows_materialized,
@@ -296,6 +301,14 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
     ``execution_timeout``), or the task is killed, the operator asks PostHog to cancel the run;
     PostHog refuses that to personal API keys, which is logged as a warning (the run goes on in
     PostHog).
+
+    On Airflow 3.3, a task that waits keeps the run in its task state store (key
+    ``posthog_saved_query_run``) before it waits or defers, so a retry after a worker crash (or after
+    a deferred wait ended in an error) asks PostHog for no second run: it waits for that run again
+    (on the worker, or deferred) while it is going, and returns at once when it has completed; a run
+    that ended any other way is asked for afresh. Each try waits at most ``timeout``. A try that
+    succeeds forgets the run, so clearing the task asks for a new one. On Airflow 3.1 and 3.2 (no task
+    state store) every try asks for a new run.
 
     Returns ``{"saved_query_id", "requested_at", "status", "job_id", "rows_materialized",
     "full_refresh", "joined_running_refresh", "followed_superseding_run"}``: the data-modeling job
@@ -348,32 +361,46 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         saved_query_id = self._resolved_id()
         PostHogSavedQueryLink.push(context, self.hook, saved_query_id)
-        run = start_run(
-            self.hook,
-            saved_query_id,
-            self.log,
-            full_refresh=self.full_refresh,
-            follow_preempted=not self.fail_on_preempted,
-        )
-        requested_after = run.requested_after
-        joined = run.joined_job_id is not None
-        if not self.wait_for_completion:
-            return _run_result(
+        store = context.get("task_state_store") if self.wait_for_completion else None
+        resumed = self._resume(store, saved_query_id)
+        if resumed is None:
+            run = start_run(
+                self.hook,
                 saved_query_id,
-                requested_after,
-                "requested",
-                None,
+                self.log,
                 full_refresh=self.full_refresh,
-                joined_running_refresh=joined,
+                follow_preempted=not self.fail_on_preempted,
             )
-        deadline = self._deadline(requested_after)
+            if not self.wait_for_completion:
+                return _run_result(
+                    saved_query_id,
+                    run.requested_after,
+                    "requested",
+                    None,
+                    full_refresh=self.full_refresh,
+                    joined_running_refresh=run.joined_job_id is not None,
+                )
+            if store is not None:  # before waiting: a retry after a crash reconnects to this run
+                store.set(RUN_STATE_KEY, run.to_dict())
+            deadline = self._deadline(run.requested_after)
+        else:
+            run, state = resumed
+            if state.succeeded:
+                return self._succeeded(
+                    context,
+                    saved_query_id,
+                    run.requested_after,
+                    state,
+                    joined_running_refresh=run.joined_job_id is not None,
+                )
+            deadline = self._deadline(None)  # each try waits at most ``timeout``, as a fresh one would
         if self.deferrable:
             # Imported here: the trigger pulls in Airflow's trigger machinery, which DAG parsing never needs.
             from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
 
             self.defer(
                 trigger=PostHogSavedQueryRunTrigger(
-                    **run.trigger_kwargs(),
+                    run=run.to_dict(),
                     deadline=deadline,
                     poll_interval=self.check_interval,
                     cancel_on_kill=True,
@@ -389,8 +416,88 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
             self._waiting_for = None
         if not state.succeeded:
             raise AirflowException(describe_run(saved_query_id, state))
+        return self._succeeded(
+            context,
+            saved_query_id,
+            run.requested_after,
+            state,
+            joined_running_refresh=run.joined_job_id is not None,
+        )
+
+    def _resume(self, store: Any, saved_query_id: str) -> tuple[SavedQueryRun, RunState] | None:
+        """The run an earlier try of this task instance stored, and where it stands, if it is to be
+        resumed: still going (this try waits for it) or completed (this try returns at once).
+
+        Airflow 3.3's ``ResumableJobMixin`` makes this decision for a synchronous wait over the same
+        task state store; this operator makes it itself, with the mixin's semantics (a stored job that
+        is active is reconnected to, a succeeded one returns its result, a failed one is submitted
+        afresh, and the id is stored right after submitting, before waiting), because the mixin does
+        not fit here: it does not exist on Airflow 3.1 and 3.2, so the operator's bases and its
+        arguments (the mixin's ``durable``) would differ by line; it covers only the synchronous
+        wait, while the deferrable path must resume on the same decision (defer on the stored run),
+        and two implementations of one decision would drift. The "job id" stored is the run's plain
+        dict (:meth:`SavedQueryRun.to_dict`), as the trigger gets it. Unlike the mixin, a try that
+        succeeds deletes the stored run, so clearing the task later asks PostHog for a new run, as
+        a user clearing it means to (Airflow keeps task state across clears).
+
+        :param store: the task state store (``context["task_state_store"]``, Airflow 3.3+), or
+            ``None`` (older Airflow, or not waiting): nothing is resumed, as before 0.2.
+        :param saved_query_id: the view this try is to run.
+        :return: the run and its state; ``None`` when a new run must be asked for: nothing stored,
+            a run of another view or with other options, or one that ended without completing.
+        """
+        stored = None if store is None else store.get(RUN_STATE_KEY)
+        if stored is None:
+            return None
+        try:
+            run = SavedQueryRun.from_dict(stored)
+        except (PostHogConfigError, AttributeError, TypeError):
+            self.log.warning("An earlier try stored a run this version cannot read; asking for a new run.")
+            return None
+        if run.saved_query_id != saved_query_id or run.follow_preempted == self.fail_on_preempted:
+            self.log.info("An earlier try ran another view or with other options; asking for a new run.")
+            return None
+        try:
+            state = read_run_state(self.hook, run)
+        except TRANSIENT_ERRORS as error:  # waited out like any poll: the run is taken as going
+            self.log.warning("Cannot read the run an earlier try asked for yet: %s", error)
+            state = RunState(status=None)
+        if state.terminal and not state.succeeded:
+            self.log.warning(
+                "The run an earlier try asked for did not complete: %s Asking PostHog for a new run.",
+                describe_run(saved_query_id, state),
+            )
+            return None
+        self.log.info(
+            "Resuming the run of saved query %s an earlier try asked for (requested at %s): %s.",
+            saved_query_id,
+            _requested_at(run.requested_after),
+            "it has completed" if state.succeeded else "waiting for it to end",
+        )
+        return run, state
+
+    def _succeeded(
+        self,
+        context: Context,
+        saved_query_id: str,
+        requested_after: float | None,
+        state: RunState,
+        *,
+        joined_running_refresh: bool,
+    ) -> dict[str, Any]:
+        """Log, announce and return a run that completed, and forget it in the task state store.
+
+        :param context: the task's context.
+        :param saved_query_id: the view that ran.
+        :param requested_after: when the run was asked for (epoch seconds).
+        :param state: the run's ``Completed`` state.
+        :param joined_running_refresh: whether the run joined a refresh already running.
+        """
         self.log.info(describe_run(saved_query_id, state))
         rows = self._announce_run(context, saved_query_id, state.status, state.job_id)
+        store = context.get("task_state_store")
+        if store is not None:
+            store.delete(RUN_STATE_KEY)
         return _run_result(
             saved_query_id,
             requested_after,
@@ -398,7 +505,7 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
             state.job_id,
             full_refresh=self.full_refresh,
             rows_materialized=rows,
-            joined_running_refresh=joined,
+            joined_running_refresh=joined_running_refresh,
             followed_superseding_run=state.superseded,
         )
 
@@ -463,17 +570,15 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
             raise AirflowException(f"{checked['message']} PostHog was asked to cancel it.")
         if checked["status"] != EVENT_SUCCESS:
             raise AirflowException(checked["message"])
-        self.log.info(checked["message"])
-        rows = self._announce_run(context, saved_query_id, checked["run_status"], checked["job_id"])
-        return _run_result(
+        state = RunState(
+            checked["run_status"], checked["job_id"], superseded=bool(checked.get("followed_superseding_run"))
+        )
+        return self._succeeded(
+            context,
             saved_query_id,
             checked["requested_after"],
-            checked["run_status"],
-            checked["job_id"],
-            full_refresh=self.full_refresh,
-            rows_materialized=rows,
+            state,
             joined_running_refresh=bool(checked.get("joined_running_refresh")),
-            followed_superseding_run=bool(checked.get("followed_superseding_run")),
         )
 
     def on_kill(self) -> None:

@@ -13,17 +13,10 @@ from airflow_provider.api.arguments import invalid, require_timestamp
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.links import PostHogSavedQueryLink
 from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
-from airflow_provider.saved_query_runs import (
-    EVENT_SUCCESS,
-    EVENT_TIMEOUT,
-    TRANSIENT_ERRORS,
-    SavedQueryRun,
-    check_saved_query_arguments,
-    describe_run,
-    read_run_state,
-    saved_query_id_of,
-    validate_run_event,
-)
+from airflow_provider.saved_query_runs.io import TRANSIENT_ERRORS, read_run_state
+from airflow_provider.saved_query_runs.names import check_saved_query_arguments, saved_query_id_of
+from airflow_provider.saved_query_runs.state import SavedQueryRun, describe_run
+from airflow_provider.triggers.run_events import EVENT_SUCCESS, EVENT_TIMEOUT, validate_run_event
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -36,7 +29,7 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
     Wait until a saved query's run ends: succeed on ``Completed``, fail on ``Failed``, ``Cancelled``
     or ``Skipped`` with PostHog's error text.
 
-    The run followed is the first data-modeling job created at or after ``requested_after`` (for
+    The run waited for is the first data-modeling job created at or after ``requested_after`` (for
     instance the ``requested_at`` a
     :class:`~airflow_provider.operators.saved_queries.PostHogRunSavedQueryOperator` returned), falling
     back to the saved query's own ``status``. Without ``requested_after`` the sensor waits for a new
@@ -99,11 +92,11 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
                 "Give requested_after or accept_earlier_runs=True, not both: requested_after already "
                 "says which runs count."
             )
-        self._followed: SavedQueryRun | None = None
+        self._run: SavedQueryRun | None = None
 
-    def _run_followed(self, context: Context) -> SavedQueryRun:
-        """The run this sensor follows, worked out once per execute (a name is looked up then)."""
-        if self._followed is None:
+    def _saved_query_run(self, context: Context) -> SavedQueryRun:
+        """The run this sensor waits for, worked out once per execute (a name is looked up then)."""
+        if self._run is None:
             # Rendered values, checked before any request; bad ones fail the task without retries.
             requested_after = checked_at_execute(
                 lambda: require_timestamp("requested_after", self.requested_after)
@@ -113,8 +106,8 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
             saved_query_id = checked_at_execute(
                 lambda: saved_query_id_of(self.hook, self.saved_query_id, self.saved_query_name)
             )
-            self._followed = SavedQueryRun(saved_query_id, requested_after)
-        return self._followed
+            self._run = SavedQueryRun(saved_query_id, requested_after)
+        return self._run
 
     def poke(self, context: Context) -> PokeReturnValue:
         """Check the run once; fail the task if it ended any way but ``Completed``.
@@ -122,7 +115,7 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
         PostHog being unreachable, overloaded or throttling (after the client's retries) counts as
         "not done yet", like in the trigger.
         """
-        run = self._run_followed(context)
+        run = self._saved_query_run(context)
         saved_query_id = run.saved_query_id
         try:
             state = read_run_state(self.hook, run)
@@ -142,7 +135,7 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
         )
 
     def execute(self, context: Context) -> Any:
-        run = self._run_followed(context)
+        run = self._saved_query_run(context)
         PostHogSavedQueryLink.push(context, self.hook, run.saved_query_id)
         if not self.deferrable:
             return super().execute(context)
@@ -154,7 +147,7 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
 
         self.defer(
             trigger=PostHogSavedQueryRunTrigger(
-                **run.trigger_kwargs(),
+                run=run.to_dict(),
                 deadline=time.time() + self.timeout,
                 poll_interval=self.poke_interval,
                 cancel_on_kill=False,

@@ -10,8 +10,8 @@ one reading:
   trigger polling alone always did;
 - several: the project's job listing, newest first, page by page (PostHog's largest page, 100 jobs),
   until every waiter has seen all jobs created since its run was asked for. Each waiter's run is then
-  judged from its own saved query's jobs in that reading, by the same decision as a lone poll
-  (:class:`~airflow_provider.saved_query_runs.SavedQueryRun`). A run with no job at all yet (PostHog's
+  decided from its own saved query's jobs in that reading, by the same decision as a lone poll
+  (:class:`~airflow_provider.saved_query_runs.state.SavedQueryRun`). A run with no job at all yet (PostHog's
   v1 backend) is read from its saved query, one GET each.
 
 A reading that fails (PostHog unreachable, throttling, refusing) is handed to every waiter of that
@@ -27,7 +27,8 @@ import weakref
 from dataclasses import dataclass, field
 
 from airflow_provider.hooks.posthog import PostHogAsyncHook
-from airflow_provider.saved_query_runs import RunState, SavedQueryRun, aread_run_states
+from airflow_provider.saved_query_runs.io import aread_run_states
+from airflow_provider.saved_query_runs.state import RunState, SavedQueryRun
 
 
 def _new_future() -> asyncio.Future[RunState]:
@@ -53,13 +54,11 @@ class RunPoller:
         self.project_id = project_id
         self._waiters: list[_Waiter] = []
         self._task: asyncio.Task[None] | None = None
-        #: Readings made so far (tests and benchmarks compare them with the requests sent).
-        self.rounds = 0
 
     async def next_state(self, run: SavedQueryRun, poll_interval: float) -> RunState:
         """Where ``run`` stands at the poller's next reading (after at most ``poll_interval`` seconds).
 
-        :param run: the run followed.
+        :param run: the run waited for.
         :param poll_interval: the longest this caller wants to wait for a reading.
         :raises PostHogError: what that reading failed with.
         """
@@ -96,7 +95,6 @@ class RunPoller:
     async def _round(self, hook: PostHogAsyncHook, waiters: list[_Waiter]) -> None:
         if not waiters:
             return
-        self.rounds += 1
         try:
             states = await aread_run_states(hook, [waiter.run for waiter in waiters])
         except Exception as error:  # every waiter of the round sees the same failure

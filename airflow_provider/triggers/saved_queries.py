@@ -11,17 +11,10 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider.api.errors import PostHogError
 from airflow_provider.hooks.posthog import PostHogAsyncHook
-from airflow_provider.saved_query_runs import (
-    EVENT_ERROR,
-    EVENT_TIMEOUT,
-    TRANSIENT_ERRORS,
-    SavedQueryRun,
-    acancel_run,
-    asaved_query_id_named,
-    check_saved_query_arguments,
-    run_event,
-    stop_event,
-)
+from airflow_provider.saved_query_runs.io import TRANSIENT_ERRORS, acancel_run
+from airflow_provider.saved_query_runs.names import asaved_query_id_named, check_saved_query_arguments
+from airflow_provider.saved_query_runs.state import SavedQueryRun
+from airflow_provider.triggers.run_events import EVENT_ERROR, EVENT_TIMEOUT, run_event, stop_event
 from airflow_provider.triggers.run_poller import shared_run_poller
 
 T = TypeVar("T")
@@ -37,60 +30,57 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
 
     Every way out yields exactly one event (``success``, ``failed``, ``cancelled``, ``timeout`` or
     ``error``, each with a ``message``); check it with
-    :func:`airflow_provider.saved_query_runs.validate_run_event`. Lost connections, 5xx and 429 answers
+    :func:`airflow_provider.triggers.run_events.validate_run_event`. Lost connections, 5xx and 429 answers
     are logged once per outage and polling goes on until the deadline. The triggers of one connection
     and project in one triggerer do not poll on their own: one poller
     (:mod:`airflow_provider.triggers.run_poller`) reads once per interval, one request for a trigger
     alone and one walk of the project's job listing for many, and answers each of them.
 
-    :param saved_query_id: the saved query (view) whose run is followed.
-    :param saved_query_name: the view's name instead of its id (exactly one of the two), for a
-        trigger used on its own: it is looked up once when the trigger starts, in the triggerer. The
-        provider's run operator and sensor look names up before deferring and pass the id.
+    :param run: the run waited for, as
+        :meth:`~airflow_provider.saved_query_runs.state.SavedQueryRun.to_dict` gives it (plain JSON
+        values): ``saved_query_id``; ``requested_after`` (epoch seconds taken just before the run was
+        asked for: without a baseline, the first job created after it is the run's; ``None``: the
+        newest run, whenever it started); ``baseline`` (``{"job_id", "created_at"}`` of the view's
+        newest job just before the run was asked for, as PostHog sent them; the run is then the first
+        job after it, whatever the worker's clock said); ``joined_job_id`` (the job that was running
+        when the run was asked for, which the run joined); ``follow_preempted`` (when PostHog
+        preempts the job, wait for the job that took over; ``False``: the preempted job ends the wait,
+        a failure). Leave ``saved_query_id`` out when giving ``saved_query_name``.
+    :param saved_query_name: the view's name instead of ``run["saved_query_id"]`` (exactly one of the
+        two), for a trigger used on its own: it is looked up once when the trigger starts, in the
+        triggerer. The provider's run operator and sensor look names up before deferring and pass the id.
     :param deadline: absolute epoch seconds (``time.time()``) after which the trigger yields ``timeout``.
-    :param requested_after: epoch seconds taken just before the run was asked for. Without a
-        baseline, the first job created after it is followed (``None``: the newest run, whenever it
-        started); with one, it only judges the saved query's own status while the query has no job.
-    :param baseline_taken: whether the saved query's newest job was read just before the run was
-        asked for; then the run followed is the first job after that one, by PostHog's ids and
-        timestamps, whatever the worker's clock said.
-    :param baseline_job_id: that job's id, or ``None`` when the saved query had no job yet.
-    :param baseline_job_created_at: that job's ``created_at`` as PostHog sent it, or ``None``.
-    :param joined_job_id: the job that was running when the run was asked for, which the run joined
-        (PostHog starts no second refresh of a view), or ``None``.
-    :param follow_preempted: when PostHog preempts the job followed, follow the job that took over
-        (``False``: the preempted job ends the wait, a failure).
     :param poll_interval: seconds between polls.
     :param cancel_on_kill: ask PostHog to cancel the run when a user kills the deferred task (the run
         operator's own run); ``False`` for a sensor watching someone else's run.
     :param posthog_conn_id: the Airflow connection id; the key itself never enters the kwargs.
     :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.
+    :param flat_kwargs_of_0_1: the flat kwargs 0.1 serialised this trigger with (``saved_query_id``,
+        ``requested_after``, ``baseline_taken``, ``baseline_job_id``, ``baseline_job_created_at``),
+        accepted instead of ``run`` so that a task deferred under 0.1 resumes after an upgrade.
     """
 
     def __init__(
         self,
         *,
-        saved_query_id: str | None = None,
+        run: dict[str, Any] | None = None,
         deadline: float,
-        requested_after: float | None = None,
-        baseline_taken: bool = False,
-        baseline_job_id: str | None = None,
-        baseline_job_created_at: str | None = None,
-        joined_job_id: str | None = None,
-        follow_preempted: bool = True,
         poll_interval: float = 30.0,
         cancel_on_kill: bool = True,
         posthog_conn_id: str = "posthog_default",
         project_id: int | str | None = None,
         saved_query_name: str | None = None,
+        **flat_kwargs_of_0_1: Any,
     ) -> None:
         super().__init__()
-        check_saved_query_arguments(saved_query_id, saved_query_name)
+        if flat_kwargs_of_0_1:
+            if run is not None:
+                raise TypeError("Give the run as run={...}, not also as flat keyword arguments.")
+            run = _run_of_0_1(flat_kwargs_of_0_1)
+        self._run_fields: dict[str, Any] = dict(run or {})
+        check_saved_query_arguments(self._run_fields.get("saved_query_id"), saved_query_name)
         self.saved_query_name = saved_query_name
-        self._marker = (requested_after, baseline_taken, baseline_job_id, baseline_job_created_at)
-        self.joined_job_id = joined_job_id
-        self.follow_preempted = follow_preempted
-        self._run_followed = None if saved_query_id is None else self._run_of(saved_query_id)
+        self._run = None if saved_query_name is not None else SavedQueryRun.from_dict(self._run_fields)
         self.deadline = deadline
         self.poll_interval = poll_interval
         self.cancel_on_kill = cancel_on_kill
@@ -98,30 +88,23 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         self.project_id = project_id
         self._outage_since: float | None = None
 
-    def _run_of(self, saved_query_id: str) -> SavedQueryRun:
-        return SavedQueryRun.from_trigger_kwargs(
-            saved_query_id,
-            *self._marker,
-            joined_job_id=self.joined_job_id,
-            follow_preempted=self.follow_preempted,
-        )
-
     @property
-    def run_followed(self) -> SavedQueryRun:
-        """The run followed; known once a name given instead of an id has been looked up."""
-        if self._run_followed is None:
+    def saved_query_run(self) -> SavedQueryRun:
+        """The run waited for; known once a name given instead of an id has been looked up."""
+        if self._run is None:
             raise RuntimeError(f"Saved query {self.saved_query_name!r} has not been looked up yet.")
-        return self._run_followed
+        return self._run
 
     @property
     def saved_query_id(self) -> str | None:
-        """The saved query whose run is followed (``None`` while a name is not looked up yet)."""
-        return None if self._run_followed is None else self._run_followed.saved_query_id
+        """The saved query whose run is waited for (``None`` while a name is not looked up yet)."""
+        return None if self._run is None else self._run.saved_query_id
 
     @property
     def requested_after(self) -> float | None:
         """When the run was asked for (epoch seconds), echoed in every event."""
-        return self._marker[0]
+        requested_after: float | None = self._run_fields.get("requested_after")
+        return requested_after
 
     @property
     def _label(self) -> str:
@@ -129,19 +112,14 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the classpath and the plain-value kwargs that rebuild this trigger anywhere."""
-        requested_after, baseline_taken, baseline_job_id, baseline_job_created_at = self._marker
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
                 # As given: a name is looked up again by a trigger rebuilt from these kwargs.
-                "saved_query_id": None if self.saved_query_name is not None else self.saved_query_id,
+                "run": self._run_fields
+                if self.saved_query_name is not None
+                else self.saved_query_run.to_dict(),
                 "saved_query_name": self.saved_query_name,
-                "requested_after": requested_after,
-                "baseline_taken": baseline_taken,
-                "baseline_job_id": baseline_job_id,
-                "baseline_job_created_at": baseline_job_created_at,
-                "joined_job_id": self.joined_job_id,
-                "follow_preempted": self.follow_preempted,
                 "deadline": self.deadline,
                 "poll_interval": self.poll_interval,
                 "cancel_on_kill": self.cancel_on_kill,
@@ -160,7 +138,7 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         on every way out, cancellation included.
         """
         try:
-            payload = await self._look_up_name() if self._run_followed is None else None
+            payload = await self._look_up_name() if self._run is None else None
             if payload is None:
                 payload = await self._wait()
         except Exception as error:
@@ -194,7 +172,7 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
                 )
             else:
                 self._note_recovery()
-                self._run_followed = self._run_of(saved_query_id)
+                self._run = SavedQueryRun.from_dict({**self._run_fields, "saved_query_id": saved_query_id})
                 return None
             finally:
                 await hook.close()
@@ -211,7 +189,7 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
                 # A reading can take minutes (read timeouts, retry waits, the rate limiter's queue): the
                 # wait for it is cut off at the deadline, so the timeout event is never late.
                 state = await _cut_off_after(
-                    self.deadline - time.time(), poller.next_state(self.run_followed, self.poll_interval)
+                    self.deadline - time.time(), poller.next_state(self.saved_query_run, self.poll_interval)
                 )
             except asyncio.TimeoutError:
                 return self._timeout_event()
@@ -227,7 +205,7 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
             else:
                 self._note_recovery()
                 if state.terminal:
-                    run = self.run_followed
+                    run = self.saved_query_run
                     return run_event(
                         run.saved_query_id,
                         state,
@@ -272,7 +250,7 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         """
         if not self.cancel_on_kill:
             return
-        if self.saved_query_id is None:  # killed before its name was looked up: no run followed yet
+        if self.saved_query_id is None:  # killed before its name was looked up: no run yet
             return
         hook = self._hook()
         try:
@@ -307,3 +285,31 @@ async def _cut_off_after(seconds: float, poll: Coroutine[Any, Any, T]) -> T:
         await asyncio.wait({task})
         raise asyncio.TimeoutError
     return task.result()
+
+
+#: The kwargs 0.1 serialised this trigger with, besides those it still takes.
+_FLAT_KWARGS_OF_0_1 = frozenset(
+    {"saved_query_id", "requested_after", "baseline_taken", "baseline_job_id", "baseline_job_created_at"}
+)
+
+
+def _run_of_0_1(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The ``run`` dict for a trigger 0.1 serialised with flat kwargs (a task deferred before an upgrade).
+
+    :param kwargs: the flat kwargs.
+    :raises TypeError: for any other keyword, as for an unknown argument.
+    """
+    unknown = kwargs.keys() - _FLAT_KWARGS_OF_0_1
+    if unknown:
+        raise TypeError(f"PostHogSavedQueryRunTrigger got unexpected keyword arguments {sorted(unknown)}.")
+    baseline = None
+    if kwargs.get("baseline_taken"):
+        baseline = {
+            "job_id": kwargs.get("baseline_job_id"),
+            "created_at": kwargs.get("baseline_job_created_at"),
+        }
+    return {
+        "saved_query_id": kwargs.get("saved_query_id"),
+        "requested_after": kwargs.get("requested_after"),
+        "baseline": baseline,
+    }

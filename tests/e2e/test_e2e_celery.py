@@ -2,8 +2,9 @@
 
 What a production deployment runs, as real processes on loopback: a backfill of seven daily intervals of
 the session-summary DAG with several runs at once under PostHog's throttle, a saved-query run that defers
-on one worker and resumes on the other, and a worker killed in the middle of a summaries task whose retry
-on the other worker pays for no session twice.
+on one worker and resumes on the other, a worker killed in the middle of a summaries task whose retry
+on the other worker pays for no session twice, and one killed while it waits for a saved-query run
+whose retry asks PostHog for no second run.
 """
 
 from __future__ import annotations
@@ -201,3 +202,40 @@ def test_a_worker_killed_mid_task_is_retried_on_the_other_without_paying_twice(
         f"{final['hostname']} finished {result['sessions']} sessions, none generated twice; "
         f"run {quote(run_id)}"
     )
+
+
+def test_a_worker_killed_while_it_waits_for_a_run_is_retried_without_a_second_run(
+    celery_airflow: AirflowStack, celery_rest: AirflowREST
+) -> None:
+    dag_id = "e2e_celery_saved_query_retry"
+    emulator = celery_airflow.emulator
+    emulator.reset()
+    # Ends before the retry starts (the scheduler finds the killed try after its 30 s heartbeat
+    # timeout): the retry finds the stored run completed and returns at once.
+    emulator.configure(job_run_seconds=20)
+    run_id = celery_rest.trigger(dag_id)
+
+    def waiting() -> bool:
+        # The first poll comes after the run was stored: a kill from now on leaves it for the retry.
+        posts = emulator.requests("POST", r"saved_queries/[^/]+/run/$")
+        return bool(posts) and any(
+            entry["time"] > posts[0]["time"] and entry["query"].get("limit") == "10"
+            for entry in emulator.requests("GET", "data_modeling_jobs")
+        )
+
+    wait_until(waiting, timeout=180.0, what="the task to wait for its run on a worker")
+    first = celery_rest.task_instances(dag_id, run_id)["run_view"]
+    assert first["state"] == "running" and first["hostname"] in WORKERS
+    killed = first["hostname"]
+    os.killpg(celery_airflow.processes[killed].pid, signal.SIGKILL)
+    celery_airflow.processes.pop(killed).wait()
+    try:
+        assert celery_rest.wait_for_run(dag_id, run_id, timeout=240.0) == "success"
+        final = celery_rest.task_instances(dag_id, run_id)["run_view"]
+    finally:
+        celery_airflow.start_component(killed)
+
+    assert final["try_number"] == 2 and final["hostname"] != killed
+    assert len(emulator.requests("POST", r"saved_queries/[^/]+/run/$")) == 1, "the retry ran the view again"
+    result = celery_rest.xcom(dag_id, run_id, "run_view")
+    assert result["status"] == "Completed" and result["job_id"], result

@@ -24,8 +24,9 @@ from saved_query_emulator import (
 from structlog.testing import capture_logs
 
 import airflow_provider.operators.saved_queries as saved_queries_module
-import airflow_provider.saved_query_runs as saved_query_runs_module
+import airflow_provider.saved_query_runs.io as saved_query_runs_io
 from airflow_provider._compat import (
+    AIRFLOW_V_3_3_PLUS,
     AirflowFailException,
     AirflowRescheduleException,
     AirflowSensorTimeout,
@@ -290,7 +291,7 @@ def test_run_follows_its_own_job_when_the_workers_clock_is_an_hour_ahead(
     earlier_job = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query["id"])))
     wait_for_newest_job_to_end(saved_query["id"])
     monkeypatch.setattr(saved_queries_module, "time", ClockAnHourAhead)
-    monkeypatch.setattr(saved_query_runs_module, "time", ClockAnHourAhead)
+    monkeypatch.setattr(saved_query_runs_io, "time", ClockAnHourAhead)
     operator = PostHogRunSavedQueryOperator(
         task_id="run", saved_query_id=saved_query["id"], deferrable=deferrable, check_interval=0.1, timeout=20
     )
@@ -499,7 +500,7 @@ def test_run_by_a_templated_name_looks_the_view_up_once_at_execute(
             operator.execute(task_context(ti))
         _, kwargs = deferred.value.trigger.serialize()
         # The name was looked up before deferring: the trigger gets the id, as plain kwargs.
-        assert (kwargs["saved_query_id"], kwargs["saved_query_name"]) == (saved_query["id"], None)
+        assert (kwargs["run"]["saved_query_id"], kwargs["saved_query_name"]) == (saved_query["id"], None)
         result = operator.execute_complete(
             task_context(ti), asyncio.run(_first_event(deferred.value.trigger))
         )
@@ -706,7 +707,7 @@ def test_deferrable_sensor_checks_once_before_deferring(
 
     _, kwargs = deferred.value.trigger.serialize()
     assert kwargs["cancel_on_kill"] is False  # the sensor only watches
-    assert kwargs["requested_after"] == requested_after
+    assert kwargs["run"]["requested_after"] == requested_after
     assert len(posthog_conn.requests(method="GET", path="data_modeling_jobs")) == 1
 
 
@@ -828,7 +829,7 @@ def test_materialize_then_run_follows_the_joined_refresh_to_its_end(
     if deferrable:
         with pytest.raises(TaskDeferred) as deferred:
             operator.execute(task_context(ti))
-        assert json.loads(json.dumps(deferred.value.trigger.serialize()[1]))["joined_job_id"]
+        assert json.loads(json.dumps(deferred.value.trigger.serialize()[1]))["run"]["joined_job_id"]
         result = operator.execute_complete(
             task_context(ti), asyncio.run(_first_event(deferred.value.trigger))
         )
@@ -945,3 +946,109 @@ def test_an_abandoned_run_fails_with_posthogs_words_and_says_a_retry_asks_again(
     with pytest.raises(AirflowException, match="a retry of this task asks PostHog for a new run") as failed:
         operator.execute(task_context(ti))
     assert f"ended Failed: {abandoned}" in str(failed.value)
+
+
+# A retry resumes the run an earlier try asked for (the task state store, Airflow 3.3+)
+
+with_task_state_store = pytest.mark.skipif(
+    not AIRFLOW_V_3_3_PLUS, reason="a retry resumes a run only through the task state store (Airflow 3.3+)"
+)
+without_task_state_store = pytest.mark.skipif(
+    AIRFLOW_V_3_3_PLUS, reason="Airflow 3.3+ has a task state store"
+)
+
+
+def _run_retried_once(saved_query: dict[str, Any], **arguments: Any) -> Any:
+    """Run the view in a DAG whose task may be retried once, at once; return the DagRun."""
+    return run_operators(
+        PostHogRunSavedQueryOperator(
+            task_id="run",
+            saved_query_id=saved_query["id"],
+            check_interval=0.1,
+            timeout=20,
+            retries=1,
+            retry_delay=dt.timedelta(0),
+            **arguments,
+        ),
+        dag_id_prefix="saved_query_resume",
+    )
+
+
+def _first_poll_refused(posthog_conn: Any) -> None:
+    """End the first try while its run goes on, as a worker crash would: its first poll is refused (403).
+
+    The first read of the view's jobs (the baseline, before ``run``) passes.
+    """
+    posthog_conn.add_fault(method="GET", path="data_modeling_jobs", kind="delay", delay=0.01, times=1)
+    posthog_conn.add_fault(method="GET", path="data_modeling_jobs", kind="status", status=403, times=1)
+
+
+def _stored_runs(dag_run: Any) -> list[dict[str, Any]]:
+    """The runs the task state store holds for ``dag_run``'s tasks (read from the metadata database)."""
+    from airflow.models.task_state_store import TaskStateStoreModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(TaskStateStoreModel).filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id)
+        return [json.loads(row.value) for row in rows if row.key == saved_queries_module.RUN_STATE_KEY]
+
+
+@with_task_state_store
+@pytest.mark.parametrize(
+    ("job_run_seconds", "deferrable"),
+    [(1.5, False), (0.0, False), (1.5, True)],
+    ids=["running-on-a-worker", "completed", "running-deferred"],
+)
+def test_a_retry_resumes_the_stored_run_without_asking_for_another(
+    airflow_db: Any, posthog_conn: Any, saved_query: dict[str, Any], job_run_seconds: float, deferrable: bool
+) -> None:
+    posthog_conn.configure(job_run_seconds=job_run_seconds)
+    _first_poll_refused(posthog_conn)
+
+    dag_run = _run_retried_once(saved_query, deferrable=deferrable)
+
+    assert task_states(dag_run) == {"run": "success"}
+    assert task_instance(dag_run, "run").try_number == 2
+    assert len(run_posts(posthog_conn)) == 1, "the retry asked PostHog for a second run"
+    polls = job_polls(posthog_conn)
+    refused = next(index for index, poll in enumerate(polls) if poll["status"] == 403)
+    if job_run_seconds == 0:
+        assert len(polls) - refused - 1 == 2  # the stored run's state, then its rows: no wait
+    else:
+        assert len(polls) - refused - 1 > 2  # it waited for the run to end
+    (job,) = PostHogHook().list_data_modeling_jobs(saved_query_id=saved_query["id"])
+    result = task_instance(dag_run, "run").xcom_pull(task_ids="run")
+    assert (result["job_id"], result["status"]) == (job["id"], "Completed")
+    assert _stored_runs(dag_run) == []  # a try that succeeded forgets its run: a clear asks anew
+
+
+@with_task_state_store
+def test_a_retry_after_a_run_that_failed_asks_posthog_again(
+    airflow_db: Any, posthog_conn: Any, saved_query: dict[str, Any]
+) -> None:
+    posthog_conn.configure(job_outcome="Failed", job_error="Column `evnt` does not exist")
+
+    dag_run = _run_retried_once(saved_query, deferrable=False)
+
+    assert task_states(dag_run) == {"run": "failed"}
+    assert task_instance(dag_run, "run").try_number == 2
+    assert len(run_posts(posthog_conn)) == 2
+    first, second = reversed(list(PostHogHook().list_data_modeling_jobs(saved_query_id=saved_query["id"])))
+    (stored,) = _stored_runs(dag_run)  # stored before the second try waited, kept as it failed
+    assert stored["saved_query_id"] == saved_query["id"]
+    assert stored["baseline"] == {"job_id": first["id"], "created_at": first["created_at"]}
+    assert second["status"] == "Failed"
+
+
+@without_task_state_store
+def test_without_a_task_state_store_a_retry_asks_posthog_for_a_new_run(
+    airflow_db: Any, posthog_conn: Any, saved_query: dict[str, Any]
+) -> None:
+    posthog_conn.configure(job_run_seconds=1.5)
+    _first_poll_refused(posthog_conn)
+
+    dag_run = _run_retried_once(saved_query, deferrable=False)
+
+    assert task_states(dag_run) == {"run": "success"}
+    assert task_instance(dag_run, "run").try_number == 2
+    assert len(run_posts(posthog_conn)) == 2  # as before 0.2 (Airflow 3.1 and 3.2)

@@ -17,7 +17,7 @@ import airflow_provider.triggers.run_poller as run_poller_module
 from airflow_provider._compat import AIRFLOW_V_3_3_PLUS
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.operators import PostHogRunSavedQueryOperator
-from airflow_provider.saved_query_runs import RunState
+from airflow_provider.saved_query_runs.state import RunState
 from airflow_provider.triggers import PostHogSavedQueryRunTrigger
 
 
@@ -29,9 +29,8 @@ def start_run(saved_query_id: str) -> float:
 
 def make_trigger(saved_query_id: str, requested_after: float | None, *, deadline_in: float = 20.0) -> Any:
     return PostHogSavedQueryRunTrigger(
-        saved_query_id=saved_query_id,
+        run={"saved_query_id": saved_query_id, "requested_after": requested_after},
         deadline=time.time() + deadline_in,
-        requested_after=requested_after,
         poll_interval=0.1,
     )
 
@@ -60,12 +59,15 @@ async def test_a_trigger_given_a_name_looks_it_up_in_the_triggerer_and_follows_t
     requested_after = start_run(saved_query["id"])
     trigger = PostHogSavedQueryRunTrigger(
         saved_query_name=saved_query["name"],
+        run={"requested_after": requested_after},
         deadline=time.time() + 20,
-        requested_after=requested_after,
         poll_interval=0.1,
     )
     _, kwargs = trigger.serialize()
-    assert (kwargs["saved_query_id"], kwargs["saved_query_name"]) == (None, saved_query["name"])
+    assert (kwargs["run"], kwargs["saved_query_name"]) == (
+        {"requested_after": requested_after},
+        saved_query["name"],
+    )
 
     event = await first_event(trigger)
     missing = await first_event(
@@ -85,7 +87,7 @@ async def test_a_trigger_given_a_name_looks_it_up_in_the_triggerer_and_follows_t
     assert "No view has this name" in missing["message"]
     with pytest.raises(ValueError, match="got both"):
         PostHogSavedQueryRunTrigger(
-            saved_query_id=saved_query["id"], saved_query_name="x", deadline=time.time()
+            run={"saved_query_id": saved_query["id"]}, saved_query_name="x", deadline=time.time()
         )
 
 
@@ -100,12 +102,15 @@ async def test_trigger_follows_the_job_after_its_baseline_when_requested_after_i
     baseline = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query_id, page_size=1)), None)
     hook.run_saved_query(saved_query_id)
     trigger = PostHogSavedQueryRunTrigger(
-        saved_query_id=saved_query_id,
+        run={
+            "saved_query_id": saved_query_id,
+            "requested_after": time.time() + 3600,  # what a worker clock an hour ahead of PostHog's noted
+            "baseline": {
+                "job_id": None if baseline is None else baseline["id"],
+                "created_at": None if baseline is None else baseline["created_at"],
+            },
+        },
         deadline=time.time() + 20,
-        requested_after=time.time() + 3600,  # what a worker clock an hour ahead of PostHog's noted
-        baseline_taken=True,
-        baseline_job_id=None if baseline is None else baseline["id"],
-        baseline_job_created_at=None if baseline is None else baseline["created_at"],
         poll_interval=0.1,
     )
 
@@ -115,6 +120,45 @@ async def test_trigger_follows_the_job_after_its_baseline_when_requested_after_i
     assert event["status"] == "success"
     assert event["job_id"] == newest_job["id"]
     assert baseline is None or baseline["id"] != newest_job["id"]
+
+
+async def test_a_trigger_serialised_by_0_1_with_flat_kwargs_resumes_after_an_upgrade(
+    posthog_conn: Any, saved_query_id: str
+) -> None:
+    hook = PostHogHook()
+    hook.run_saved_query(saved_query_id)
+    wait_for_newest_job_to_end(saved_query_id)
+    baseline = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query_id, page_size=1)))
+    requested_after = start_run(saved_query_id)
+    flat_kwargs_of_0_1 = {  # what 0.1's serialize() wrote into the trigger table
+        "saved_query_id": saved_query_id,
+        "deadline": time.time() + 20,
+        "requested_after": requested_after,
+        "baseline_taken": True,
+        "baseline_job_id": baseline["id"],
+        "baseline_job_created_at": baseline["created_at"],
+        "poll_interval": 0.1,
+        "cancel_on_kill": True,
+        "posthog_conn_id": "posthog_default",
+        "project_id": None,
+    }
+
+    trigger = PostHogSavedQueryRunTrigger(**flat_kwargs_of_0_1)
+    event = await first_event(trigger)
+
+    ours = next(iter(hook.list_data_modeling_jobs(saved_query_id=saved_query_id)))
+    assert ours["id"] != baseline["id"]
+    assert (event["status"], event["job_id"]) == ("success", ours["id"])
+    _, kwargs = trigger.serialize()
+    assert kwargs["run"] == {
+        "saved_query_id": saved_query_id,
+        "requested_after": requested_after,
+        "baseline": {"job_id": baseline["id"], "created_at": baseline["created_at"]},
+        "joined_job_id": None,
+        "follow_preempted": True,
+    }
+    with pytest.raises(TypeError, match="unexpected keyword arguments \\['saved_query'\\]"):
+        PostHogSavedQueryRunTrigger(saved_query=saved_query_id, deadline=time.time())
 
 
 @pytest.mark.parametrize(
@@ -226,9 +270,8 @@ async def test_a_sensors_trigger_never_cancels_the_run_it_watches(
 ) -> None:
     posthog_conn.configure(job_run_seconds=60, allow_cancel_with_personal_key=True)
     trigger = PostHogSavedQueryRunTrigger(
-        saved_query_id=saved_query_id,
+        run={"saved_query_id": saved_query_id, "requested_after": start_run(saved_query_id)},
         deadline=time.time() + 20,
-        requested_after=start_run(saved_query_id),
         poll_interval=0.1,
         cancel_on_kill=False,
     )
@@ -282,7 +325,7 @@ async def test_airflows_trigger_runner_cancels_the_run_only_on_a_user_action(
 
 async def test_a_missing_connection_ends_the_wait_with_an_error_event(posthog_conn: Any) -> None:
     trigger = PostHogSavedQueryRunTrigger(
-        saved_query_id="0193b5d2-0000-7000-8000-000000000001",
+        run={"saved_query_id": "0193b5d2-0000-7000-8000-000000000001"},
         deadline=time.time() + 20,
         posthog_conn_id="posthog_nowhere",
     )
@@ -313,7 +356,9 @@ async def test_triggers_of_one_connection_share_one_pool(posthog_conn: Any) -> N
     async def staggered(index: int, view: str) -> dict[str, Any]:
         await asyncio.sleep(index * 0.03)  # triggers that arrive one after another, rarely polling at once
         trigger = PostHogSavedQueryRunTrigger(
-            saved_query_id=view, deadline=time.time() + 20, requested_after=requested[view], poll_interval=0.3
+            run={"saved_query_id": view, "requested_after": requested[view]},
+            deadline=time.time() + 20,
+            poll_interval=0.3,
         )
         return await first_event(trigger)
 

@@ -66,6 +66,24 @@ def test_the_sensors_import_no_operator_module_but_the_base(path: Path) -> None:
     assert operators <= {"airflow_provider.operators.base"}
 
 
+def test_the_saved_query_runs_import_no_task_module() -> None:
+    tasks = ("airflow_provider.operators", "airflow_provider.sensors", "airflow_provider.triggers")
+    for path in modules_of("saved_query_runs"):
+        assert {m for m in imported_modules(path) if m.startswith(tasks)} == set(), path.name
+
+
+def test_the_run_decision_imports_nothing_of_airflow_and_only_the_client_of_the_provider() -> None:
+    assert (
+        outside(imported_modules(PACKAGE / "saved_query_runs" / "state.py"), "airflow_provider.api") == set()
+    )
+
+
+def test_the_trigger_event_protocol_imports_no_hook_and_no_trigger_machinery() -> None:
+    imported = imported_modules(PACKAGE / "triggers" / "run_events.py")
+    assert not {m for m in imported if m.startswith(("airflow_provider.hooks", "airflow_provider.triggers"))}
+    assert not {m for m in imported if m.startswith("airflow.triggers")}
+
+
 ROOT = PACKAGE.parent
 #: Modules that moved between Airflow 3.1 and 3.2, whichever name is taken from them.
 MOVED_MODULES = (

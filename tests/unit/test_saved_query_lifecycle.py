@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import json
 from types import ModuleType
 
 import pytest
@@ -13,8 +14,10 @@ import airflow_provider.sensors.saved_queries as sensor_module
 import airflow_provider.triggers.run_poller as run_poller_module
 import airflow_provider.triggers.saved_queries as trigger_module
 from airflow_provider._compat import AirflowFailException
+from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.operators.base import checked_at_execute
-from airflow_provider.saved_query_runs import JobBaseline, RunState, SavedQueryRun, check_saved_query_id
+from airflow_provider.saved_query_runs.names import check_saved_query_id
+from airflow_provider.saved_query_runs.state import JobBaseline, RunState, SavedQueryRun
 
 SOME_ID = "0193b5d2-0000-7000-8000-000000000001"
 
@@ -72,10 +75,19 @@ def test_the_sensor_does_not_import_the_operator_module() -> None:
         ),
     ],
 )
-def test_a_run_survives_the_trigger_kwargs_round_trip(run: SavedQueryRun) -> None:
-    kwargs = run.trigger_kwargs()
-    assert all(isinstance(value, str | float | bool | type(None)) for value in kwargs.values())
-    assert SavedQueryRun.from_trigger_kwargs(**kwargs) == run
+def test_a_run_survives_the_plain_dict_round_trip(run: SavedQueryRun) -> None:
+    as_dict = run.to_dict()
+    assert json.loads(json.dumps(as_dict)) == as_dict  # plain JSON values only
+    assert SavedQueryRun.from_dict(as_dict) == run
+    assert SavedQueryRun.from_dict({"saved_query_id": run.saved_query_id}) == SavedQueryRun(
+        run.saved_query_id
+    )
+
+
+@pytest.mark.parametrize("given", [{}, {"saved_query_id": "x", "baseline_taken": True}])
+def test_a_run_dict_without_an_id_or_with_a_key_it_never_has_is_refused(given: dict[str, object]) -> None:
+    with pytest.raises(PostHogConfigError, match=r"^run must be a dict with saved_query_id"):
+        SavedQueryRun.from_dict(given)
 
 
 @pytest.mark.parametrize(
@@ -133,7 +145,7 @@ def test_a_preempted_job_is_followed_by_the_job_that_took_over(
         SavedQueryRun(SOME_ID, 1.0, BASELINE, follow_preempted=follow_preempted),
         SavedQueryRun(SOME_ID, 1.0, BASELINE, joined_job_id="ours", follow_preempted=follow_preempted),
     ):
-        state = run.judge_jobs(jobs)
+        state = run.state_from_jobs(jobs)
         assert state is not None
         assert (state.job_id, state.status, state.superseded) == expected
 
@@ -141,9 +153,9 @@ def test_a_preempted_job_is_followed_by_the_job_that_took_over(
 def test_a_preempted_job_waits_for_the_job_that_took_over_and_a_lone_cancel_is_ours() -> None:
     run = SavedQueryRun(SOME_ID, 1.0, BASELINE)
     preempted = [_job("ours", "Failed", "2026-11-26T12:01:00Z", PREEMPTED), _job("old", "Completed", "x")]
-    assert run.judge_jobs(preempted) == RunState(status=None)
+    assert run.state_from_jobs(preempted) == RunState(status=None)
     cancelled = [_job("ours", "Cancelled", "2026-11-26T12:01:00Z"), _job("old", "Completed", "x")]
-    assert run.judge_jobs(cancelled) == RunState("Cancelled", "ours")
+    assert run.state_from_jobs(cancelled) == RunState("Cancelled", "ours")
 
 
 def test_a_joined_run_is_the_running_job_it_joined_never_the_one_before_or_after() -> None:
@@ -153,13 +165,13 @@ def test_a_joined_run_is_the_running_job_it_joined_never_the_one_before_or_after
         _job("joined", "Completed", "2026-11-26T12:01:00Z"),
         _job("before", "Completed", "2026-11-26T12:00:00Z"),
     ]
-    assert [run.reads_past(job) for job in jobs] == [True, False, True]
-    assert run.judge_jobs(jobs) == RunState("Completed", "joined")
-    assert run.judge_jobs(jobs[:1]) == RunState(status=None)  # not read far enough: not ours yet
+    assert [run.keep_reading_after(job) for job in jobs] == [True, False, True]
+    assert run.state_from_jobs(jobs) == RunState("Completed", "joined")
+    assert run.state_from_jobs(jobs[:1]) == RunState(status=None)  # not read far enough: not ours yet
 
 
 def test_a_walk_reaches_a_joined_run_only_at_the_refresh_it_joined() -> None:
-    from airflow_provider.saved_query_runs import _walk_reached
+    from airflow_provider.saved_query_runs.io import _walk_reached
 
     # Joined a refresh that started an hour before the run was asked for (2026-11-26T12:00:00Z + 1 h).
     joined = JobBaseline("joined", "2026-11-26T12:00:00Z")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from datetime import datetime, timezone
 from typing import Any
 
@@ -10,18 +11,20 @@ import pytest
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider._compat import deserialize, serialize
-from airflow_provider.saved_query_runs import (
+from airflow_provider.saved_query_runs.state import (
+    TERMINAL_STATUSES,
+    JobBaseline,
+    RunState,
+    job_state,
+    saved_query_state,
+)
+from airflow_provider.triggers.run_events import (
     EVENT_CANCELLED,
     EVENT_ERROR,
     EVENT_FAILED,
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
-    TERMINAL_STATUSES,
-    JobBaseline,
-    RunState,
-    job_state,
     run_event,
-    saved_query_state,
     stop_event,
     validate_run_event,
 )
@@ -196,12 +199,14 @@ def test_stop_events_are_accepted_as_they_are(status: str) -> None:
 
 def test_trigger_round_trips_through_airflow_serde_with_plain_kwargs() -> None:
     trigger = PostHogSavedQueryRunTrigger(
-        saved_query_id="0193b5d2-0000-7000-8000-000000000001",
+        run={
+            "saved_query_id": "0193b5d2-0000-7000-8000-000000000001",
+            "requested_after": T0,
+            "baseline": {"job_id": "0193b5d2-0000-7000-8000-0000000000aa", "created_at": BEFORE},
+            "joined_job_id": None,
+            "follow_preempted": False,
+        },
         deadline=T0 + 3600,
-        requested_after=T0,
-        baseline_taken=True,
-        baseline_job_id="0193b5d2-0000-7000-8000-0000000000aa",
-        baseline_job_created_at=BEFORE,
         poll_interval=5.0,
         cancel_on_kill=False,
         posthog_conn_id="posthog_eu",
@@ -209,7 +214,7 @@ def test_trigger_round_trips_through_airflow_serde_with_plain_kwargs() -> None:
     )
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_provider.triggers.saved_queries.PostHogSavedQueryRunTrigger"
-    assert all(isinstance(value, (str, int, float, bool, type(None))) for value in kwargs.values())
+    assert json.loads(json.dumps(kwargs)) == kwargs  # plain JSON values only
     assert not any("key" in name or "password" in name for name in kwargs)
 
     restored_kwargs = deserialize(serialize(kwargs))

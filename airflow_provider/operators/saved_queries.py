@@ -33,6 +33,7 @@ from airflow_provider.saved_query_runs import (
     start_run,
     validate_run_event,
 )
+from airflow_provider.saved_query_suspension import log_if_suspended
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -348,6 +349,7 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         saved_query_id = self._resolved_id()
         PostHogSavedQueryLink.push(context, self.hook, saved_query_id)
+        log_if_suspended(self.hook, saved_query_id, self.log)
         run = start_run(
             self.hook,
             saved_query_id,

@@ -22,6 +22,7 @@ from airflow_provider.saved_query_runs import (
     run_event,
     stop_event,
 )
+from airflow_provider.saved_query_suspension import aread_suspension, suspended_event
 from airflow_provider.triggers.run_poller import shared_run_poller
 
 T = TypeVar("T")
@@ -63,6 +64,10 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
     :param poll_interval: seconds between polls.
     :param cancel_on_kill: ask PostHog to cancel the run when a user kills the deferred task (the run
         operator's own run); ``False`` for a sensor watching someone else's run.
+    :param stop_when_suspended: while no run of ours has started, read the view too and stop with a
+        ``failed`` event marked ``suspended`` (see :mod:`airflow_provider.saved_query_suspension`)
+        when PostHog has suspended it, since its schedule then never refreshes it; for a sensor
+        waiting for someone else's run (a run operator's own ``run`` resumed the view).
     :param posthog_conn_id: the Airflow connection id; the key itself never enters the kwargs.
     :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.
     """
@@ -80,6 +85,7 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         follow_preempted: bool = True,
         poll_interval: float = 30.0,
         cancel_on_kill: bool = True,
+        stop_when_suspended: bool = False,
         posthog_conn_id: str = "posthog_default",
         project_id: int | str | None = None,
         saved_query_name: str | None = None,
@@ -94,6 +100,7 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         self.deadline = deadline
         self.poll_interval = poll_interval
         self.cancel_on_kill = cancel_on_kill
+        self.stop_when_suspended = stop_when_suspended
         self.posthog_conn_id = posthog_conn_id
         self.project_id = project_id
         self._outage_since: float | None = None
@@ -145,6 +152,7 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "poll_interval": self.poll_interval,
                 "cancel_on_kill": self.cancel_on_kill,
+                "stop_when_suspended": self.stop_when_suspended,
                 "posthog_conn_id": self.posthog_conn_id,
                 "project_id": self.project_id,
             },
@@ -213,6 +221,9 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
                 state = await _cut_off_after(
                     self.deadline - time.time(), poller.next_state(self.run_followed, self.poll_interval)
                 )
+                suspended = None
+                if self.stop_when_suspended and state.status is None:
+                    suspended = await _cut_off_after(self.deadline - time.time(), self._suspended_event())
             except asyncio.TimeoutError:
                 return self._timeout_event()
             except TRANSIENT_ERRORS as error:
@@ -226,6 +237,8 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
                 )
             else:
                 self._note_recovery()
+                if suspended is not None:
+                    return suspended
                 if state.terminal:
                     run = self.run_followed
                     return run_event(
@@ -236,6 +249,20 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
                     )
             if self.deadline - time.time() <= 0:
                 return self._timeout_event()
+
+    async def _suspended_event(self) -> dict[str, Any] | None:
+        """The ``suspended`` event when PostHog has suspended the view, else ``None`` (one GET)."""
+        saved_query_id = self.run_followed.saved_query_id
+        hook = self._hook()
+        try:
+            suspension = await aread_suspension(hook, saved_query_id)
+        finally:
+            await hook.close()
+        if suspension is None:
+            return None
+        return suspended_event(
+            saved_query_id, suspension.waiting_in_vain(saved_query_id), self.requested_after
+        )
 
     def _timeout_event(self) -> dict[str, Any]:
         return stop_event(

@@ -611,6 +611,17 @@ def cancel_saved_query(query_id: str) -> ApiCall:
     return ApiCall("POST", f"{_saved_query_path(query_id)}/cancel", idempotent=True)
 
 
+def resume_saved_query(query_id: str) -> ApiCall:
+    """Resume a saved query PostHog suspended after repeated failed runs, without running it.
+
+    Safe to re-send: it only clears the suspension, so a second one finds nothing to clear and
+    answers ``{"resumed": false}``.
+
+    :param query_id: its UUID.
+    """
+    return ApiCall("POST", f"{_saved_query_path(query_id)}/resume", idempotent=True)
+
+
 def materialize_saved_query(query_id: str, sync_frequency: str | None) -> ApiCall:
     """Materialize a saved query on a schedule; PostHog starts a first refresh at once.
 

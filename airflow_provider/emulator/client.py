@@ -127,7 +127,8 @@ class EmulatorClient:
 
         :param name: the view's name.
         :param outcome: how the job ends: ``Completed``, ``Failed``, ``Cancelled`` or ``Skipped``.
-        :returns: the job as PostHog's API shows it.
+        :returns: the job as PostHog's API shows it, or ``{"skipped": <PostHog's reason>}`` when the
+            view is suspended (PostHog's schedule skips it).
         :raises ValueError: for an unknown or unmaterialized view, or a bad outcome.
         """
         return dict(self._call("POST", "scheduled_refresh", json={"name": name, "outcome": outcome}))

@@ -11,7 +11,16 @@ from .requestlog import RequestLog
 from .seed import ALL_SCOPES_KEY, PROJECT_ID, READ_ONLY_KEY, RECORDINGS_ONLY_KEY, utc_now
 from .state import State
 from .throttle import Throttle
-from .warehouse import PREEMPTED_ERROR, advance_jobs, finish, new_job, public_job
+from .warehouse import (
+    PREEMPTED_ERROR,
+    SUSPENDED_SKIP_REASON,
+    advance_jobs,
+    finish,
+    is_suspended,
+    new_job,
+    public_job,
+    resume,
+)
 
 
 class Emulator:
@@ -90,7 +99,9 @@ class Emulator:
         Like PostHog's ``start_node_materialization`` (one workflow per view, started with
         ``USE_EXISTING``), a request while a job of the view is running starts nothing and that job
         is returned. A new job is listed only ``job_start_delay`` seconds later (PostHog's workflow
-        writes the job row in its first activity, after the API answered).
+        writes the job row in its first activity, after the API answered). That request first
+        resumes a suspended view: "an explicit run is a request to try again, so it gets a fresh
+        failure window".
 
         :param saved_query: the stored saved query.
         :param run_seconds: how long it runs; default: the ``job_run_seconds`` setting.
@@ -104,6 +115,7 @@ class Emulator:
         with self.state.lock:
             all_jobs = self.state.objects["data_modeling_jobs"]
             if joins_running:
+                resume(saved_query, utc_now())
                 running = self._running_job(saved_query["id"])
                 if running is not None:
                     return running
@@ -163,9 +175,12 @@ class Emulator:
     def refresh_on_schedule(self, name: str, outcome: str = "Completed") -> dict[str, Any]:
         """Do what PostHog's schedule does for a materialized view: a refresh job, ended at once.
 
+        A suspended view is skipped, as PostHog's DAG run skips a suspended node: no job.
+
         :param name: the view's name.
         :param outcome: ``Completed`` (default), ``Failed``, ``Cancelled`` or ``Skipped``.
-        :returns: the job as the API shows it.
+        :returns: the job as the API shows it, or ``{"skipped": <PostHog's reason>}`` for a
+            suspended view.
         :raises ValueError: when no such view exists or it is not materialized.
         """
         if outcome not in ("Completed", "Failed", "Cancelled", "Skipped"):
@@ -173,6 +188,10 @@ class Emulator:
         saved_query = self._view_named(name)
         if not saved_query["is_materialized"]:
             raise ValueError(f"view {name!r} is not materialized: PostHog refreshes only materialized views")
+        self.advance()
+        with self.state.lock:
+            if is_suspended(saved_query):
+                return {"skipped": SUSPENDED_SKIP_REASON}
         job = self.start_job(saved_query, run_seconds=0, outcome=outcome, joins_running=False)
         self.advance()
         return public_job(job)

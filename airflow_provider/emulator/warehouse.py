@@ -52,6 +52,29 @@ RUN_HISTORY_LENGTH = 5
 PREEMPTED_ERROR = "Preempted: a new DAG run started before this job completed"
 #: PostHog's error on a job whose materialization workflow was lost.
 ABANDONED_ERROR = "Abandoned: the materialization workflow is no longer running"
+#: Consecutive failed jobs after which PostHog suspends a view's node from its scheduled DAG runs
+#: (``CONSECUTIVE_FAILURES_TO_SUSPEND`` in ``posthog/temporal/data_modeling/activities/utils.py``).
+CONSECUTIVE_FAILURES_TO_SUSPEND = 5
+#: The engine a suspension is kept under: the emulator's jobs are all ClickHouse ones.
+SUSPENSION_ENGINE = "clickhouse"
+#: What PostHog writes into the job that tripped the suspension (``maybe_suspend_node_for_engine``).
+SUSPENDED_ERROR = (
+    "This model has been suspended after {count} consecutive failed materializations. Error: {error}"
+)
+#: Why PostHog's DAG run skips a suspended node (``_classify_level_nodes`` in ``execute_dag.py``).
+SUSPENDED_SKIP_REASON = f"Node is suspended for {SUSPENSION_ENGINE}"
+#: Failures PostHog caused itself, which neither count towards a suspension nor continue a streak
+#: (``EXTERNALLY_ABORTED_MARKERS``): too many simultaneous queries, lost connections, a refused
+#: graph, preempted and abandoned jobs, quality-check holds.
+EXTERNALLY_ABORTED_MARKERS = (
+    "Code: 202",
+    "Cannot connect to host",
+    "Connection refused",
+    "QueueEmpty: ",
+    "Preempted: ",
+    ABANDONED_ERROR,
+    "Not published:",
+)
 #: ``sync_frequency_bounds`` of a view whose cadence no lineage bounds: PostHog's
 #: ``_unbounded_frequency_payload``; "legacy" is its mode where any cadence is accepted.
 _NO_BOUNDS: dict[str, Any] = {
@@ -68,6 +91,8 @@ _NEWER_FIELDS: dict[str, Any] = {
     "description": None,
     "is_test": False,
     "_updated_at": None,
+    "_suspended": {},  # engine -> PostHog's marker: at, reason, job_id
+    "_suspension_reset_at": None,  # failures created before this no longer count
 }
 _SELECT = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -207,6 +232,8 @@ def new_saved_query(
         "origin": "data_warehouse",
         "is_test": False,
         "_updated_at": created_at,  # PostHog's updated_at: decides whether ``Modified`` outranks a run
+        "_suspended": {},
+        "_suspension_reset_at": None,
     }
 
 
@@ -251,8 +278,69 @@ def present(
             del answer[key]
         answer["is_incremental"] = bool(saved_query["incremental"] and saved_query["incremental"]["enabled"])
         return answer
-    answer.update(incremental_state=None, sync_frequency_bounds=dict(_NO_BOUNDS), suspended={})
+    suspended = {engine: dict(marker) for engine, marker in saved_query["_suspended"].items()}
+    answer.update(incremental_state=None, sync_frequency_bounds=dict(_NO_BOUNDS), suspended=suspended)
     return answer
+
+
+def is_suspended(saved_query: dict[str, Any]) -> bool:
+    """Whether PostHog's scheduled DAG runs skip this view (its node is suspended).
+
+    :param saved_query: the stored saved query.
+    """
+    return bool(saved_query.get("_suspended"))
+
+
+def resume(saved_query: dict[str, Any], now: datetime) -> bool:
+    """Clear the view's suspension, as PostHog's ``clear_node_suspension`` does: the failures before
+    ``now`` no longer count, so one new failure does not suspend it again.
+
+    :param saved_query: the stored saved query.
+    :param now: when it is resumed.
+    :returns: whether it was suspended.
+    """
+    if not is_suspended(saved_query):
+        return False
+    saved_query["_suspended"] = {}
+    saved_query["_suspension_reset_at"] = iso(now)
+    return True
+
+
+def _suspend_if_failing(
+    saved_query: dict[str, Any], jobs: Iterable[dict[str, Any]], job: dict[str, Any]
+) -> None:
+    """PostHog's ``maybe_suspend_node_for_engine`` after ``job`` failed: suspend the view when its
+    newest :data:`CONSECUTIVE_FAILURES_TO_SUSPEND` jobs since its last resume (``Skipped`` ones left
+    out) all failed for reasons of their own, and say so in the failing job's error.
+
+    An "Unknown table" failure is not judged: PostHog reverts such a view's materialization instead
+    (not emulated).
+    """
+    if is_suspended(saved_query) or "Unknown table" in (job["error"] or ""):
+        return
+    since = parse_datetime(saved_query.get("_suspension_reset_at") or "")
+    own = [
+        other
+        for other in jobs
+        if other["saved_query_id"] == saved_query["id"]
+        and other["status"] != "Skipped"
+        # PostHog's ``created_at__gt``; at or after here, as a run's job can share its resume's microsecond
+        and (since is None or (parse_datetime(other["created_at"]) or since) >= since)
+    ]
+    own.sort(key=lambda other: (other["created_at"], other["_sequence"]), reverse=True)
+    streak = 0
+    for other in own[:CONSECUTIVE_FAILURES_TO_SUSPEND]:
+        aborted = any(marker in (other["error"] or "") for marker in EXTERNALLY_ABORTED_MARKERS)
+        if other["status"] != "Failed" or aborted:
+            break
+        streak += 1
+    if streak < CONSECUTIVE_FAILURES_TO_SUSPEND:
+        return
+    saved_query["_suspended"] = {
+        SUSPENSION_ENGINE: {"at": job["last_run_at"], "reason": job["error"], "job_id": job["id"]}
+    }
+    job["error"] = SUSPENDED_ERROR.format(count=CONSECUTIVE_FAILURES_TO_SUSPEND, error=job["error"])
+    saved_query["latest_error"] = job["error"]
 
 
 def newest_job(saved_query_id: str, jobs: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
@@ -414,11 +502,15 @@ def advance_jobs(
     """
     changed = False
     now_epoch = now.timestamp()
-    for job in jobs.values():
+    # In the order they end, so a suspension counts the failures that ended before it.
+    for job in sorted(jobs.values(), key=lambda job: (job["_finish_at"], job["_sequence"])):
         if job["status"] != "Running" or job["_finish_at"] > now_epoch:
             continue
         finished_at = datetime.fromtimestamp(job["_finish_at"], timezone.utc)
-        finish(job, saved_queries.get(job["saved_query_id"]), job["_outcome"], finished_at)
+        saved_query = saved_queries.get(job["saved_query_id"])
+        finish(job, saved_query, job["_outcome"], finished_at)
+        if saved_query is not None and job["status"] == "Failed":
+            _suspend_if_failing(saved_query, jobs.values(), job)
         changed = True
     return changed
 

@@ -612,6 +612,20 @@ class PostHogHook(BaseHook):
         """
         self.get_conn().call(endpoints.cancel_saved_query(id), project_id)
 
+    def resume_saved_query(self, id: str, project_id: ProjectId = None) -> bool:
+        """Resume a saved query PostHog suspended after repeated failed runs, without running it:
+        its scheduled refreshes, which skip a suspended view, run it again. (A run resumes it too.)
+
+        Sent again after a lost answer when the client retries: a resume only clears the suspension,
+        so a second one changes nothing.
+
+        :param id: its UUID.
+        :param project_id: overrides the hook's project.
+        :return: whether it was suspended (``False``: there was nothing to resume).
+        """
+        answer = self.get_conn().call(endpoints.resume_saved_query(id), project_id)
+        return bool(answer["resumed"])
+
     def materialize_saved_query(
         self, id: str, sync_frequency: str | None = None, project_id: ProjectId = None
     ) -> None:

@@ -27,6 +27,7 @@ from airflow_provider.saved_query_runs.io import (
 )
 from airflow_provider.saved_query_runs.names import check_saved_query_arguments, saved_query_id_of
 from airflow_provider.saved_query_runs.state import RunState, SavedQueryRun, describe_run
+from airflow_provider.saved_query_runs.suspension import log_if_suspended
 from airflow_provider.triggers.run_events import EVENT_SUCCESS, EVENT_TIMEOUT, validate_run_event
 
 if TYPE_CHECKING:
@@ -364,6 +365,7 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         store = context.get("task_state_store") if self.wait_for_completion else None
         resumed = self._resume(store, saved_query_id)
         if resumed is None:
+            log_if_suspended(self.hook, saved_query_id, self.log)
             run = start_run(
                 self.hook,
                 saved_query_id,

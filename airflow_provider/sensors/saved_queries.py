@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider._compat import AirflowSensorTimeout, conf
+from airflow_provider._compat import AirflowFailException, AirflowSensorTimeout, conf
 from airflow_provider.api.arguments import invalid, require_timestamp
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.links import PostHogSavedQueryLink
@@ -16,7 +16,17 @@ from airflow_provider.operators.base import PostHogBaseOperator, checked_at_exec
 from airflow_provider.saved_query_runs.io import TRANSIENT_ERRORS, read_run_state
 from airflow_provider.saved_query_runs.names import check_saved_query_arguments, saved_query_id_of
 from airflow_provider.saved_query_runs.state import SavedQueryRun, describe_run
-from airflow_provider.triggers.run_events import EVENT_SUCCESS, EVENT_TIMEOUT, validate_run_event
+from airflow_provider.saved_query_runs.suspension import (
+    WHAT_TO_DO,
+    is_suspension_error,
+    read_suspension,
+)
+from airflow_provider.triggers.run_events import (
+    EVENT_SUCCESS,
+    EVENT_TIMEOUT,
+    is_suspended_event,
+    validate_run_event,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -40,6 +50,11 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
     whenever it started (the behaviour before 0.2.0). Works in ``poke`` and ``reschedule`` modes,
     and deferrable: it then checks once and, if the run is still going, waits in the triggerer. The
     sensor only watches: a timeout or kill never cancels the run.
+
+    A view PostHog has suspended (after repeated failed runs its schedule skips it) fails the sensor
+    at once, without retries, with PostHog's reason and what to do, while no run of ours has started:
+    the refresh waited for would never come. A run that fails with PostHog's words that it suspended
+    the view fails it the same way.
 
     Returns ``{"saved_query_id", "status", "job_id"}``.
 
@@ -123,9 +138,17 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
             # Already retried by the client; the sensor's timeout bounds how long this can go on.
             self.log.warning("Cannot read the run of saved query %s yet: %s", saved_query_id, error)
             return PokeReturnValue(is_done=False)
+        if state.status is None:
+            # No run of ours yet: one comes only if PostHog's schedule refreshes the view, which it
+            # never does for a suspended view.
+            suspension = read_suspension(self.hook, saved_query_id)
+            if suspension is not None:
+                raise AirflowFailException(suspension.waiting_in_vain(saved_query_id))
         if not state.terminal:
             self.log.info("Saved query %s run: %s.", saved_query_id, state.status or "not started yet")
             return PokeReturnValue(is_done=False)
+        if is_suspension_error(state.error):
+            raise AirflowFailException(f"{describe_run(saved_query_id, state)} {WHAT_TO_DO}")
         if not state.succeeded:
             raise AirflowException(describe_run(saved_query_id, state))
         self.log.info(describe_run(saved_query_id, state))
@@ -151,6 +174,7 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
                 deadline=time.time() + self.timeout,
                 poll_interval=self.poke_interval,
                 cancel_on_kill=False,
+                stop_when_suspended=True,
                 posthog_conn_id=self.posthog_conn_id,
                 project_id=self.project_id,
             ),
@@ -163,9 +187,13 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
         :param event: the trigger's event; a missing or unknown one fails the task.
         """
         checked = validate_run_event(event)
+        if is_suspended_event(checked):
+            raise AirflowFailException(checked["message"])
         if checked["status"] == EVENT_TIMEOUT:
             raise AirflowSensorTimeout(checked["message"])
         if checked["status"] != EVENT_SUCCESS:
+            if is_suspension_error(checked["message"]):
+                raise AirflowFailException(f"{checked['message']} {WHAT_TO_DO}")
             raise AirflowException(checked["message"])
         self.log.info(checked["message"])
         return {

@@ -10,6 +10,7 @@ resuming on a worker loads only this module.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowException
@@ -81,6 +82,27 @@ def stop_event(
 
 
 _EVENT_KEYS = frozenset(stop_event(EVENT_ERROR, "", "", None))
+#: Marks a ``failed`` event that ends the wait because PostHog suspended the view.
+_SUSPENDED_KEY = "suspended"
+
+
+def suspended_event(saved_query_id: str, message: str, requested_after: float | None) -> dict[str, Any]:
+    """The trigger's event when the view it waits on is suspended: ``failed``, marked ``suspended``
+    so the sensor fails without retries (a retry would wait for the same refresh that never comes).
+
+    :param saved_query_id: the suspended view.
+    :param message: :meth:`~airflow_provider.saved_query_runs.suspension.Suspension.waiting_in_vain`'s text.
+    :param requested_after: echoed, as in every event.
+    """
+    return {**stop_event(EVENT_FAILED, saved_query_id, message, requested_after), _SUSPENDED_KEY: True}
+
+
+def is_suspended_event(event: Mapping[str, Any]) -> bool:
+    """Whether a (validated) trigger event says the view is suspended.
+
+    :param event: the event.
+    """
+    return event.get(_SUSPENDED_KEY) is True
 
 
 def validate_run_event(event: object) -> dict[str, Any]:

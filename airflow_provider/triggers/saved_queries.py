@@ -14,7 +14,14 @@ from airflow_provider.hooks.posthog import PostHogAsyncHook
 from airflow_provider.saved_query_runs.io import TRANSIENT_ERRORS, acancel_run
 from airflow_provider.saved_query_runs.names import asaved_query_id_named, check_saved_query_arguments
 from airflow_provider.saved_query_runs.state import SavedQueryRun
-from airflow_provider.triggers.run_events import EVENT_ERROR, EVENT_TIMEOUT, run_event, stop_event
+from airflow_provider.saved_query_runs.suspension import aread_suspension
+from airflow_provider.triggers.run_events import (
+    EVENT_ERROR,
+    EVENT_TIMEOUT,
+    run_event,
+    stop_event,
+    suspended_event,
+)
 from airflow_provider.triggers.run_poller import shared_run_poller
 
 T = TypeVar("T")
@@ -53,6 +60,10 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
     :param poll_interval: seconds between polls.
     :param cancel_on_kill: ask PostHog to cancel the run when a user kills the deferred task (the run
         operator's own run); ``False`` for a sensor watching someone else's run.
+    :param stop_when_suspended: while no run of ours has started, read the view too and stop with a
+        ``failed`` event marked ``suspended`` (see :mod:`airflow_provider.saved_query_runs.suspension`)
+        when PostHog has suspended it, since its schedule then never refreshes it; for a sensor
+        waiting for someone else's run (a run operator's own ``run`` resumed the view).
     :param posthog_conn_id: the Airflow connection id; the key itself never enters the kwargs.
     :param project_id: PostHog project id; defaults to the connection's ``project_id`` extra.
     :param flat_kwargs_of_0_1: the flat kwargs 0.1 serialised this trigger with (``saved_query_id``,
@@ -67,6 +78,7 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         deadline: float,
         poll_interval: float = 30.0,
         cancel_on_kill: bool = True,
+        stop_when_suspended: bool = False,
         posthog_conn_id: str = "posthog_default",
         project_id: int | str | None = None,
         saved_query_name: str | None = None,
@@ -84,6 +96,7 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
         self.deadline = deadline
         self.poll_interval = poll_interval
         self.cancel_on_kill = cancel_on_kill
+        self.stop_when_suspended = stop_when_suspended
         self.posthog_conn_id = posthog_conn_id
         self.project_id = project_id
         self._outage_since: float | None = None
@@ -123,6 +136,7 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "poll_interval": self.poll_interval,
                 "cancel_on_kill": self.cancel_on_kill,
+                "stop_when_suspended": self.stop_when_suspended,
                 "posthog_conn_id": self.posthog_conn_id,
                 "project_id": self.project_id,
             },
@@ -191,6 +205,9 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
                 state = await _cut_off_after(
                     self.deadline - time.time(), poller.next_state(self.saved_query_run, self.poll_interval)
                 )
+                suspended = None
+                if self.stop_when_suspended and state.status is None:
+                    suspended = await _cut_off_after(self.deadline - time.time(), self._suspended_event())
             except asyncio.TimeoutError:
                 return self._timeout_event()
             except TRANSIENT_ERRORS as error:
@@ -204,6 +221,8 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
                 )
             else:
                 self._note_recovery()
+                if suspended is not None:
+                    return suspended
                 if state.terminal:
                     run = self.saved_query_run
                     return run_event(
@@ -214,6 +233,20 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
                     )
             if self.deadline - time.time() <= 0:
                 return self._timeout_event()
+
+    async def _suspended_event(self) -> dict[str, Any] | None:
+        """The ``suspended`` event when PostHog has suspended the view, else ``None`` (one GET)."""
+        saved_query_id = self.saved_query_run.saved_query_id
+        hook = self._hook()
+        try:
+            suspension = await aread_suspension(hook, saved_query_id)
+        finally:
+            await hook.close()
+        if suspension is None:
+            return None
+        return suspended_event(
+            saved_query_id, suspension.waiting_in_vain(saved_query_id), self.requested_after
+        )
 
     def _timeout_event(self) -> dict[str, Any]:
         return stop_event(

@@ -11,6 +11,8 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 from airflow_provider.api.errors import PostHogError
 from airflow_provider.hooks.posthog import PostHogAsyncHook
 from airflow_provider.saved_query_refreshes import RefreshWatermark
+from airflow_provider.saved_query_runs.state import SavedQueryRunStatus
+from airflow_provider.saved_query_runs.suspension import Suspension, aread_suspension
 
 _JOBS_PAGE = 100
 
@@ -38,6 +40,11 @@ class PostHogSavedQueryRefreshedTrigger(BaseEventTrigger):
     as every other call; PostHog being unreachable, throttling or refusing is logged once per outage
     and polling goes on.
 
+    A view PostHog has suspended (after repeated failed runs its schedule skips it, so no refresh
+    comes until it is run or resumed) is logged as a warning once per suspension, with PostHog's
+    reason, and watching goes on; its resumption is logged too. While the view's newest job has
+    failed (the only time it can be suspended), each poll reads the view as well.
+
     :param saved_query_name: the view's name, as in PostHog.
     :param poll_interval: seconds between polls (one request each, two while the view is not found).
     :param posthog_conn_id: the Airflow connection id; the key itself never enters the kwargs.
@@ -58,6 +65,7 @@ class PostHogSavedQueryRefreshedTrigger(BaseEventTrigger):
         self.posthog_conn_id = posthog_conn_id
         self.project_id = None if project_id is None else str(project_id)
         self._trouble: str | None = None
+        self._suspension: Suspension | None = None  # the one logged, until the view is resumed
         self._store: Any = None  # the asset's state accessor, where the line has one
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -101,6 +109,7 @@ class PostHogSavedQueryRefreshedTrigger(BaseEventTrigger):
     ) -> tuple[list[dict[str, Any]], RefreshWatermark]:
         """Read the jobs the watermark must see again; save the new watermark before reporting."""
         jobs = await self._jobs(hook, saved_query_id, watermark)
+        await self._note_suspension(hook, saved_query_id, jobs)
         self._note_recovery()
         fresh: list[dict[str, Any]] = []
         if watermark is None:
@@ -135,6 +144,28 @@ class PostHogSavedQueryRefreshedTrigger(BaseEventTrigger):
                 return str(saved_query["id"])
         self._note_trouble(f"PostHog has no view named {self.saved_query_name} (yet); looking again.")
         return None
+
+    async def _note_suspension(
+        self, hook: PostHogAsyncHook, saved_query_id: str, jobs: list[dict[str, Any]]
+    ) -> None:
+        """Log a suspension of the view once, and its end; the view is read only while its newest
+        job (always among ``jobs``: the watermark re-reads it) has failed, or after a suspension."""
+        newest = max(jobs, key=lambda job: str(job.get("created_at")), default=None)
+        failed = newest is not None and newest.get("status") == SavedQueryRunStatus.FAILED.value
+        if not failed and self._suspension is None:
+            return
+        suspension = await aread_suspension(hook, saved_query_id)
+        if suspension is not None and suspension != self._suspension:
+            self.log.warning(
+                "%s No refresh of it will come until it is run or resumed (PostHogHook.resume_saved_query); "
+                "the watcher keeps watching.",
+                suspension.describe(self.saved_query_name),
+            )
+        elif suspension is None and self._suspension is not None:
+            self.log.info(
+                "PostHog has resumed view %s; its refreshes are watched as before.", self.saved_query_name
+            )
+        self._suspension = suspension
 
     def _payload(self, saved_query_id: str, job: dict[str, Any]) -> dict[str, Any]:
         return {

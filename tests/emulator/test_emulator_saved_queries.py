@@ -509,3 +509,84 @@ def test_a_new_dag_run_preempts_the_views_running_job_with_posthogs_words(emulat
     assert [job["id"] for job in newest_first] == [started["id"], preempted["id"]]
     assert started["status"] == "Running"
     assert get(emulator, created["id"])["status"] == "Running"  # the view shows its newest job
+
+
+#: A failure of the view's own making (PostHog suspends for these; it does not for "Unknown table").
+OWN_FAILURE = "Query failed: Code: 241. DB::Exception: Memory limit (total) exceeded."
+SUSPENDED_WORDS = "This model has been suspended after 5 consecutive failed materializations. Error: "
+
+
+def materialized_failing_view(emulator: Any) -> Any:
+    """A materialized view whose refreshes fail of its own making; materialize's refresh failed once."""
+    emulator.configure(job_run_seconds=0, job_outcome="Failed", job_error=OWN_FAILURE)
+    created = create(emulator)
+    materialized = session(emulator).post(
+        api(emulator, f"warehouse_saved_queries/{created['id']}/materialize/"),
+        json={"sync_frequency": "24hour"},
+    )
+    assert materialized.status_code == 200
+    return created
+
+
+def resume(emulator: Any, saved_query_id: str, key: str | None = None) -> Any:
+    return session(emulator, key).post(api(emulator, f"warehouse_saved_queries/{saved_query_id}/resume/"))
+
+
+def test_five_failures_of_its_own_suspend_a_view_and_its_schedule_then_skips_it(emulator: Any) -> None:
+    created = materialized_failing_view(emulator)
+    for _ in range(3):
+        emulator.refresh_on_schedule("events_by_name", outcome="Failed")
+    emulator.configure(job_error="Code: 202. DB::Exception: Too many simultaneous queries.")
+    emulator.refresh_on_schedule("events_by_name", outcome="Failed")  # PostHog's doing: ends the streak
+    emulator.configure(job_error=OWN_FAILURE)
+    for _ in range(4):
+        emulator.refresh_on_schedule("events_by_name", outcome="Failed")
+    assert get(emulator, created["id"])["suspended"] == {}  # 4 in a row since the streak broke
+
+    fifth = emulator.refresh_on_schedule("events_by_name", outcome="Failed")
+
+    view = get(emulator, created["id"])
+    assert view["suspended"] == {
+        "clickhouse": {"at": fifth["last_run_at"], "reason": OWN_FAILURE, "job_id": fifth["id"]}
+    }
+    newest = jobs(emulator, saved_query_id=created["id"])["results"][0]
+    assert newest["id"] == fifth["id"] and newest["error"] == SUSPENDED_WORDS + OWN_FAILURE
+    assert view["latest_error"] == SUSPENDED_WORDS + OWN_FAILURE
+    assert emulator.refresh_on_schedule("events_by_name") == {"skipped": "Node is suspended for clickhouse"}
+    assert jobs(emulator, saved_query_id=created["id"])["count"] == 10  # the skipped refresh made no job
+
+
+def suspended_view(emulator: Any) -> Any:
+    created = materialized_failing_view(emulator)
+    for _ in range(4):
+        emulator.refresh_on_schedule("events_by_name", outcome="Failed")
+    assert get(emulator, created["id"])["suspended"], "five failures in a row suspend the view"
+    return created
+
+
+def test_an_explicit_run_resumes_a_suspended_view_with_a_fresh_failure_window(emulator: Any) -> None:
+    created = suspended_view(emulator)
+
+    assert run(emulator, created["id"]).status_code == 200
+
+    view = get(emulator, created["id"])
+    assert view["suspended"] == {}
+    newest = jobs(emulator, saved_query_id=created["id"])["results"][0]
+    assert newest["status"] == "Failed" and newest["error"] == OWN_FAILURE  # one failure: not suspended
+    assert emulator.refresh_on_schedule("events_by_name", outcome="Completed")["status"] == "Completed"
+
+
+def test_resume_clears_a_suspension_without_running_and_says_whether_it_did(emulator: Any) -> None:
+    created = suspended_view(emulator)
+    refused = resume(emulator, created["id"], emulator.read_only_key)
+    assert refused.status_code == 403 and "warehouse_view:write" in refused.text
+
+    resumed = resume(emulator, created["id"])
+    again = resume(emulator, created["id"])
+
+    assert resumed.status_code == again.status_code == 200
+    assert resumed.json() == {"resumed": True} and again.json() == {"resumed": False}
+    assert get(emulator, created["id"])["suspended"] == {}
+    assert jobs(emulator, saved_query_id=created["id"])["count"] == 5  # resumed, not run
+    emulator.refresh_on_schedule("events_by_name", outcome="Failed")
+    assert get(emulator, created["id"])["suspended"] == {}  # earlier failures no longer count

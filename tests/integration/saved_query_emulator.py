@@ -41,3 +41,26 @@ def wait_for_newest_job_to_end(saved_query_id: str) -> dict[str, Any]:
         return newest if newest is not None and newest["status"] != "Running" else None
 
     return wait_until(ended, what=f"the newest job of saved query {saved_query_id} to end")
+
+
+#: A failure of the view's own making: PostHog counts it towards suspending the view.
+OWN_FAILURE = "Query failed: Code: 241. DB::Exception: Memory limit (total) exceeded."
+
+
+def suspend(emulator: Any, saved_query_id: str, name: str) -> dict[str, Any]:
+    """Materialize the view and make its refreshes fail until PostHog suspends it (five in a row);
+    jobs started afterwards complete at once.
+
+    :param emulator: the emulator.
+    :param saved_query_id: the view's id.
+    :param name: the view's name.
+    :return: the view as PostHog answers it, suspended.
+    """
+    emulator.configure(job_run_seconds=0, job_outcome="Failed", job_error=OWN_FAILURE)
+    PostHogHook().materialize_saved_query(saved_query_id)  # its first refresh fails
+    for _ in range(4):
+        emulator.refresh_on_schedule(name, outcome="Failed")
+    emulator.configure(job_outcome="Completed")
+    view = PostHogHook().get_saved_query(saved_query_id)
+    assert view["suspended"], "five failed refreshes in a row suspend the view"
+    return view

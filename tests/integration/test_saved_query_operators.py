@@ -16,9 +16,11 @@ from dag_test_runs import run_operators, task_instance, task_states
 from helpers import wait_until
 from saved_query_emulator import (
     JOB_SECONDS,
+    OWN_FAILURE,
     cancel_posts,
     job_polls,
     run_posts,
+    suspend,
     wait_for_newest_job_to_end,
 )
 from structlog.testing import capture_logs
@@ -1052,3 +1054,72 @@ def test_without_a_task_state_store_a_retry_asks_posthog_for_a_new_run(
     assert task_states(dag_run) == {"run": "success"}
     assert task_instance(dag_run, "run").try_number == 2
     assert len(run_posts(posthog_conn)) == 2  # as before 0.2 (Airflow 3.1 and 3.2)
+# Suspended views
+
+
+def test_a_run_of_a_suspended_view_resumes_it_and_says_so(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    suspend(posthog_conn, saved_query["id"], VIEW)
+    operator = PostHogRunSavedQueryOperator(
+        task_id="run", saved_query_id=saved_query["id"], check_interval=0.1, timeout=30
+    )
+
+    with capture_logs() as logs:
+        result = operator.execute(task_context(ti))
+
+    assert result["status"] == "Completed"
+    assert PostHogHook().get_saved_query(saved_query["id"])["suspended"] == {}  # PostHog resumed it
+    assert len(run_posts(posthog_conn)) == 1
+    (warning,) = [entry for entry in logs if "This run resumes it" in str(entry["event"])]
+    said = str(warning)
+    assert warning["log_level"] == "warning"
+    assert f"PostHog has suspended saved query {saved_query['id']}" in said and OWN_FAILURE in said
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["poking", "deferrable"])
+def test_a_sensor_on_a_suspended_view_fails_at_once_saying_what_to_do(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any, deferrable: bool
+) -> None:
+    suspend(posthog_conn, saved_query["id"], VIEW)
+    sensor = make_sensor(saved_query["id"], time.time(), timeout=60, deferrable=deferrable)
+    started = time.monotonic()
+
+    with pytest.raises(AirflowFailException) as failed:  # no retries: a retry would wait in vain too
+        sensor.execute(task_context(ti))
+
+    assert time.monotonic() - started < 10  # not its 60 s timeout
+    message = str(failed.value)
+    assert f"PostHog has suspended saved query {saved_query['id']}" in message and OWN_FAILURE in message
+    assert "No refresh will come until it is resumed" in message
+    assert "PostHogRunSavedQueryOperator" in message and "PostHogHook.resume_saved_query" in message
+    assert run_posts(posthog_conn) == []  # the sensor only watches
+
+
+def test_a_sensor_following_the_run_that_suspended_the_view_fails_saying_what_to_do(
+    posthog_conn: Any, saved_query: dict[str, Any], ti: Any
+) -> None:
+    suspend(posthog_conn, saved_query["id"], VIEW)
+
+    with pytest.raises(AirflowFailException) as failed:
+        make_sensor(saved_query["id"], None, accept_earlier_runs=True).execute(task_context(ti))
+
+    message = str(failed.value)
+    assert "This model has been suspended after 5 consecutive failed materializations." in message
+    assert "PostHogHook.resume_saved_query" in message
+
+
+def test_resume_clears_a_suspension_without_a_run_and_is_safe_to_send_again(
+    posthog_conn: Any, saved_query: dict[str, Any]
+) -> None:
+    suspend(posthog_conn, saved_query["id"], VIEW)
+    hook = PostHogHook()
+
+    assert hook.resume_saved_query(saved_query["id"]) is True
+    assert hook.resume_saved_query(saved_query["id"]) is False  # nothing left to resume
+
+    resumes = posthog_conn.requests(method="POST", path=r"/warehouse_saved_queries/[^/]+/resume/?$")
+    assert [entry["path"].rstrip("/").split("/")[-2] for entry in resumes] == [saved_query["id"]] * 2
+    assert hook.get_saved_query(saved_query["id"])["suspended"] == {}
+    assert run_posts(posthog_conn) == []
+    assert posthog_conn.refresh_on_schedule(VIEW)["status"] == "Completed"  # its schedule runs it again

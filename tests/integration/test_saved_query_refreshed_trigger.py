@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from saved_query_emulator import OWN_FAILURE
+from structlog.testing import capture_logs
 
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.triggers import PostHogSavedQueryRefreshedTrigger
@@ -101,6 +103,33 @@ async def test_one_event_per_scheduled_refresh_and_none_for_the_past(
         second = posthog_conn.refresh_on_schedule(VIEW)
         await watch.settle()
         assert [e["job_id"] for e in watch.events] == [first["id"], second["id"]]
+    finally:
+        await watch.stop()
+
+
+async def test_a_suspended_view_is_logged_once_and_watching_goes_on(
+    posthog_conn: Any, materialized_view: dict[str, Any]
+) -> None:
+    watch = Watch(rebuilt(make_trigger(), None))
+    try:
+        with capture_logs() as logs:
+            await watch.settle()
+            posthog_conn.configure(job_outcome="Failed", job_error=OWN_FAILURE)
+            for _ in range(5):
+                posthog_conn.refresh_on_schedule(VIEW, outcome="Failed")
+            await watch.settle()
+            assert posthog_conn.refresh_on_schedule(VIEW) == {"skipped": "Node is suspended for clickhouse"}
+            await watch.settle()  # polls go on while it stays suspended: still one warning
+            suspended = [entry for entry in logs if "No refresh of it will come" in str(entry["event"])]
+            PostHogHook().resume_saved_query(materialized_view["id"])
+            await watch.settle()
+            resumed = posthog_conn.refresh_on_schedule(VIEW)
+            await watch.settle()
+        (warning,) = suspended
+        assert warning["log_level"] == "warning"
+        assert f"PostHog has suspended saved query {VIEW}" in str(warning) and OWN_FAILURE in str(warning)
+        assert any("PostHog has resumed view" in str(entry["event"]) for entry in logs)
+        assert [event["job_id"] for event in watch.events] == [resumed["id"]]  # it kept watching
     finally:
         await watch.stop()
 

@@ -10,14 +10,15 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowException
 from helpers import await_until
-from saved_query_emulator import cancel_posts, job_polls, wait_for_newest_job_to_end
+from saved_query_emulator import OWN_FAILURE, cancel_posts, job_polls, suspend, wait_for_newest_job_to_end
 from structlog.testing import capture_logs
 
 import airflow_provider.triggers.run_poller as run_poller_module
-from airflow_provider._compat import AIRFLOW_V_3_3_PLUS
+from airflow_provider._compat import AIRFLOW_V_3_3_PLUS, AirflowFailException
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.operators import PostHogRunSavedQueryOperator
 from airflow_provider.saved_query_runs.state import RunState
+from airflow_provider.sensors.saved_queries import PostHogSavedQuerySensor
 from airflow_provider.triggers import PostHogSavedQueryRunTrigger
 
 
@@ -401,3 +402,37 @@ async def test_a_cancel_that_arrives_as_a_poll_finishes_is_never_lost(
     with pytest.raises(asyncio.CancelledError):
         await waiting
     assert time.monotonic() - started < 1.0  # cancelled at once, not at the deadline
+
+
+async def test_a_sensors_trigger_stops_at_once_on_a_suspended_view_and_the_sensor_fails_saying_what_to_do(
+    posthog_conn: Any, saved_query: dict[str, Any]
+) -> None:
+    suspend(posthog_conn, saved_query["id"], saved_query["name"])
+    requested_after = time.time()
+    sensors = PostHogSavedQueryRunTrigger(
+        saved_query_id=saved_query["id"],
+        deadline=time.time() + 60,
+        requested_after=requested_after,
+        poll_interval=0.1,
+        cancel_on_kill=False,
+        stop_when_suspended=True,
+    )
+    _, kwargs = sensors.serialize()
+    assert kwargs["stop_when_suspended"] is True
+    started = time.monotonic()
+
+    event = await first_event(PostHogSavedQueryRunTrigger(**kwargs))  # as the triggerer rebuilds it
+
+    assert time.monotonic() - started < 10  # not its 60 s deadline
+    assert (event["status"], event["suspended"], event["saved_query_id"]) == (
+        "failed",
+        True,
+        saved_query["id"],
+    )
+    assert OWN_FAILURE in event["message"]
+    sensor = PostHogSavedQuerySensor(task_id="wait", saved_query_id=saved_query["id"], deferrable=True)
+    with pytest.raises(AirflowFailException, match=r"PostHogHook\.resume_saved_query"):
+        sensor.execute_complete({}, event)
+    # A run operator's trigger does not read the view: its own run resumed it.
+    timed_out = await first_event(make_trigger(saved_query["id"], requested_after, deadline_in=0.5))
+    assert timed_out["status"] == "timeout"

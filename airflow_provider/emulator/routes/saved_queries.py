@@ -7,7 +7,8 @@ or 400 while other views read the view; ``run`` (optional body ``{"full_refresh"
 200 with no body and starts a job that finishes after ``job_run_seconds`` (the view's own ``status``
 column is not set to ``Running``; the answer shows the job's), or 400 for a view that is not fully
 set up (``unready_saved_queries``);
-``materialize`` starts a job too; ``cancel`` is refused to personal API keys unless configured; jobs
+``materialize`` starts a job too (both resume a suspended view first); ``resume`` answers
+``{"resumed": bool}``; ``cancel`` is refused to personal API keys unless configured; jobs
 are listed limit/offset, 10 a page by default and at most 100.
 """
 
@@ -42,6 +43,7 @@ from airflow_provider.emulator.warehouse import (
     optional_fields,
     present,
     public_job,
+    resume,
     validate_name,
     validate_query,
     visible,
@@ -220,6 +222,21 @@ async def cancel_saved_query(request: Request) -> Response:
     return Response(status_code=200)
 
 
+async def resume_saved_query(request: Request) -> Response:
+    """Clear a suspension without running (200 ``{"resumed": bool}``, ``false`` when the view was
+    not suspended): PostHog's ``resume`` action, scope ``warehouse_view:write``. Schedules nothing;
+    the next scheduled refresh runs the view again.
+
+    :param request: the request.
+    """
+    await admit(request, WRITE_SCOPE)
+    emulator = _advanced(request)
+    saved_query = _find(request)
+    with emulator.state.lock:
+        resumed = resume(saved_query, utc_now())
+    return JSONResponse({"resumed": resumed})
+
+
 async def materialize_saved_query(request: Request) -> Response:
     """Turn materialization on (200, empty): ``is_materialized`` and a ``sync_frequency``.
 
@@ -384,6 +401,7 @@ routes = [
     api_route(_ITEM, destroy_saved_query, ["DELETE"]),
     api_route(_ITEM + "/run", run_saved_query, ["POST"]),
     api_route(_ITEM + "/cancel", cancel_saved_query, ["POST"]),
+    api_route(_ITEM + "/resume", resume_saved_query, ["POST"]),
     api_route(_ITEM + "/materialize", materialize_saved_query, ["POST"]),
     api_route(_ITEM + "/revert_materialization", revert_materialization, ["POST"]),
     api_route(_ITEM + "/run_history", run_history, ["GET"]),

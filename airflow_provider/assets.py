@@ -31,6 +31,7 @@ from urllib.parse import SplitResult, quote, unquote, urlsplit
 
 from airflow.sdk import Asset, ObjectStoragePath
 
+from airflow_provider.api.arguments import invalid
 from airflow_provider.api.config import normalize_host, require_project_id
 from airflow_provider.api.errors import PostHogConfigError
 
@@ -44,6 +45,7 @@ __all__ = [
     "normalize_uri",
     "openlineage_namespace",
     "posthog_saved_query_asset",
+    "require_view_name",
     "saved_query_uri",
     "storage_folder_asset",
     "storage_uri",
@@ -80,7 +82,7 @@ def saved_query_uri(host: str, project_id: int | str, name: str) -> str:
     :raises PostHogConfigError: naming the part that is not allowed.
     """
     project = _numeric_project_id(project_id)
-    _check_view_name(name)
+    require_view_name(name)
     return f"{SCHEME}://{host}/{project}/{_SAVED_QUERIES}/{quote(name, safe='.$_')}"
 
 
@@ -149,7 +151,7 @@ def posthog_saved_query_asset(
     :param host: the PostHog host, e.g. ``https://eu.posthog.com``; default: the connection's.
     :raises PostHogConfigError: for a bad name, host or project id, or a connection that lacks a project id.
     """
-    _check_view_name(name)
+    require_view_name(name)
     if host is None or project_id is None:
         from airflow.sdk import BaseHook
 
@@ -229,9 +231,17 @@ def _numeric_project_id(project_id: int | str) -> str:
     return project
 
 
-def _check_view_name(name: object) -> None:
+def require_view_name(name: object) -> str:
+    """Return ``name`` if PostHog accepts it as a view's name.
+
+    :param name: the view's name.
+    :raises PostHogConfigError: naming the rule.
+    """
     if not isinstance(name, str) or not _VIEW_NAME.match(name):
-        raise PostHogConfigError(
-            f"name must be a PostHog view name (letters, digits, '_', '.', '$', at most 128 characters, "
-            f"not starting with a digit or '.'); got {name!r}."
+        invalid(
+            "name",
+            "a PostHog view name (letters, digits, '_', '.', '$', at most 128 characters, not starting "
+            "with a digit or '.')",
+            name,
         )
+    return name

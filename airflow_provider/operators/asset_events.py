@@ -48,7 +48,12 @@ def folder_outlets(kwargs: Mapping[str, Any], output_path: Any) -> list[Any]:
     if kwargs.get("outlets") is not None:
         return list(kwargs["outlets"])
     folder = str(output_path or "").rpartition("/")[0]
-    return [storage_folder_asset(folder)] if folder and not is_unrendered(folder) else []
+    if not folder or is_unrendered(folder):
+        return []
+    try:
+        return [storage_folder_asset(folder)]
+    except ValueError:  # not a usable path: the operator's check_arguments refuses it, naming it
+        return []
 
 
 def task_alias(kind: str, operator: BaseOperator) -> str:

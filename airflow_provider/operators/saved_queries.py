@@ -13,7 +13,7 @@ from airflow_provider._compat import conf
 from airflow_provider.api import endpoints
 from airflow_provider.api.arguments import invalid, require_seconds
 from airflow_provider.api.errors import PostHogNotFoundError, PostHogValidationError
-from airflow_provider.assets import create_asset
+from airflow_provider.assets import create_asset, require_view_name
 from airflow_provider.links import PostHogSavedQueryLink
 from airflow_provider.operators.asset_events import announce, default_outlets, task_alias
 from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
@@ -125,8 +125,14 @@ class _OneSavedQueryOperator(_SavedQueryOperator):
         super().__init__(**kwargs)
         self.saved_query_id = saved_query_id
         self.saved_query_name = saved_query_name
-        # Fail when the DAG is parsed (templates are checked once rendered); no request here.
-        check_saved_query_arguments(saved_query_id, saved_query_name, skip=is_unrendered)
+
+    def check_arguments(self, *, rendered: bool) -> None:
+        # No request here: a name is looked up at execute (_resolved_id).
+        check_saved_query_arguments(
+            self.saved_query_id,
+            self.saved_query_name,
+            skip=lambda value: not rendered and is_unrendered(value),
+        )
 
     def _resolved_id(self) -> str:
         """The view's UUID from the rendered arguments, looking a name up in PostHog (once per execute)."""
@@ -158,16 +164,15 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
         super().__init__(**kwargs)
         self.name = name
         self.query = query
-        if not is_unrendered(name) and not is_unrendered(query):
-            self._checked_query()  # fail when the DAG is parsed, not only when it runs
 
-    def _checked_query(self) -> dict[str, Any]:
-        # Building the create request checks name and query, and sends nothing.
-        query: dict[str, Any] = endpoints.create_saved_query(self.name, self.query, {}).json["query"]
-        return query
+    def check_arguments(self, *, rendered: bool) -> None:
+        if rendered or not is_unrendered(self.name):
+            require_view_name(self.name)
+        if rendered or not is_unrendered(self.query):
+            endpoints.hogql_query(self.query)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        query = checked_at_execute(self._checked_query)
+        query = endpoints.hogql_query(self.query)
         name = self.name
         existing = self._find(name)
         if existing is None:
@@ -333,17 +338,21 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not isinstance(full_refresh, bool):
-            invalid("full_refresh", "True or False", full_refresh)
         self.full_refresh = full_refresh
-        if not isinstance(fail_on_preempted, bool):
-            invalid("fail_on_preempted", "True or False", fail_on_preempted)
         self.fail_on_preempted = fail_on_preempted
         self.wait_for_completion = wait_for_completion
-        self.check_interval = require_seconds("check_interval", check_interval)
-        self.timeout = require_seconds("timeout", timeout)
+        self.check_interval = check_interval
+        self.timeout = timeout
         self.deferrable = deferrable
         self._waiting_for: str | None = None
+
+    def check_arguments(self, *, rendered: bool) -> None:
+        super().check_arguments(rendered=rendered)
+        for flag in ("full_refresh", "fail_on_preempted"):
+            if not isinstance(getattr(self, flag), bool):
+                invalid(flag, "True or False", getattr(self, flag))
+        require_seconds("check_interval", self.check_interval)
+        require_seconds("timeout", self.timeout)
 
     def execute(self, context: Context) -> dict[str, Any]:
         saved_query_id = self._resolved_id()
@@ -537,16 +546,14 @@ class PostHogMaterializeSavedQueryOperator(_OneSavedQueryOperator):
     def __init__(self, *, sync_frequency: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sync_frequency = sync_frequency
-        if not is_unrendered(sync_frequency):
-            self._checked_sync_frequency()  # fail when the DAG is parsed
 
-    def _checked_sync_frequency(self) -> str | None:
-        if self.sync_frequency is None:
-            return None
-        return endpoints.check_sync_frequency(self.sync_frequency)
+    def check_arguments(self, *, rendered: bool) -> None:
+        super().check_arguments(rendered=rendered)
+        if self.sync_frequency is not None and (rendered or not is_unrendered(self.sync_frequency)):
+            endpoints.check_sync_frequency(self.sync_frequency)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        sync_frequency = checked_at_execute(self._checked_sync_frequency)
+        sync_frequency = self.sync_frequency
         saved_query_id = self._resolved_id()
         PostHogSavedQueryLink.push(context, self.hook, saved_query_id)
         self.hook.materialize_saved_query(saved_query_id, sync_frequency=sync_frequency)

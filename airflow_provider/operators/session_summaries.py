@@ -23,7 +23,7 @@ from airflow_provider.api.limits import (
 from airflow_provider.assets import storage_folder_asset
 from airflow_provider.hooks.posthog import MAX_SUMMARY_CONCURRENCY, PostHogHook
 from airflow_provider.operators.asset_events import announce, folder_outlets
-from airflow_provider.operators.base import checked_at_execute, is_unrendered
+from airflow_provider.operators.base import is_unrendered
 from airflow_provider.operators.session_selection import (
     SelectedSessions,
     SessionSelectingOperator,
@@ -152,11 +152,10 @@ class PostHogSessionSummariesOperator(SessionSelectingOperator):
         self.output_path = output_path
         self.report_path = report_path
         self.fail_on_session_error = fail_on_session_error
-        self._validate_arguments(rendered=False)
         self.outlets = folder_outlets(kwargs, self.output_path)
         self._lineage_of: tuple[str, str, ObjectStoragePath | None] | None = None
 
-    def _validate_arguments(self, *, rendered: bool) -> None:
+    def check_arguments(self, *, rendered: bool) -> None:
         """Check every argument; before rendering, templated values are left for ``execute``.
 
         :param rendered: whether templates have been rendered (at ``execute``).
@@ -175,7 +174,7 @@ class PostHogSessionSummariesOperator(SessionSelectingOperator):
         for flag, value in flags.items():
             if not isinstance(value, bool):
                 invalid(flag, "True or False", value)
-        self.check_selection(rendered=rendered)
+        super().check_arguments(rendered=rendered)
         for field in ("output_path", "report_path"):
             if known(getattr(self, field)):
                 _parse_file_path(field, getattr(self, field))
@@ -189,7 +188,6 @@ class PostHogSessionSummariesOperator(SessionSelectingOperator):
             )
 
     def execute(self, context: Context) -> dict[str, Any] | list[dict[str, Any]]:
-        checked_at_execute(lambda: self._validate_arguments(rendered=True))
         output = (
             SummaryOutput(_parse_file_path("output_path", self.output_path)) if self.output_path else None
         )

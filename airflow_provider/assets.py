@@ -8,7 +8,7 @@ A saved query (view) is the asset ``posthog://<host>/<project_id>/saved_queries/
 - ``<project_id>`` is the numeric project (environment) id;
 - ``<view name>`` is the name as PostHog keeps it (case kept: PostHog's names are case-sensitive).
 
-Airflow finds :func:`normalize_uri` (checks and canonicalises), :func:`create_asset` (the factory) and
+Airflow finds :func:`normalize_uri` (checks and canonicalizes), :func:`create_asset` (the factory) and
 :func:`convert_asset_to_openlineage` through the provider's ``asset-uris`` entry, so that an
 ``Asset("posthog://...")`` written by hand is checked when the DAG is parsed and OpenLineage names it
 ``namespace=posthog://<host>``, ``name=<project_id>.saved_queries.<view name>`` (the database.schema.table
@@ -87,7 +87,7 @@ def saved_query_uri(host: str, project_id: int | str, name: str) -> str:
 
 
 def normalize_uri(parts: SplitResult) -> SplitResult:
-    """Check and canonicalise a ``posthog://`` URI (Airflow calls this for every such asset).
+    """Check and canonicalize a ``posthog://`` URI (Airflow calls this for every such asset).
 
     :param parts: the URI, already split by Airflow.
     :raises ValueError: saying which part is malformed and what the canonical form is.
@@ -138,7 +138,7 @@ def posthog_saved_query_asset(
 
     Give ``host`` and ``project_id``, the ones of the connection the operators and triggers use, and
     nothing is read: the DAG file parses without a connection, network or database, which is what a DAG
-    file should do. The asset is the one the operators announce for that view at run time (they build it
+    file should do. The asset is the one the operators emit events for at run time (they build it
     from their connection), so a DAG scheduled on it runs after them.
 
     Without them the missing parts come from the connection ``conn_id``, read every time the file is

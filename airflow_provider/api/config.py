@@ -48,7 +48,7 @@ class ClientConfig:
     :param max_retries: how many times a retryable failure is retried.
     :param verify: verify TLS certificates (``True``/``False``) or the path of a CA bundle.
     :param rate_limit: wait client-side to stay under PostHog's per-key rate limits.
-    :param rate_limit_store: ``redis://`` URL of a store that holds one budget for every process using
+    :param rate_limit_store: ``redis://`` URL of a store that keeps one budget for every process using
         the key (a deployment-wide limit); ``None`` keeps the budget per process. Never in ``repr``.
     :param rate_limit_share: without a store, the fraction of PostHog's limits this process keeps to
         (``1 / <processes using the key>``); ignored with a store.

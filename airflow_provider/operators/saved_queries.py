@@ -15,7 +15,7 @@ from airflow_provider.api.arguments import invalid, require_seconds
 from airflow_provider.api.errors import PostHogNotFoundError, PostHogValidationError
 from airflow_provider.assets import create_asset, require_view_name
 from airflow_provider.links import PostHogSavedQueryLink
-from airflow_provider.operators.asset_events import announce, default_outlets, task_alias
+from airflow_provider.operators.asset_events import default_outlets, emit_asset_event, task_alias
 from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
 from airflow_provider.saved_query_runs import (
     EVENT_SUCCESS,
@@ -70,7 +70,7 @@ class _SavedQueryOperator(PostHogBaseOperator):
         self.outlets = default_outlets(kwargs, task_alias("posthog-saved-query", self))
         self._lineage_of: dict[str, Any] | None = None
 
-    def _announce(self, context: Context, saved_query: dict[str, Any], extra: dict[str, Any]) -> None:
+    def _emit_asset_event(self, context: Context, saved_query: dict[str, Any], extra: dict[str, Any]) -> None:
         """Emit the view's asset event with ``extra`` and keep the view for OpenLineage.
 
         :param context: the task's context.
@@ -85,7 +85,9 @@ class _SavedQueryOperator(PostHogBaseOperator):
             **extra,
             "last_run_at": saved_query.get("last_run_at"),
         }
-        announce(self, context, create_asset(host=host, project_id=project, name=saved_query["name"]), extra)
+        emit_asset_event(
+            self, context, create_asset(host=host, project_id=project, name=saved_query["name"]), extra
+        )
 
     def _keep_for_lineage(self, saved_query: dict[str, Any]) -> tuple[str, str]:
         host, project = self.hook.asset_location()
@@ -185,7 +187,7 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
         if action == "unchanged":  # not news to the DAGs scheduled on the view: no event
             self._keep_for_lineage(saved)
         else:
-            self._announce(context, saved, {"action": action})
+            self._emit_asset_event(context, saved, {"action": action})
         return {"id": saved_query_id, "name": name, "action": action}
 
     def _find(self, name: str) -> dict[str, Any] | None:
@@ -195,7 +197,7 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
         return self._write(name, query, lambda: self.hook.create_saved_query(name, query))
 
     def _update(self, current: dict[str, Any], query: dict[str, Any]) -> tuple[dict[str, Any], str]:
-        if _holds(current, query):
+        if _has_query(current, query):
             return current, "unchanged"
         updated = self._write(
             current["name"],
@@ -211,7 +213,7 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
 
         The refusal means either that the client re-sent our own write after its answer was lost (the
         first one went through and moved the view's history on), or that someone edited the view. If
-        the view now holds our query, the write is done; otherwise the other edit is reported, never
+        the view now has our query, the write is done; otherwise the other edit is reported, never
         overwritten.
         """
         try:
@@ -229,20 +231,20 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
                     "name is taken: choose another name."
                 ) from error
             current = self.hook.get_saved_query(existing["id"])
-            if not _holds(current, query):
+            if not _has_query(current, query):
                 raise AirflowException(
                     f"Saved query {name} was edited in PostHog while this task ran, so its query was not "
                     f"overwritten ({error.detail}). Check the edit in PostHog, then run the task again."
                 ) from error
             self.log.warning(
-                "PostHog refused a re-sent write to saved query %s, but the view holds this query: "
+                "PostHog refused a re-sent write to saved query %s, but the view has this query: "
                 "the answer to the first write was lost.",
                 name,
             )
             return current
 
 
-def _holds(saved_query: dict[str, Any], query: dict[str, Any]) -> bool:
+def _has_query(saved_query: dict[str, Any], query: dict[str, Any]) -> bool:
     """Whether ``saved_query`` already has ``query`` (every key we send; PostHog may add others)."""
     stored = saved_query.get("query") or {}
     return all(stored.get(key) == value for key, value in query.items())
@@ -262,7 +264,7 @@ def _run_result(
     """The run operator's XCom result: the run asked for and, once it ended, what it produced.
 
     :param job_id: the data-modeling job followed (``None`` when not waiting, or when the run was
-        judged by the view's own status).
+        decided by the view's own status).
     :param rows_materialized: the rows that job wrote, as PostHog lists it.
     :param joined_running_refresh: whether the run joined a refresh of the view already running.
     :param followed_superseding_run: whether the job followed is a newer run that took over from a
@@ -421,7 +423,7 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         """
         job = recent_job(self.hook, saved_query_id, job_id) if job_id else None
         rows: int | None = job.get("rows_materialized") if job else None
-        self._announce(
+        self._emit_asset_event(
             context,
             self.hook.get_saved_query(saved_query_id),
             {"job_id": job_id, "status": status, "rows_materialized": rows},
@@ -560,7 +562,7 @@ class PostHogMaterializeSavedQueryOperator(_OneSavedQueryOperator):
         self.log.info("Materialized saved query %s (sync_frequency=%s).", saved_query_id, sync_frequency)
         saved = self.hook.get_saved_query(saved_query_id)
         refresh = newest_job(self.hook, saved_query_id)
-        self._announce(
+        self._emit_asset_event(
             context,
             saved,
             {

@@ -13,7 +13,7 @@ from airflow.sdk import ObjectStoragePath
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.limits import MAX_SUMMARY_BATCH
 from airflow_provider.assets import storage_folder_asset
-from airflow_provider.operators.asset_events import announce, folder_outlets
+from airflow_provider.operators.asset_events import emit_asset_event, folder_outlets
 from airflow_provider.operators.base import is_unrendered
 from airflow_provider.operators.session_selection import (
     SessionSelectingOperator,
@@ -64,7 +64,7 @@ class PostHogSessionPatternsOperator(SessionSelectingOperator):
 
     The XCom value is ``{"path", "markdown_path", "selected", "sessions", "capped", "listed",
     "filtered_out", "sampled_out", "skipped", "patterns", "severities"}`` (``capped``: more than 300
-    sessions were chosen and a sample of 300 was sent). Each report is announced as an
+    sessions were chosen and a sample of 300 was sent). Each report is emitted as an
     event of its folder's asset when the folder is declared (by default when it is not a template).
     """
 
@@ -125,7 +125,7 @@ class PostHogSessionPatternsOperator(SessionSelectingOperator):
             "patterns": len(report["patterns"]),
             "severities": report["severities"],
         }
-        announce(
+        emit_asset_event(
             self,
             context,
             storage_folder_asset(json_path.parent),

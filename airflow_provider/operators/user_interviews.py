@@ -1,4 +1,4 @@
-"""Upload user-interview recordings to PostHog (which transcribes and summarises them); edit, delete."""
+"""Upload user-interview recordings to PostHog (which transcribes and summarizes them); edit, delete."""
 
 from __future__ import annotations
 
@@ -55,12 +55,12 @@ class PostHogInterviewMayExistError(PostHogResponseLostError):
 
 
 class PostHogCreateUserInterviewOperator(PostHogBaseOperator):
-    """Upload an interview recording; PostHog transcribes and summarises it while the request runs.
+    """Upload an interview recording; PostHog transcribes and summarizes it while the request runs.
 
     The audio is read through Airflow's object storage, so it can be a local path or any
     ``ObjectStoragePath`` URL (``file://``, ``s3://conn_id@bucket/key``, ...). PostHog needs at least
     one interviewee email, so an empty ``interviewee_emails`` fails before any request. PostHog answers
-    only after transcribing and summarising, so the upload waits up to 600 s for the answer. The XCom
+    only after transcribing and summarizing, so the upload waits up to 600 s for the answer. The XCom
     value is the new interview's id.
 
     A create has no natural key to look up, so a lost answer is handled by matching. Just before sending

@@ -104,7 +104,7 @@ def test_helper_reads_no_connection_when_given_host_and_project() -> None:
         posthog_saved_query_asset("v", conn_id="posthog_nowhere", host="https://us.posthog.com")
 
 
-def test_the_asset_named_without_a_connection_is_the_one_operators_announce(
+def test_the_asset_named_without_a_connection_is_the_one_operators_emit_events_for(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(
@@ -120,12 +120,12 @@ def test_the_asset_named_without_a_connection_is_the_one_operators_announce(
     )
     parse_safe = posthog_saved_query_asset("Daily_Pageviews", host="EU.posthog.com", project_id=12345)
     # What the operators emit at run time: create_asset() of the hook's asset_location().
-    announced = create_asset(host="eu.posthog.com", project_id="12345", name="Daily_Pageviews")
+    emitted = create_asset(host="eu.posthog.com", project_id="12345", name="Daily_Pageviews")
     from_connection = posthog_saved_query_asset("Daily_Pageviews", conn_id="posthog_eu")
 
     # Airflow matches an event to a schedule by name and URI together: both must agree.
-    assert (parse_safe.name, parse_safe.uri) == (announced.name, announced.uri)
-    assert parse_safe == announced == from_connection
+    assert (parse_safe.name, parse_safe.uri) == (emitted.name, emitted.uri)
+    assert parse_safe == emitted == from_connection
 
 
 def test_helper_errors_name_what_to_fix(monkeypatch: pytest.MonkeyPatch) -> None:

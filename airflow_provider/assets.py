@@ -101,7 +101,7 @@ def normalize_uri(parts: SplitResult) -> SplitResult:
     project, _, name = segments
     if not project.isdigit():
         raise ValueError(
-            f"PostHog asset URI {parts.geturl()!r}: the project id must be numeric, got {project!r}."
+            f"PostHog asset URI {parts.geturl()!r}: the project id must be numeric; got {project!r}."
         )
     if not _VIEW_NAME.match(name):
         raise ValueError(
@@ -224,9 +224,12 @@ def convert_asset_to_openlineage(asset: Asset, lineage_context: Any) -> OpenLine
 def _numeric_project_id(project_id: int | str) -> str:
     project = require_project_id("project_id", project_id)
     if not project.isdigit():
-        raise PostHogConfigError(
-            "project_id must be the numeric PostHog project id for an asset URI ('@current' names "
-            "different projects for different keys); set the connection's 'project_id' extra."
+        invalid(
+            "project_id",
+            "the numeric PostHog project id for an asset URI ('@current' names different projects for "
+            "different keys)",
+            project_id,
+            "Set the connection's 'project_id' extra.",
         )
     return project
 

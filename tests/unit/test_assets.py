@@ -58,7 +58,7 @@ def test_the_provider_registers_the_scheme_with_airflow() -> None:
         ("posthog:///7/saved_queries/v", "has no host"),
         ("posthog://us.posthog.com/7/insights/v", "is not a saved query"),
         ("posthog://us.posthog.com/7/saved_queries", "is not a saved query"),
-        ("posthog://us.posthog.com/seven/saved_queries/v", "project id must be numeric"),
+        ("posthog://us.posthog.com/seven/saved_queries/v", "project id must be numeric; got 'seven'"),
         ("posthog://us.posthog.com/7/saved_queries/1view", "is not a PostHog view name"),
         ("posthog://us.posthog.com/7/saved_queries/my-view", "is not a PostHog view name"),
     ],
@@ -137,7 +137,10 @@ def test_helper_errors_name_what_to_fix(monkeypatch: pytest.MonkeyPatch) -> None
         posthog_saved_query_asset("v", conn_id="posthog_noproject")
     with pytest.raises(PostHogConfigError, match="name must be a PostHog view name"):
         posthog_saved_query_asset("bad name", host="us.posthog.com", project_id=1)
-    with pytest.raises(PostHogConfigError, match="numeric PostHog project id for an asset URI"):
+    with pytest.raises(
+        PostHogConfigError,
+        match=r"^project_id must be the numeric PostHog project id for an asset URI .*; got '@current'\. Set",
+    ):
         posthog_saved_query_asset("v", host="us.posthog.com", project_id="@current")
 
 

@@ -8,7 +8,7 @@ A saved query (view) is the asset ``posthog://<host>/<project_id>/saved_queries/
 - ``<project_id>`` is the numeric project (environment) id;
 - ``<view name>`` is the name as PostHog keeps it (case kept: PostHog's names are case-sensitive).
 
-Airflow finds :func:`normalize_uri` (checks and canonicalises), :func:`create_asset` (the factory) and
+Airflow finds :func:`normalize_uri` (checks and canonicalizes), :func:`create_asset` (the factory) and
 :func:`convert_asset_to_openlineage` through the provider's ``asset-uris`` entry, so that an
 ``Asset("posthog://...")`` written by hand is checked when the DAG is parsed and OpenLineage names it
 ``namespace=posthog://<host>``, ``name=<project_id>.saved_queries.<view name>`` (the database.schema.table
@@ -31,7 +31,8 @@ from urllib.parse import SplitResult, quote, unquote, urlsplit
 
 from airflow.sdk import Asset, ObjectStoragePath
 
-from airflow_provider.api.config import normalise_host, validate_project_id
+from airflow_provider.api.arguments import invalid
+from airflow_provider.api.config import normalize_host, require_project_id
 from airflow_provider.api.errors import PostHogConfigError
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ __all__ = [
     "normalize_uri",
     "openlineage_namespace",
     "posthog_saved_query_asset",
+    "require_view_name",
     "saved_query_uri",
     "storage_folder_asset",
     "storage_uri",
@@ -64,7 +66,7 @@ def uri_host(host: str | None, port: int | None = None) -> str:
     :param port: the connection's port, when the host carries none.
     :raises PostHogConfigError: for a host that is not an http(s) URL.
     """
-    parts = urlsplit(normalise_host(host, port=port, allow_insecure_http=True))
+    parts = urlsplit(normalize_host(host, port=port, allow_insecure_http=True))
     hostname = (parts.hostname or "").lower()
     if parts.port is not None and parts.port != _DEFAULT_PORTS[parts.scheme]:
         return f"{hostname}:{parts.port}"
@@ -80,12 +82,12 @@ def saved_query_uri(host: str, project_id: int | str, name: str) -> str:
     :raises PostHogConfigError: naming the part that is not allowed.
     """
     project = _numeric_project_id(project_id)
-    _check_view_name(name)
+    require_view_name(name)
     return f"{SCHEME}://{host}/{project}/{_SAVED_QUERIES}/{quote(name, safe='.$_')}"
 
 
 def normalize_uri(parts: SplitResult) -> SplitResult:
-    """Check and canonicalise a ``posthog://`` URI (Airflow calls this for every such asset).
+    """Check and canonicalize a ``posthog://`` URI (Airflow calls this for every such asset).
 
     :param parts: the URI, already split by Airflow.
     :raises ValueError: saying which part is malformed and what the canonical form is.
@@ -99,7 +101,7 @@ def normalize_uri(parts: SplitResult) -> SplitResult:
     project, _, name = segments
     if not project.isdigit():
         raise ValueError(
-            f"PostHog asset URI {parts.geturl()!r}: the project id must be numeric, got {project!r}."
+            f"PostHog asset URI {parts.geturl()!r}: the project id must be numeric; got {project!r}."
         )
     if not _VIEW_NAME.match(name):
         raise ValueError(
@@ -136,7 +138,7 @@ def posthog_saved_query_asset(
 
     Give ``host`` and ``project_id``, the ones of the connection the operators and triggers use, and
     nothing is read: the DAG file parses without a connection, network or database, which is what a DAG
-    file should do. The asset is the one the operators announce for that view at run time (they build it
+    file should do. The asset is the one the operators emit events for at run time (they build it
     from their connection), so a DAG scheduled on it runs after them.
 
     Without them the missing parts come from the connection ``conn_id``, read every time the file is
@@ -149,7 +151,7 @@ def posthog_saved_query_asset(
     :param host: the PostHog host, e.g. ``https://eu.posthog.com``; default: the connection's.
     :raises PostHogConfigError: for a bad name, host or project id, or a connection that lacks a project id.
     """
-    _check_view_name(name)
+    require_view_name(name)
     if host is None or project_id is None:
         from airflow.sdk import BaseHook
 
@@ -220,18 +222,29 @@ def convert_asset_to_openlineage(asset: Asset, lineage_context: Any) -> OpenLine
 
 
 def _numeric_project_id(project_id: int | str) -> str:
-    project = validate_project_id(project_id, "project_id")
+    project = require_project_id("project_id", project_id)
     if not project.isdigit():
-        raise PostHogConfigError(
-            "project_id must be the numeric PostHog project id for an asset URI ('@current' names "
-            "different projects for different keys); set the connection's 'project_id' extra."
+        invalid(
+            "project_id",
+            "the numeric PostHog project id for an asset URI ('@current' names different projects for "
+            "different keys)",
+            project_id,
+            "Set the connection's 'project_id' extra.",
         )
     return project
 
 
-def _check_view_name(name: object) -> None:
+def require_view_name(name: object) -> str:
+    """Return ``name`` if PostHog accepts it as a view's name.
+
+    :param name: the view's name.
+    :raises PostHogConfigError: naming the rule.
+    """
     if not isinstance(name, str) or not _VIEW_NAME.match(name):
-        raise PostHogConfigError(
-            f"name must be a PostHog view name (letters, digits, '_', '.', '$', at most 128 characters, "
-            f"not starting with a digit or '.'); got {name!r}."
+        invalid(
+            "name",
+            "a PostHog view name (letters, digits, '_', '.', '$', at most 128 characters, not starting "
+            "with a digit or '.')",
+            name,
         )
+    return name

@@ -19,18 +19,21 @@ from airflow_provider.api.errors import PostHogConfigError
 UUID_EXAMPLE = "0192f3a0-aaaa-7bbb-8ccc-000000000001"
 
 
-def invalid(field: str, allowed: str, value: Any, hint: str = "") -> NoReturn:
+def invalid(field: str, allowed: str, value: Any, hint: str = "", *, shown: str | None = None) -> NoReturn:
     """Raise the error for ``field``: ``"<field> must be <allowed>; got <value>. <hint>"``.
 
     :param field: the argument's name.
     :param allowed: what the argument accepts, e.g. ``"an integer >= 1"``.
     :param value: what was given (shown with ``repr``, cut at 80 characters).
     :param hint: what to do instead, when the usual mistake is known.
+    :param shown: a description to show instead of ``value``, when the value may carry a secret (a URL
+        with credentials).
     :raises PostHogConfigError: always.
     """
-    shown = repr(value)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
+    if shown is None:
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
     raise PostHogConfigError(f"{field} must be {allowed}; got {shown}." + (f" {hint}" if hint else ""))
 
 

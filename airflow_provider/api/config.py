@@ -1,7 +1,10 @@
 """Client settings, validated once: host, key, project, API prefix, timeouts, retries, TLS, rate limiting.
 
-Every check raises :class:`PostHogConfigError` naming the connection field or extra to fix, before
-any request is sent.
+Every check raises :class:`PostHogConfigError` through :func:`~airflow_provider.api.arguments.invalid`,
+so its message has the one format of every argument check (``"<field> must be <what is allowed>; got
+<value>."``) and names the connection field or extra to fix, before any request is sent. The
+``require_*`` functions here read what a connection gives: extras often arrive as text (from the UI or
+a URI), and an empty one means the default.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_provider.api.errors import PostHogConfigError
+from airflow_provider.api.arguments import invalid
 from airflow_provider.api.limits import US_HOST
 
 DEFAULT_TIMEOUT = 30.0
@@ -26,6 +29,7 @@ MAX_MAX_RETRIES = 20
 API_PREFIXES = ("projects", "environments")
 
 _PROJECT_ID = re.compile(r"^([0-9]+|@current)$")
+_HOST = "The connection's 'host'"
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 
@@ -44,7 +48,7 @@ class ClientConfig:
     :param max_retries: how many times a retryable failure is retried.
     :param verify: verify TLS certificates (``True``/``False``) or the path of a CA bundle.
     :param rate_limit: wait client-side to stay under PostHog's per-key rate limits.
-    :param rate_limit_store: ``redis://`` URL of a store that holds one budget for every process using
+    :param rate_limit_store: ``redis://`` URL of a store that keeps one budget for every process using
         the key (a deployment-wide limit); ``None`` keeps the budget per process. Never in ``repr``.
     :param rate_limit_share: without a store, the fraction of PostHog's limits this process keeps to
         (``1 / <processes using the key>``); ignored with a store.
@@ -92,47 +96,39 @@ class ClientConfig:
         :param max_retries: overrides the ``max_retries`` extra.
         """
         if not api_key:
-            raise PostHogConfigError(
-                "The connection's 'password' is empty: it must hold the PostHog personal API key (phx_...)."
-            )
-        allow_http = parse_bool(extra.get("allow_insecure_http"), "extra 'allow_insecure_http'", False)
+            # Shown as "no key": the value is empty, and a key must never reach a message anyway.
+            invalid("The connection's 'password'", "the PostHog personal API key (phx_...)", api_key)
+        allow_http = require_bool("extra 'allow_insecure_http'", extra.get("allow_insecure_http"), False)
         raw_project = project_id if project_id is not None else extra.get("project_id")
         return cls(
-            host=normalise_host(host, port=port, allow_insecure_http=allow_http),
+            host=normalize_host(host, port=port, allow_insecure_http=allow_http),
             api_key=api_key,
-            project_id=None if raw_project in (None, "") else validate_project_id(raw_project, "project_id"),
-            api_prefix=parse_api_prefix(extra.get("api_prefix")),
-            timeout=parse_positive_number(
-                timeout if timeout is not None else extra.get("timeout"), "timeout", DEFAULT_TIMEOUT
-            ),
-            max_retries=parse_max_retries(
+            project_id=None if raw_project in (None, "") else require_project_id("project_id", raw_project),
+            api_prefix=require_api_prefix(extra.get("api_prefix")),
+            timeout=require_timeout("timeout", timeout if timeout is not None else extra.get("timeout")),
+            max_retries=require_max_retries(
                 max_retries if max_retries is not None else extra.get("max_retries")
             ),
-            verify=parse_verify(extra.get("verify")),
-            rate_limit=parse_bool(extra.get("rate_limit"), "extra 'rate_limit'", True),
-            rate_limit_store=parse_store_url(extra.get("rate_limit_store")),
-            rate_limit_share=parse_share(extra.get("rate_limit_share")),
+            verify=require_verify(extra.get("verify")),
+            rate_limit=require_bool("extra 'rate_limit'", extra.get("rate_limit"), True),
+            rate_limit_store=require_store_url(extra.get("rate_limit_store")),
+            rate_limit_share=require_share(extra.get("rate_limit_share")),
         )
 
 
-def validate_project_id(value: object, name: str) -> str:
+def require_project_id(field: str, value: object) -> str:
     """Return a project id as text, or raise if it is not digits or ``@current``.
 
+    :param field: the field or argument name for the message.
     :param value: the id (int or str).
-    :param name: the field or argument name for the message.
     """
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise PostHogConfigError(f"{name} must be a numeric PostHog project id, got {type(value).__name__}.")
-    text = str(value).strip()
+    text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
     if not _PROJECT_ID.match(text):
-        raise PostHogConfigError(
-            f"{name} must be the numeric PostHog project id (Project settings → Project ID) or "
-            f"'@current', got {text!r}."
-        )
+        invalid(field, "the numeric PostHog project id (Project settings → Project ID) or '@current'", value)
     return text
 
 
-def parse_api_prefix(value: object) -> str:
+def require_api_prefix(value: object) -> str:
     """The ``api_prefix`` extra: ``projects`` (default) or ``environments``.
 
     :param value: the extra's value, ``None`` or ``""`` for the default.
@@ -141,15 +137,17 @@ def parse_api_prefix(value: object) -> str:
         return API_PREFIXES[0]
     text = value.strip().lower() if isinstance(value, str) else value
     if text not in API_PREFIXES:
-        raise PostHogConfigError(
-            f"extra 'api_prefix' must be one of {', '.join(repr(p) for p in API_PREFIXES)} (default "
-            f"'projects', PostHog's canonical /api/projects/:id/; 'environments' only for an older "
-            f"self-hosted PostHog that needs /api/environments/:id/), got {value!r}."
+        invalid(
+            "extra 'api_prefix'",
+            f"one of {', '.join(repr(p) for p in API_PREFIXES)} (default 'projects', PostHog's canonical "
+            "/api/projects/:id/; 'environments' only for an older self-hosted PostHog that needs "
+            "/api/environments/:id/)",
+            value,
         )
     return str(text)
 
 
-def normalise_host(host: str | None, *, port: int | None = None, allow_insecure_http: bool = False) -> str:
+def normalize_host(host: str | None, *, port: int | None = None, allow_insecure_http: bool = False) -> str:
     """Return ``scheme://host[:port][/prefix]`` without trailing slash; https unless loopback or allowed.
 
     :param host: the connection's host; a bare name gets ``https://``; empty means US Cloud.
@@ -163,18 +161,21 @@ def normalise_host(host: str | None, *, port: int | None = None, allow_insecure_
         text = f"https://{text}"
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PostHogConfigError(
-            f"The connection's 'host' must be an http(s) URL such as {US_HOST}, got {host!r}."
-        )
+        invalid(_HOST, f"an http(s) URL such as {US_HOST}", host)
     if parts.query or parts.fragment or parts.username or parts.password:
-        raise PostHogConfigError(
-            "The connection's 'host' must be a plain base URL (no credentials, query or fragment), "
-            f"such as {US_HOST}."
+        # Not shown: credentials in the URL must not reach a message or a log.
+        invalid(
+            _HOST,
+            f"a plain base URL (no credentials, query or fragment) such as {US_HOST}",
+            host,
+            shown=f"a URL of {parts.hostname} with credentials, a query or a fragment",
         )
     if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
-        raise PostHogConfigError(
-            f"The connection's 'host' uses plain http:// for {parts.hostname}, which would send the API key "
-            "unencrypted. Use https://, or set the extra 'allow_insecure_http' to true if you must."
+        invalid(
+            _HOST,
+            "an https:// URL (plain http:// would send the API key unencrypted)",
+            host,
+            "Use https://, or set the extra 'allow_insecure_http' to true if you must.",
         )
     netloc = parts.netloc
     if port and parts.port is None:
@@ -191,22 +192,26 @@ def _is_loopback(hostname: str) -> bool:
         return False
 
 
-def parse_store_url(value: object) -> str | None:
+def require_store_url(value: object) -> str | None:
     """The ``rate_limit_store`` extra: a ``redis://``, ``rediss://`` or ``unix://`` URL, or nothing.
 
     :param value: the extra's value.
     """
     if value in (None, ""):
         return None
-    if not isinstance(value, str) or urlsplit(value).scheme not in ("redis", "rediss", "unix"):
-        raise PostHogConfigError(
-            "extra 'rate_limit_store' must be a Redis URL such as 'redis://redis:6379/0' "
-            "(redis://, rediss:// or unix://)."
+    scheme = urlsplit(value).scheme if isinstance(value, str) else None
+    if scheme not in ("redis", "rediss", "unix"):
+        # Not shown: a store URL may carry the store's password.
+        invalid(
+            "extra 'rate_limit_store'",
+            "a Redis URL such as 'redis://redis:6379/0' (redis://, rediss:// or unix://)",
+            value,
+            shown=f"a URL with scheme {scheme!r}" if scheme else f"a {type(value).__name__}",
         )
-    return value
+    return str(value)
 
 
-def parse_share(value: object) -> float:
+def require_share(value: object) -> float:
     """The ``rate_limit_share`` extra: a fraction above 0 and at most 1 (default 1).
 
     :param value: the extra's value.
@@ -218,18 +223,19 @@ def parse_share(value: object) -> float:
     except (TypeError, ValueError):
         share = -1.0
     if isinstance(value, bool) or not 0 < share <= 1:
-        raise PostHogConfigError(
-            f"extra 'rate_limit_share' must be a fraction above 0 and at most 1 (e.g. 0.25 for four "
-            f"workers on one key); got {value!r}."
+        invalid(
+            "extra 'rate_limit_share'",
+            "a fraction above 0 and at most 1 (e.g. 0.25 for four workers on one key)",
+            value,
         )
     return share
 
 
-def parse_bool(value: object, name: str, default: bool) -> bool:
+def require_bool(field: str, value: object, default: bool) -> bool:
     """Read a boolean extra that may arrive as bool or text (UI, URI query).
 
+    :param field: the extra's name for the message.
     :param value: the raw value, ``None`` for the default.
-    :param name: the extra's name for the message.
     :param default: used when ``value`` is ``None``.
     """
     if value is None:
@@ -241,28 +247,27 @@ def parse_bool(value: object, name: str, default: bool) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise PostHogConfigError(f"{name} must be true or false, got {value!r}.")
+    invalid(field, "true or false", value)
 
 
-def parse_positive_number(value: object, name: str, default: float) -> float:
-    """Read a number of seconds that must be greater than zero.
+def require_timeout(field: str, value: object) -> float:
+    """Read a timeout: a number of seconds greater than zero (default :data:`DEFAULT_TIMEOUT`).
 
+    :param field: the setting's name for the message.
     :param value: the raw value (number or numeric text), ``None`` or ``""`` for the default.
-    :param name: the setting's name for the message.
-    :param default: used when ``value`` is empty.
     """
     if value is None or value == "":
-        return default
+        return DEFAULT_TIMEOUT
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         number = float("nan")
     if isinstance(value, bool) or not number > 0 or number == float("inf"):
-        raise PostHogConfigError(f"{name} must be a number of seconds greater than 0, got {value!r}.")
+        invalid(field, "a number of seconds greater than 0", value)
     return number
 
 
-def parse_max_retries(value: object) -> int:
+def require_max_retries(value: object) -> int:
     """Read ``max_retries``: an integer from 0 to 20.
 
     :param value: the raw value (int or numeric text), ``None`` or ``""`` for the default.
@@ -271,13 +276,11 @@ def parse_max_retries(value: object) -> int:
         return DEFAULT_MAX_RETRIES
     text = str(value).strip()
     if isinstance(value, bool) or not text.isdigit() or int(text) > MAX_MAX_RETRIES:
-        raise PostHogConfigError(
-            f"max_retries must be an integer from 0 to {MAX_MAX_RETRIES}, got {value!r}."
-        )
+        invalid("max_retries", f"an integer from 0 to {MAX_MAX_RETRIES}", value)
     return int(text)
 
 
-def parse_verify(value: object) -> bool | str:
+def require_verify(value: object) -> bool | str:
     """Read the ``verify`` extra: true/false, or the path of a CA bundle file.
 
     :param value: the raw value, ``None`` for true.
@@ -286,5 +289,5 @@ def parse_verify(value: object) -> bool | str:
         return value is not False
     text = str(value).strip()
     if text.lower() in _TRUE | _FALSE:
-        return parse_bool(text, "extra 'verify'", True)
+        return require_bool("extra 'verify'", text, True)
     return text

@@ -253,9 +253,9 @@ def build_headers(config: ClientConfig) -> dict[str, str]:
 
 def _resolve_project(config: ClientConfig, project_id: str | int | None) -> str:
     if project_id is not None:
-        from airflow_provider.api.config import validate_project_id
+        from airflow_provider.api.config import require_project_id
 
-        return validate_project_id(project_id, "project_id")
+        return require_project_id("project_id", project_id)
     if config.project_id is None:
         raise PostHogConfigError(
             "No PostHog project id: set the connection extra 'project_id' (the numeric id from "

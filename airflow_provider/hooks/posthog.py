@@ -850,9 +850,9 @@ def _connected_message(config: ClientConfig, project: Any) -> str:
 def _validated_project_id(project_id: ProjectId) -> str | None:
     if project_id is None:
         return None
-    from airflow_provider.api.config import validate_project_id
+    from airflow_provider.api.config import require_project_id
 
-    return validate_project_id(project_id, "project_id")
+    return require_project_id("project_id", project_id)
 
 
 def _client_config(

@@ -1,4 +1,4 @@
-"""How the operators announce what they changed: their default outlet and the asset event they emit.
+"""How the operators tell DAGs what they changed: their default outlet and the asset event they emit.
 
 An operator whose asset is known only at run time (a view's URI needs the connection's host and
 project, a summaries folder may be a template) declares an :class:`~airflow.sdk.AssetAlias` named after
@@ -48,7 +48,12 @@ def folder_outlets(kwargs: Mapping[str, Any], output_path: Any) -> list[Any]:
     if kwargs.get("outlets") is not None:
         return list(kwargs["outlets"])
     folder = str(output_path or "").rpartition("/")[0]
-    return [storage_folder_asset(folder)] if folder and not is_unrendered(folder) else []
+    if not folder or is_unrendered(folder):
+        return []
+    try:
+        return [storage_folder_asset(folder)]
+    except ValueError:  # not a usable path: the operator's check_arguments refuses it, naming it
+        return []
 
 
 def task_alias(kind: str, operator: BaseOperator) -> str:
@@ -62,7 +67,7 @@ def task_alias(kind: str, operator: BaseOperator) -> str:
     return f"{kind}:{owner}{operator.task_id}"
 
 
-def announce(operator: BaseOperator, context: Context, asset: Asset, extra: dict[str, Any]) -> bool:
+def emit_asset_event(operator: BaseOperator, context: Context, asset: Asset, extra: dict[str, Any]) -> bool:
     """Put ``extra`` on the event of ``asset``: through each alias outlet, or on the declared asset.
 
     :param operator: the succeeding task.

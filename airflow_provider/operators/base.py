@@ -4,20 +4,23 @@ Subclasses extend :attr:`PostHogBaseOperator.template_fields`, e.g.
 ``(*PostHogBaseOperator.template_fields, "audio")``. A sensor gets the same by listing this class
 before the sensor base: ``class MySensor(PostHogBaseOperator, BaseSensorOperator)``.
 
-Argument checks come from :mod:`airflow_provider.api.arguments`. An operator runs them in
-``__init__`` on the values that are not templates (:func:`is_unrendered`), so a bad literal fails
-when the DAG is parsed, and again on the rendered values at the start of ``execute`` through
-:func:`checked_at_execute`, so a bad rendered value fails the task before any request, without
-retries.
+Every operator checks its arguments in one method, :meth:`PostHogBaseOperator.check_arguments`, with
+the checks of :mod:`airflow_provider.api.arguments`. The base runs it twice: once the operator is
+built, with ``rendered=False`` (values that are still templates, :func:`is_unrendered`, are skipped),
+so a bad literal fails when the DAG is parsed; and at the start of ``execute``, with
+``rendered=True``, after Airflow rendered the templates, so a bad rendered value fails the task before
+any request, without retries (:func:`checked_at_execute`). An operator overrides ``check_arguments``
+and defines no other check method; ``execute`` then reads values known to be good.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from functools import cached_property
+from functools import cached_property, wraps
 from typing import Any, TypeVar
 
 from airflow.sdk import BaseOperator, XComArg
+from airflow.sdk.bases.operator import BaseOperatorMeta
 
 from airflow_provider._compat import AirflowFailException
 from airflow_provider.hooks.posthog import PostHogHook
@@ -48,7 +51,38 @@ def checked_at_execute(check: Callable[[], T]) -> T:
         raise AirflowFailException(str(error)) from None
 
 
-class PostHogBaseOperator(BaseOperator):
+def _checks_first(execute: Callable[..., Any]) -> Callable[..., Any]:
+    """``execute`` that first runs ``check_arguments(rendered=True)``, failing the task on bad input."""
+
+    @wraps(execute)
+    def checked_execute(self: PostHogBaseOperator, *args: Any, **kwargs: Any) -> Any:
+        checked_at_execute(lambda: self.check_arguments(rendered=True))
+        return execute(self, *args, **kwargs)
+
+    return checked_execute
+
+
+class PostHogOperatorMeta(BaseOperatorMeta):
+    """Runs :meth:`PostHogBaseOperator.check_arguments` when an operator is built and before it executes.
+
+    A metaclass because "built" means after the ``__init__`` of the most derived class (a subclass sets
+    its attributes after calling ``super().__init__``), which only ``__call__`` sees; and ``execute`` is
+    wrapped the way Airflow's own metaclass wraps it, so every subclass checks first without calling
+    anything itself. ``execute_complete`` (after a deferral) is not checked again.
+    """
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> Any:
+        if callable(namespace.get("execute")):
+            namespace["execute"] = _checks_first(namespace["execute"])
+        return super().__new__(mcs, name, bases, namespace, **kwargs)
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        operator = super().__call__(*args, **kwargs)
+        operator.check_arguments(rendered=False)
+        return operator
+
+
+class PostHogBaseOperator(BaseOperator, metaclass=PostHogOperatorMeta):
     """Base of the PostHog operators and sensor: the connection arguments and a hook built from them.
 
     :param posthog_conn_id: the PostHog connection (templated).
@@ -71,6 +105,18 @@ class PostHogBaseOperator(BaseOperator):
         self.posthog_conn_id = posthog_conn_id
         self.project_id = project_id
         self.hook_params = dict(hook_params or {})
+
+    def check_arguments(self, *, rendered: bool) -> None:
+        """Refuse bad arguments before any request; the one check method an operator overrides.
+
+        Called once the operator is built (``rendered=False``: skip the values that are still templates,
+        :func:`is_unrendered`) and at the start of ``execute`` (``rendered=True``: every value is final).
+        It sends nothing and reads no connection.
+
+        :param rendered: whether Airflow has rendered the templates.
+        :raises PostHogConfigError: naming the argument and what is allowed
+            (:mod:`airflow_provider.api.arguments`).
+        """
 
     @cached_property
     def hook(self) -> PostHogHook:

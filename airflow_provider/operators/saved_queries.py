@@ -13,9 +13,9 @@ from airflow_provider._compat import conf
 from airflow_provider.api import endpoints
 from airflow_provider.api.arguments import invalid, require_seconds
 from airflow_provider.api.errors import PostHogConfigError, PostHogNotFoundError, PostHogValidationError
-from airflow_provider.assets import create_asset
+from airflow_provider.assets import create_asset, require_view_name
 from airflow_provider.links import PostHogSavedQueryLink
-from airflow_provider.operators.asset_events import announce, default_outlets, task_alias
+from airflow_provider.operators.asset_events import default_outlets, emit_asset_event, task_alias
 from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
 from airflow_provider.saved_query_runs.io import (
     TRANSIENT_ERRORS,
@@ -66,7 +66,7 @@ class _SavedQueryOperator(PostHogBaseOperator):
         self.outlets = default_outlets(kwargs, task_alias("posthog-saved-query", self))
         self._lineage_of: dict[str, Any] | None = None
 
-    def _announce(self, context: Context, saved_query: dict[str, Any], extra: dict[str, Any]) -> None:
+    def _emit_asset_event(self, context: Context, saved_query: dict[str, Any], extra: dict[str, Any]) -> None:
         """Emit the view's asset event with ``extra`` and keep the view for OpenLineage.
 
         :param context: the task's context.
@@ -81,7 +81,9 @@ class _SavedQueryOperator(PostHogBaseOperator):
             **extra,
             "last_run_at": saved_query.get("last_run_at"),
         }
-        announce(self, context, create_asset(host=host, project_id=project, name=saved_query["name"]), extra)
+        emit_asset_event(
+            self, context, create_asset(host=host, project_id=project, name=saved_query["name"]), extra
+        )
 
     def _keep_for_lineage(self, saved_query: dict[str, Any]) -> tuple[str, str]:
         host, project = self.hook.asset_location()
@@ -121,8 +123,14 @@ class _OneSavedQueryOperator(_SavedQueryOperator):
         super().__init__(**kwargs)
         self.saved_query_id = saved_query_id
         self.saved_query_name = saved_query_name
-        # Fail when the DAG is parsed (templates are checked once rendered); no request here.
-        check_saved_query_arguments(saved_query_id, saved_query_name, skip=is_unrendered)
+
+    def check_arguments(self, *, rendered: bool) -> None:
+        # No request here: a name is looked up at execute (_resolved_id).
+        check_saved_query_arguments(
+            self.saved_query_id,
+            self.saved_query_name,
+            skip=lambda value: not rendered and is_unrendered(value),
+        )
 
     def _resolved_id(self) -> str:
         """The view's UUID from the rendered arguments, looking a name up in PostHog (once per execute)."""
@@ -154,16 +162,15 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
         super().__init__(**kwargs)
         self.name = name
         self.query = query
-        if not is_unrendered(name) and not is_unrendered(query):
-            self._checked_query()  # fail when the DAG is parsed, not only when it runs
 
-    def _checked_query(self) -> dict[str, Any]:
-        # Building the create request checks name and query, and sends nothing.
-        query: dict[str, Any] = endpoints.create_saved_query(self.name, self.query, {}).json["query"]
-        return query
+    def check_arguments(self, *, rendered: bool) -> None:
+        if rendered or not is_unrendered(self.name):
+            require_view_name(self.name)
+        if rendered or not is_unrendered(self.query):
+            endpoints.hogql_query(self.query)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        query = checked_at_execute(self._checked_query)
+        query = endpoints.hogql_query(self.query)
         name = self.name
         existing = self._find(name)
         if existing is None:
@@ -176,7 +183,7 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
         if action == "unchanged":  # not news to the DAGs scheduled on the view: no event
             self._keep_for_lineage(saved)
         else:
-            self._announce(context, saved, {"action": action})
+            self._emit_asset_event(context, saved, {"action": action})
         return {"id": saved_query_id, "name": name, "action": action}
 
     def _find(self, name: str) -> dict[str, Any] | None:
@@ -186,7 +193,7 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
         return self._write(name, query, lambda: self.hook.create_saved_query(name, query))
 
     def _update(self, current: dict[str, Any], query: dict[str, Any]) -> tuple[dict[str, Any], str]:
-        if _holds(current, query):
+        if _has_query(current, query):
             return current, "unchanged"
         updated = self._write(
             current["name"],
@@ -202,7 +209,7 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
 
         The refusal means either that the client re-sent our own write after its answer was lost (the
         first one went through and moved the view's history on), or that someone edited the view. If
-        the view now holds our query, the write is done; otherwise the other edit is reported, never
+        the view now has our query, the write is done; otherwise the other edit is reported, never
         overwritten.
         """
         try:
@@ -220,20 +227,20 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
                     "name is taken: choose another name."
                 ) from error
             current = self.hook.get_saved_query(existing["id"])
-            if not _holds(current, query):
+            if not _has_query(current, query):
                 raise AirflowException(
                     f"Saved query {name} was edited in PostHog while this task ran, so its query was not "
                     f"overwritten ({error.detail}). Check the edit in PostHog, then run the task again."
                 ) from error
             self.log.warning(
-                "PostHog refused a re-sent write to saved query %s, but the view holds this query: "
+                "PostHog refused a re-sent write to saved query %s, but the view has this query: "
                 "the answer to the first write was lost.",
                 name,
             )
             return current
 
 
-def _holds(saved_query: dict[str, Any], query: dict[str, Any]) -> bool:
+def _has_query(saved_query: dict[str, Any], query: dict[str, Any]) -> bool:
     """Whether ``saved_query`` already has ``query`` (every key we send; PostHog may add others)."""
     stored = saved_query.get("query") or {}
     return all(stored.get(key) == value for key, value in query.items())
@@ -347,17 +354,21 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not isinstance(full_refresh, bool):
-            invalid("full_refresh", "True or False", full_refresh)
         self.full_refresh = full_refresh
-        if not isinstance(fail_on_preempted, bool):
-            invalid("fail_on_preempted", "True or False", fail_on_preempted)
         self.fail_on_preempted = fail_on_preempted
         self.wait_for_completion = wait_for_completion
-        self.check_interval = require_seconds("check_interval", check_interval)
-        self.timeout = require_seconds("timeout", timeout)
+        self.check_interval = check_interval
+        self.timeout = timeout
         self.deferrable = deferrable
         self._waiting_for: str | None = None
+
+    def check_arguments(self, *, rendered: bool) -> None:
+        super().check_arguments(rendered=rendered)
+        for flag in ("full_refresh", "fail_on_preempted"):
+            if not isinstance(getattr(self, flag), bool):
+                invalid(flag, "True or False", getattr(self, flag))
+        require_seconds("check_interval", self.check_interval)
+        require_seconds("timeout", self.timeout)
 
     def execute(self, context: Context) -> dict[str, Any]:
         saved_query_id = self._resolved_id()
@@ -521,7 +532,7 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         """
         job = recent_job(self.hook, saved_query_id, job_id) if job_id else None
         rows: int | None = job.get("rows_materialized") if job else None
-        self._announce(
+        self._emit_asset_event(
             context,
             self.hook.get_saved_query(saved_query_id),
             {"job_id": job_id, "status": status, "rows_materialized": rows},
@@ -644,23 +655,21 @@ class PostHogMaterializeSavedQueryOperator(_OneSavedQueryOperator):
     def __init__(self, *, sync_frequency: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.sync_frequency = sync_frequency
-        if not is_unrendered(sync_frequency):
-            self._checked_sync_frequency()  # fail when the DAG is parsed
 
-    def _checked_sync_frequency(self) -> str | None:
-        if self.sync_frequency is None:
-            return None
-        return endpoints.check_sync_frequency(self.sync_frequency)
+    def check_arguments(self, *, rendered: bool) -> None:
+        super().check_arguments(rendered=rendered)
+        if self.sync_frequency is not None and (rendered or not is_unrendered(self.sync_frequency)):
+            endpoints.check_sync_frequency(self.sync_frequency)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        sync_frequency = checked_at_execute(self._checked_sync_frequency)
+        sync_frequency = self.sync_frequency
         saved_query_id = self._resolved_id()
         PostHogSavedQueryLink.push(context, self.hook, saved_query_id)
         self.hook.materialize_saved_query(saved_query_id, sync_frequency=sync_frequency)
         self.log.info("Materialized saved query %s (sync_frequency=%s).", saved_query_id, sync_frequency)
         saved = self.hook.get_saved_query(saved_query_id)
         refresh = newest_job(self.hook, saved_query_id)
-        self._announce(
+        self._emit_asset_event(
             context,
             saved,
             {

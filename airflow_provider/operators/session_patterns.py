@@ -13,8 +13,8 @@ from airflow.sdk import ObjectStoragePath
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.limits import MAX_SUMMARY_BATCH
 from airflow_provider.assets import storage_folder_asset
-from airflow_provider.operators.asset_events import announce, folder_outlets
-from airflow_provider.operators.base import checked_at_execute, is_unrendered
+from airflow_provider.operators.asset_events import emit_asset_event, folder_outlets
+from airflow_provider.operators.base import is_unrendered
 from airflow_provider.operators.session_selection import (
     SessionSelectingOperator,
     sample_rank,
@@ -64,7 +64,7 @@ class PostHogSessionPatternsOperator(SessionSelectingOperator):
 
     The XCom value is ``{"path", "markdown_path", "selected", "sessions", "capped", "listed",
     "filtered_out", "sampled_out", "skipped", "patterns", "severities"}`` (``capped``: more than 300
-    sessions were chosen and a sample of 300 was sent). Each report is announced as an
+    sessions were chosen and a sample of 300 was sent). Each report is emitted as an
     event of its folder's asset when the folder is declared (by default when it is not a template).
     """
 
@@ -74,16 +74,14 @@ class PostHogSessionPatternsOperator(SessionSelectingOperator):
     def __init__(self, *, output_path: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.output_path = output_path
-        self._validate_arguments(rendered=False)
         self.outlets = folder_outlets(kwargs, output_path)
 
-    def _validate_arguments(self, *, rendered: bool) -> None:
-        self.check_selection(rendered=rendered)
+    def check_arguments(self, *, rendered: bool) -> None:
+        super().check_arguments(rendered=rendered)
         if rendered or not is_unrendered(self.output_path):
             _report_paths(self.output_path)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        checked_at_execute(lambda: self._validate_arguments(rendered=True))
         json_path, markdown_path = _report_paths(self.output_path)
         hook = self.hook
         window = selection_window(self.selection, context)
@@ -127,7 +125,7 @@ class PostHogSessionPatternsOperator(SessionSelectingOperator):
             "patterns": len(report["patterns"]),
             "severities": report["severities"],
         }
-        announce(
+        emit_asset_event(
             self,
             context,
             storage_folder_asset(json_path.parent),

@@ -5,9 +5,9 @@ Shared by the operators that take a set of sessions (``PostHogSessionSummariesOp
 
 The API:
 
-- :class:`SessionSelection` holds the arguments as the operator got them (possibly templates);
-  :meth:`SessionSelection.check` refuses bad values before any request (``rendered=False`` at DAG
-  parse time skips the values that are still templates).
+- :class:`SessionSelection` is the arguments as the operator got them, for the functions below;
+  :meth:`SessionSelectingOperator.check_arguments` refuses bad values before any request
+  (``rendered=False`` at DAG parse time skips the values that are still templates).
 - :func:`selection_window` turns the run's context into the window ``[start, end)`` (or ``None``
   when ``session_ids`` name the sessions), with the data-interval rules and their error messages.
 - :func:`select_sessions` lists the window's recordings through the hook (PostHog applies
@@ -103,59 +103,6 @@ class SessionSelection:
     sample_rate: Any = None
     sample_seed: Any = None
 
-    def check(self, *, rendered: bool = True) -> None:
-        """Refuse what cannot work, before any request.
-
-        :param rendered: whether templates have been rendered; when not, templated values are skipped.
-        :raises PostHogConfigError: naming the argument and what is allowed.
-        """
-
-        def known(value: Any) -> bool:
-            return value is not None and (rendered or not is_unrendered(value))
-
-        if known(self.limit):
-            require_int("limit", self.limit, minimum=1)
-        if self.min_duration is not None and (
-            isinstance(self.min_duration, bool)
-            or not isinstance(self.min_duration, int | float)
-            or self.min_duration < 0
-        ):
-            raise PostHogConfigError(
-                f"min_duration must be a number of seconds >= 0; got {self.min_duration!r}."
-            )
-        if self.lookback is not None and (
-            not isinstance(self.lookback, dt.timedelta) or self.lookback <= dt.timedelta(0)
-        ):
-            raise PostHogConfigError(
-                f"lookback must be a positive datetime.timedelta; got {self.lookback!r}."
-            )
-        if self.lookback is not None and self.date_from is not None:
-            raise PostHogConfigError(
-                "Pass either date_from or lookback, not both: lookback sets the window's start."
-            )
-        listing_given = [
-            name
-            for name in ("date_from", "date_to", "lookback", "min_duration", "recording_filters")
-            if getattr(self, name) is not None
-        ]
-        if self.session_ids is not None and listing_given:
-            raise PostHogConfigError(
-                "session_ids names the sessions; date_from, date_to, lookback, min_duration and "
-                f"recording_filters select recordings instead (given: {', '.join(listing_given)}). "
-                "Pass one or the other."
-            )
-        for field in ("date_from", "date_to"):
-            if known(getattr(self, field)):
-                require_datetime(field, getattr(self, field))
-        if known(self.session_ids):
-            parse_session_ids(self.session_ids)
-        if known(self.recording_filters):
-            require_recording_filters("recording_filters", self.recording_filters)
-        if known(self.sample_rate):
-            _sample_rate(self.sample_rate)
-        if self.sample_seed is not None and not isinstance(self.sample_seed, str | int):
-            invalid("sample_seed", "a string or an integer", self.sample_seed)
-
 
 @dataclasses.dataclass(frozen=True)
 class SelectedSessions:
@@ -186,7 +133,7 @@ class SessionSelectingOperator(PostHogBaseOperator):
 
     It keeps the selection's arguments (see :class:`SessionSelection`; the subclasses document them)
     and ``focus_area``, templates ``session_ids``, ``date_from``, ``date_to``, ``recording_filters``
-    and ``focus_area``, and checks them with :meth:`check_selection`.
+    and ``focus_area``, and checks them in :meth:`check_arguments`.
     """
 
     template_fields: Sequence[str] = (
@@ -240,12 +187,54 @@ class SessionSelectingOperator(PostHogBaseOperator):
             sample_seed=self.sample_seed,
         )
 
-    def check_selection(self, *, rendered: bool) -> None:
+    def check_arguments(self, *, rendered: bool) -> None:
         """Check the selection and the focus area; before rendering, templated values are left alone.
 
         :param rendered: whether templates have been rendered (at ``execute``).
+        :raises PostHogConfigError: naming the argument and what is allowed.
         """
-        self.selection.check(rendered=rendered)
+
+        def known(value: Any) -> bool:
+            return value is not None and (rendered or not is_unrendered(value))
+
+        if known(self.limit):
+            require_int("limit", self.limit, minimum=1)
+        if self.min_duration is not None and (
+            isinstance(self.min_duration, bool)
+            or not isinstance(self.min_duration, int | float)
+            or self.min_duration < 0
+        ):
+            invalid("min_duration", "a number of seconds >= 0", self.min_duration)
+        if self.lookback is not None and (
+            not isinstance(self.lookback, dt.timedelta) or self.lookback <= dt.timedelta(0)
+        ):
+            invalid("lookback", "a positive datetime.timedelta", self.lookback)
+        if self.lookback is not None and self.date_from is not None:
+            raise PostHogConfigError(
+                "Pass either date_from or lookback, not both: lookback sets the window's start."
+            )
+        listing_given = [
+            name
+            for name in ("date_from", "date_to", "lookback", "min_duration", "recording_filters")
+            if getattr(self, name) is not None
+        ]
+        if self.session_ids is not None and listing_given:
+            raise PostHogConfigError(
+                "session_ids names the sessions; date_from, date_to, lookback, min_duration and "
+                f"recording_filters select recordings instead (given: {', '.join(listing_given)}). "
+                "Pass one or the other."
+            )
+        for field in ("date_from", "date_to"):
+            if known(getattr(self, field)):
+                require_datetime(field, getattr(self, field))
+        if known(self.session_ids):
+            parse_session_ids(self.session_ids)
+        if known(self.recording_filters):
+            require_recording_filters("recording_filters", self.recording_filters)
+        if known(self.sample_rate):
+            _sample_rate(self.sample_rate)
+        if self.sample_seed is not None and not isinstance(self.sample_seed, str | int):
+            invalid("sample_seed", "a string or an integer", self.sample_seed)
         focus_area = self.focus_area
         if focus_area not in (None, "") and (rendered or not is_unrendered(focus_area)):
             require_text("focus_area", focus_area, max_length=MAX_FOCUS_AREA_LENGTH)

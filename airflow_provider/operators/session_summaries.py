@@ -22,8 +22,8 @@ from airflow_provider.api.limits import (
 )
 from airflow_provider.assets import storage_folder_asset
 from airflow_provider.hooks.posthog import MAX_SUMMARY_CONCURRENCY, PostHogHook
-from airflow_provider.operators.asset_events import announce, folder_outlets
-from airflow_provider.operators.base import checked_at_execute, is_unrendered
+from airflow_provider.operators.asset_events import emit_asset_event, folder_outlets
+from airflow_provider.operators.base import is_unrendered
 from airflow_provider.operators.session_selection import (
     SelectedSessions,
     SessionSelectingOperator,
@@ -58,7 +58,7 @@ ACCOUNTING = (
 
 
 class PostHogSessionSummariesOperator(SessionSelectingOperator):
-    """Summarise sessions with PostHog's AI and write one JSON Lines record per session.
+    """Summarize sessions with PostHog's AI and write one JSON Lines record per session.
 
     The sessions are ``session_ids`` when given, otherwise the recordings that started in
     ``[date_from, date_to)`` (by default the run's data interval) and match ``recording_filters``,
@@ -77,7 +77,7 @@ class PostHogSessionSummariesOperator(SessionSelectingOperator):
     for again.
 
     Each record is ``{"session_id", "focus_area", "summary", "generated_at", "source"}``, or, for a
-    session PostHog could not summarise, ``{"session_id", "focus_area", "error", "error_message",
+    session PostHog could not summarize, ``{"session_id", "focus_area", "error", "error_message",
     "generated_at", "source"}``. With ``output_path`` the records are written there atomically and the
     XCom value is ``{"path", "report_path", "sessions", "summarised", "failed", "reused", "errors"}``
     plus the accounting: ``listed``, ``filtered_out``, ``sampled_out``, ``reused_stored``,
@@ -86,7 +86,7 @@ class PostHogSessionSummariesOperator(SessionSelectingOperator):
 
     :param posthog_conn_id: the PostHog connection (templated).
     :param project_id: the PostHog project (environment) id (templated); default: the connection's.
-    :param session_ids: sessions to summarise (templated; a list, or an XCom pull of one). When given,
+    :param session_ids: sessions to summarize (templated; a list, or an XCom pull of one). When given,
         no recordings are listed.
     :param date_from: start of the window (templated; datetime or ISO-8601), inclusive; default: the
         run's ``data_interval_start``.
@@ -100,10 +100,10 @@ class PostHogSessionSummariesOperator(SessionSelectingOperator):
         ``having_predicates``, ``filter_test_accounts``, ``operand``, ``person_uuid``,
         ``distinct_ids``, ``session_ids``, ``comment_text``, ``order``, ``order_direction``. Checked
         before sending.
-    :param limit: summarise at most this many recordings of the window (newest first unless
+    :param limit: summarize at most this many recordings of the window (newest first unless
         ``recording_filters`` orders them otherwise), after the sample.
     :param min_duration: skip recordings shorter than this many seconds.
-    :param sample_rate: summarise only this fraction of the sessions (0 < rate <= 1), chosen by a hash
+    :param sample_rate: summarize only this fraction of the sessions (0 < rate <= 1), chosen by a hash
         of the session id, so retries, reruns and backfills choose the same ones.
     :param sample_seed: text mixed into the sample's hash, to draw another stable sample.
     :param focus_area: what the summaries should focus on (templated; at most 500 characters).
@@ -118,10 +118,10 @@ class PostHogSessionSummariesOperator(SessionSelectingOperator):
         as ``file:///data/summaries/{{ data_interval_start | ds }}.jsonl`` or ``s3://conn_id@bucket/key``.
     :param report_path: where to write a Markdown digest of the run (templated), e.g. beside the output:
         counts, outcomes, the sessions with problems first, each with a link to its replay in PostHog.
-    :param fail_on_session_error: fail the task when any session could not be summarised (by default
+    :param fail_on_session_error: fail the task when any session could not be summarized (by default
         it fails only when every session failed; single failures are warnings).
 
-    Each file written is announced as an event of its folder's asset (``file:///...``, ``s3://...``)
+    Each file written is emitted as an event of its folder's asset (``file:///...``, ``s3://...``)
     with ``path``, ``sha256``, ``date_from``, ``date_to``, ``sessions``, ``summarised``, ``failed`` and
     the accounting in its extra, when the folder is declared: by default when it is not a template; for
     a templated folder, pass ``outlets=[storage_folder_asset(folder)]`` (or an ``AssetAlias``, which
@@ -152,11 +152,10 @@ class PostHogSessionSummariesOperator(SessionSelectingOperator):
         self.output_path = output_path
         self.report_path = report_path
         self.fail_on_session_error = fail_on_session_error
-        self._validate_arguments(rendered=False)
         self.outlets = folder_outlets(kwargs, self.output_path)
         self._lineage_of: tuple[str, str, ObjectStoragePath | None] | None = None
 
-    def _validate_arguments(self, *, rendered: bool) -> None:
+    def check_arguments(self, *, rendered: bool) -> None:
         """Check every argument; before rendering, templated values are left for ``execute``.
 
         :param rendered: whether templates have been rendered (at ``execute``).
@@ -175,7 +174,7 @@ class PostHogSessionSummariesOperator(SessionSelectingOperator):
         for flag, value in flags.items():
             if not isinstance(value, bool):
                 invalid(flag, "True or False", value)
-        self.check_selection(rendered=rendered)
+        super().check_arguments(rendered=rendered)
         for field in ("output_path", "report_path"):
             if known(getattr(self, field)):
                 _parse_file_path(field, getattr(self, field))
@@ -189,7 +188,6 @@ class PostHogSessionSummariesOperator(SessionSelectingOperator):
             )
 
     def execute(self, context: Context) -> dict[str, Any] | list[dict[str, Any]]:
-        checked_at_execute(lambda: self._validate_arguments(rendered=True))
         output = (
             SummaryOutput(_parse_file_path("output_path", self.output_path)) if self.output_path else None
         )
@@ -220,7 +218,7 @@ class PostHogSessionSummariesOperator(SessionSelectingOperator):
 
         stored = self._read_stored(hook, stored_ids, output)
         to_generate = [session_id for session_id in missing if session_id not in stored]
-        records, requests_sent = self._summarise(hook, to_generate, focus_area, output)
+        records, requests_sent = self._summarize(hook, to_generate, focus_area, output)
         records.update(stored)
         records.update(reused)
         ordered = [records[session_id] for session_id in session_ids]
@@ -269,7 +267,7 @@ class PostHogSessionSummariesOperator(SessionSelectingOperator):
             "errors": dict(Counter(str(record["error"]) for record in failed)),
             **accounting,
         }
-        announce(
+        emit_asset_event(
             self,
             context,
             storage_folder_asset(output.path.parent),
@@ -339,7 +337,7 @@ class PostHogSessionSummariesOperator(SessionSelectingOperator):
             )
         return records
 
-    def _summarise(
+    def _summarize(
         self, hook: PostHogHook, session_ids: list[str], focus_area: str | None, output: SummaryOutput | None
     ) -> tuple[dict[str, dict[str, Any]], int]:
         """Ask PostHog for the summaries, saving progress after each batch when writing an output.

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider._compat import AirflowFailException
 from airflow_provider.api import PostHogResponseLostError, endpoints
 from airflow_provider.api.arguments import (
+    invalid,
     require_choice,
     require_datetime,
     require_int,
@@ -18,7 +19,7 @@ from airflow_provider.api.arguments import (
 from airflow_provider.api.errors import PostHogAPIError, PostHogConfigError
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.links import PostHogSubscriptionLink
-from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
+from airflow_provider.operators.base import PostHogBaseOperator, is_unrendered
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
@@ -27,7 +28,7 @@ IF_EXISTS = ("update", "skip", "fail", "create")
 
 
 class _SubscriptionFieldsOperator(PostHogBaseOperator):
-    """Holds, validates and sends the subscription fields shared by the create and update operators.
+    """Keeps, checks and sends the subscription fields shared by the create and update operators.
 
     Every field is optional here; ``None`` means "not given" (not sent).
 
@@ -141,8 +142,11 @@ class _SubscriptionFieldsOperator(PostHogBaseOperator):
             "summary_prompt_guide": self.summary_prompt_guide,
         }
 
+    def check_arguments(self, *, rendered: bool) -> None:
+        self._subscription_fields(rendered=rendered)
+
     def _subscription_fields(self, *, rendered: bool) -> dict[str, Any]:
-        """The given fields, validated and converted to what PostHog expects.
+        """The given fields, checked and converted to what PostHog expects.
 
         :param rendered: whether templates have been rendered; before, templated values are skipped.
         :raises ValueError: naming the field and what is allowed.
@@ -154,9 +158,7 @@ class _SubscriptionFieldsOperator(PostHogBaseOperator):
             fields[name] = endpoints.check_subscription_field(name, value)
         if self.extra_fields is not None and (rendered or not is_unrendered(self.extra_fields)):
             if not isinstance(self.extra_fields, dict):
-                raise PostHogConfigError(
-                    f"extra_fields must be a dict of PostHog field names to values; got {self.extra_fields!r}"
-                )
+                invalid("extra_fields", "a dict of PostHog field names to values", self.extra_fields)
             clashes = sorted(set(self.extra_fields) & (set(self._field_values) | {"insight", "dashboard"}))
             if clashes:
                 raise PostHogConfigError(
@@ -164,9 +166,6 @@ class _SubscriptionFieldsOperator(PostHogBaseOperator):
                 )
             fields.update(self.extra_fields)
         return fields
-
-    def _validated_for_execute(self) -> dict[str, Any]:
-        return checked_at_execute(lambda: self._subscription_fields(rendered=True))
 
     def _finish(self, hook: PostHogHook, context: Context, subscription_id: int) -> int:
         """Store the "View in PostHog" URL and return the id as the XCom value."""
@@ -248,14 +247,22 @@ class PostHogCreateSubscriptionOperator(_SubscriptionFieldsOperator):
         )
         self.insight = insight
         self.dashboard = dashboard
-        self.if_exists = require_choice("if_exists", if_exists, IF_EXISTS)
+        self.if_exists = if_exists
         self.invite_message = invite_message
-        if not isinstance(send_test_delivery, bool):
-            raise PostHogConfigError(f"send_test_delivery must be True or False; got {send_test_delivery!r}.")
         self.send_test_delivery = send_test_delivery
-        self._resource(rendered=False)
-        self._subscription_fields(rendered=False)
-        self._check_rules(self._given_fields())
+
+    def check_arguments(self, *, rendered: bool) -> None:
+        require_choice("if_exists", self.if_exists, IF_EXISTS)
+        if not isinstance(self.send_test_delivery, bool):
+            invalid("send_test_delivery", "True or False", self.send_test_delivery)
+        resource = self._resource(rendered=rendered)
+        fields = self._subscription_fields(rendered=rendered)
+        # PostHog's rules that tie fields together (a dashboard needs its insight selection, Slack an
+        # integration, ...): on the checked fields once rendered, before on every field given (a
+        # template counts as given).
+        endpoints.check_new_subscription({**fields, **resource} if rendered else self._given_fields())
+        if self.invite_message is not None and (rendered or not is_unrendered(self.invite_message)):
+            require_text("invite_message", self.invite_message)
 
     def _given_fields(self) -> dict[str, Any]:
         """Every field given, as PostHog names it (templates not yet rendered included)."""
@@ -263,12 +270,6 @@ class PostHogCreateSubscriptionOperator(_SubscriptionFieldsOperator):
         if isinstance(self.extra_fields, dict):
             given.update(self.extra_fields)
         return {name: value for name, value in given.items() if value is not None}
-
-    @staticmethod
-    def _check_rules(fields: dict[str, Any]) -> None:
-        """PostHog's rules that tie fields together (a dashboard needs its insight selection, Slack an
-        integration, ...)."""
-        endpoints.check_new_subscription(fields)
 
     def _resource(self, *, rendered: bool) -> dict[str, Any]:
         """``{"insight": id}``, ``{"dashboard": id}`` or ``{"prompt": text}``; ``{}`` before rendering if
@@ -293,13 +294,10 @@ class PostHogCreateSubscriptionOperator(_SubscriptionFieldsOperator):
         return {name: endpoints.check_subscription_field(name, value)}
 
     def execute(self, context: Context) -> int:
-        resource = checked_at_execute(lambda: self._resource(rendered=True))
-        fields = {**self._validated_for_execute(), **resource}
-        checked_at_execute(lambda: self._check_rules(fields))
+        resource = self._resource(rendered=True)
+        fields = {**self._subscription_fields(rendered=True), **resource}
         if self.invite_message is not None:
-            fields["invite_message"] = checked_at_execute(
-                lambda: require_text("invite_message", self.invite_message)
-            )
+            fields["invite_message"] = self.invite_message
         hook = self.hook
         if self.if_exists != "create":
             existing = self._find_existing(hook, resource)
@@ -436,19 +434,19 @@ class PostHogUpdateSubscriptionOperator(_SubscriptionFieldsOperator):
     def __init__(self, *, subscription_id: int | str | XComArg, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.subscription_id = subscription_id
-        if not is_unrendered(subscription_id):
-            require_int("subscription_id", subscription_id, minimum=1)
+
+    def check_arguments(self, *, rendered: bool) -> None:
+        if rendered or not is_unrendered(self.subscription_id):
+            require_int("subscription_id", self.subscription_id, minimum=1)
         if not any(value is not None for value in self._field_values.values()) and self.extra_fields is None:
             raise PostHogConfigError(
                 "Pass at least one field to change (e.g. frequency, target_value or title)."
             )
-        self._subscription_fields(rendered=False)
+        super().check_arguments(rendered=rendered)
 
     def execute(self, context: Context) -> int:
-        fields = self._validated_for_execute()
-        subscription_id = checked_at_execute(
-            lambda: require_int("subscription_id", self.subscription_id, minimum=1)
-        )
+        fields = self._subscription_fields(rendered=True)
+        subscription_id = require_int("subscription_id", self.subscription_id, minimum=1)
         hook = self.hook
         hook.update_subscription(subscription_id, **fields)
         self.log.info("Updated subscription %s: %s.", subscription_id, ", ".join(sorted(fields)))
@@ -475,13 +473,13 @@ class PostHogDeleteSubscriptionOperator(PostHogBaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.subscription_id = subscription_id
-        if not is_unrendered(subscription_id):
-            require_int("subscription_id", subscription_id, minimum=1)
+
+    def check_arguments(self, *, rendered: bool) -> None:
+        if rendered or not is_unrendered(self.subscription_id):
+            require_int("subscription_id", self.subscription_id, minimum=1)
 
     def execute(self, context: Context) -> int:
-        subscription_id = checked_at_execute(
-            lambda: require_int("subscription_id", self.subscription_id, minimum=1)
-        )
+        subscription_id = require_int("subscription_id", self.subscription_id, minimum=1)
         self.hook.delete_subscription(subscription_id)
         self.log.info(
             "Deleted subscription %s (soft delete: PostHog keeps it with deleted=true).", subscription_id

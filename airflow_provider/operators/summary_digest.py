@@ -2,7 +2,7 @@
 
 Counts first (generated, reused, failed; what the selection dropped), then the outcomes, then one line
 per session, the sessions with problems first (an unsuccessful outcome, then those PostHog could not
-summarise), each with its one-line summary and a link to its replay in PostHog
+summarize), each with its one-line summary and a link to its replay in PostHog
 (``<host>/project/<id>/replay/<session_id>``).
 """
 
@@ -41,9 +41,9 @@ def render_digest(
     :param title: the heading, e.g. the window covered.
     """
     failed = [record for record in records if not record_succeeded(record)]
-    summarised = [record for record in records if record_succeeded(record)]
-    problems = [record for record in summarised if outcome_of(record).get("success") is not True]
-    fine = [record for record in summarised if outcome_of(record).get("success") is True]
+    summarized = [record for record in records if record_succeeded(record)]
+    problems = [record for record in summarized if outcome_of(record).get("success") is not True]
+    fine = [record for record in summarized if outcome_of(record).get("success") is True]
     reused = int(accounting.get("reused_stored", 0)) + int(accounting.get("reused_progress", 0))
     lines = [
         f"# {title}",

@@ -30,7 +30,7 @@ _LINES_PER_WRITE = 500
 
 
 def record_succeeded(record: Mapping[str, Any]) -> bool:
-    """Tell whether an output record holds a summary (rather than an error).
+    """Tell whether an output record has a summary (rather than an error).
 
     :param record: one JSON Lines record.
     """

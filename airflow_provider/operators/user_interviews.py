@@ -1,4 +1,4 @@
-"""Upload user-interview recordings to PostHog (which transcribes and summarises them); edit, delete."""
+"""Upload user-interview recordings to PostHog (which transcribes and summarizes them); edit, delete."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from airflow_provider.api import (
     PostHogServerError,
     endpoints,
 )
-from airflow_provider.api.arguments import require_datetime, require_str_list, require_text
+from airflow_provider.api.arguments import invalid, require_datetime, require_str_list, require_text
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.hooks.posthog import PostHogHook
-from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
+from airflow_provider.operators.base import PostHogBaseOperator, is_unrendered
 from airflow_provider.operators.storage_paths import require_storage_path
 
 if TYPE_CHECKING:
@@ -55,12 +55,12 @@ class PostHogInterviewMayExistError(PostHogResponseLostError):
 
 
 class PostHogCreateUserInterviewOperator(PostHogBaseOperator):
-    """Upload an interview recording; PostHog transcribes and summarises it while the request runs.
+    """Upload an interview recording; PostHog transcribes and summarizes it while the request runs.
 
     The audio is read through Airflow's object storage, so it can be a local path or any
     ``ObjectStoragePath`` URL (``file://``, ``s3://conn_id@bucket/key``, ...). PostHog needs at least
     one interviewee email, so an empty ``interviewee_emails`` fails before any request. PostHog answers
-    only after transcribing and summarising, so the upload waits up to 600 s for the answer. The XCom
+    only after transcribing and summarizing, so the upload waits up to 600 s for the answer. The XCom
     value is the new interview's id.
 
     A create has no natural key to look up, so a lost answer is handled by matching. Just before sending
@@ -90,20 +90,16 @@ class PostHogCreateUserInterviewOperator(PostHogBaseOperator):
         super().__init__(**kwargs)
         self.audio = audio
         self.interviewee_emails = interviewee_emails
-        self._check(rendered=False)
 
-    def _check(self, *, rendered: bool) -> tuple[ObjectStoragePath | None, list[str] | None]:
-        path = None
+    def check_arguments(self, *, rendered: bool) -> None:
         if rendered or not is_unrendered(self.audio):
-            path = require_storage_path("audio", self.audio)
-        emails = None
+            require_storage_path("audio", self.audio)
         if rendered or not is_unrendered(self.interviewee_emails):
-            emails = endpoints.check_interviewee_emails(_require_emails(self.interviewee_emails))
-        return path, emails
+            _upload_emails(self.interviewee_emails)
 
     def execute(self, context: Context) -> str:
-        path, emails = checked_at_execute(lambda: self._check(rendered=True))
-        assert path is not None and emails is not None
+        path = require_storage_path("audio", self.audio)
+        emails = _upload_emails(self.interviewee_emails)
         if not path.is_file():
             raise AirflowFailException(f"audio {path} does not exist or is not a file.")
         hook = self.hook
@@ -283,25 +279,25 @@ class PostHogUpdateUserInterviewOperator(PostHogBaseOperator):
         self.interview_id = interview_id
         self.summary = summary
         self.interviewee_emails = interviewee_emails
-        if summary is None and interviewee_emails is None:
-            raise PostHogConfigError("Pass at least one of summary and interviewee_emails to change.")
-        self._fields(rendered=False)
 
-    def _fields(self, *, rendered: bool) -> dict[str, Any]:
+    def check_arguments(self, *, rendered: bool) -> None:
+        if self.summary is None and self.interviewee_emails is None:
+            raise PostHogConfigError("Pass at least one of summary and interviewee_emails to change.")
         if rendered or not is_unrendered(self.interview_id):
             require_text("interview_id", self.interview_id)
-        fields: dict[str, Any] = {}
-        if self.summary is not None and (rendered or not is_unrendered(self.summary)):
-            if not isinstance(self.summary, str):
-                raise PostHogConfigError(f"summary must be a string; got {self.summary!r}.")
-            fields["summary"] = self.summary
+        summary_known = self.summary is not None and (rendered or not is_unrendered(self.summary))
+        if summary_known and not isinstance(self.summary, str):
+            invalid("summary", "a string", self.summary)
         if self.interviewee_emails is not None and (rendered or not is_unrendered(self.interviewee_emails)):
-            fields["interviewee_emails"] = _require_emails(self.interviewee_emails)
-        return fields
+            _require_emails(self.interviewee_emails)
 
     def execute(self, context: Context) -> str:
-        fields = checked_at_execute(lambda: self._fields(rendered=True))
-        interview_id = checked_at_execute(lambda: require_text("interview_id", self.interview_id))
+        fields: dict[str, Any] = {}
+        if self.summary is not None:
+            fields["summary"] = self.summary
+        if self.interviewee_emails is not None:
+            fields["interviewee_emails"] = _require_emails(self.interviewee_emails)
+        interview_id = require_text("interview_id", self.interview_id)
         self.hook.update_user_interview(interview_id, **fields)
         self.log.info("Updated user interview %s: %s.", interview_id, ", ".join(sorted(fields)))
         return interview_id
@@ -325,11 +321,13 @@ class PostHogDeleteUserInterviewOperator(PostHogBaseOperator):
         super().__init__(**kwargs)
         self.interview_id = interview_id
         self.missing_ok = missing_ok
-        if not is_unrendered(interview_id):
-            require_text("interview_id", interview_id)
+
+    def check_arguments(self, *, rendered: bool) -> None:
+        if rendered or not is_unrendered(self.interview_id):
+            require_text("interview_id", self.interview_id)
 
     def execute(self, context: Context) -> str:
-        interview_id = checked_at_execute(lambda: require_text("interview_id", self.interview_id))
+        interview_id = require_text("interview_id", self.interview_id)
         try:
             self.hook.delete_user_interview(interview_id)
         except PostHogNotFoundError:
@@ -345,11 +343,17 @@ def _require_emails(value: Any) -> list[str]:
     emails = require_str_list("interviewee_emails", value)
     for index, email in enumerate(emails):
         if "@" not in email:
-            raise PostHogConfigError(
-                f"interviewee_emails[{index}] must be an email address ('jane@acme.com' or "
-                f"'Jane Doe <jane@acme.com>'); got {email!r}."
+            invalid(
+                f"interviewee_emails[{index}]",
+                "an email address ('jane@acme.com' or 'Jane Doe <jane@acme.com>')",
+                email,
             )
     return emails
+
+
+def _upload_emails(value: Any) -> list[str]:
+    """The emails of an upload: a list of addresses, at least one (PostHog refuses an upload without)."""
+    return endpoints.check_interviewee_emails(_require_emails(value))
 
 
 def _describe_upload(path: ObjectStoragePath, emails: list[str]) -> dict[str, Any]:

@@ -67,7 +67,7 @@ def view(posthog_conn: Any, airflow_db: Path) -> dict[str, Any]:
     return PostHogHook().create_saved_query(f"lineage_view_{uuid.uuid4().hex[:8]}", QUERY)
 
 
-def test_upsert_announces_a_created_view_once(posthog_conn: Any, airflow_db: Path) -> None:
+def test_upsert_emits_an_event_for_a_created_view_once(posthog_conn: Any, airflow_db: Path) -> None:
     name = f"upserted_{uuid.uuid4().hex[:6]}"
     run_operators(PostHogCreateOrUpdateSavedQueryOperator(task_id="upsert", name=name, query=QUERY))
     saved = next(sq for sq in PostHogHook().list_saved_queries(search=name) if sq["name"] == name)
@@ -80,7 +80,7 @@ def test_upsert_announces_a_created_view_once(posthog_conn: Any, airflow_db: Pat
 
 
 @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "on-worker"])
-def test_a_completed_run_announces_its_job_rows_and_last_run_at(
+def test_a_completed_run_emits_its_job_rows_and_last_run_at(
     posthog_conn: Any, view: dict[str, Any], deferrable: bool
 ) -> None:
     dag_run = run_operators(
@@ -107,7 +107,7 @@ def test_a_completed_run_announces_its_job_rows_and_last_run_at(
     assert job["rows_materialized"] > 0 and refreshed["last_run_at"] is not None
 
 
-def test_a_failed_run_announces_nothing(posthog_conn: Any, view: dict[str, Any]) -> None:
+def test_a_failed_run_emits_no_event(posthog_conn: Any, view: dict[str, Any]) -> None:
     posthog_conn.configure(job_outcome="Failed")
     dag_run = run_operators(
         PostHogRunSavedQueryOperator(task_id="run", saved_query_id=view["id"], check_interval=0.1)
@@ -142,7 +142,7 @@ def test_a_declared_asset_gets_the_extra_and_empty_outlets_turn_events_off(
     assert len(asset_events(declared.uri)) == 1
 
 
-def test_materialize_announces_the_schedule_and_its_first_refresh(
+def test_materialize_emits_the_schedule_and_its_first_refresh(
     posthog_conn: Any, view: dict[str, Any]
 ) -> None:
     run_operators(
@@ -177,7 +177,7 @@ def test_default_outlets_an_alias_for_views_and_the_folder_when_it_is_known(airf
     assert literal_folder.outlets == [storage_folder_asset("file:///data/summaries")]
 
 
-def test_summaries_announce_the_file_with_its_digest_window_and_counts(
+def test_summaries_emit_the_file_with_its_digest_window_and_counts(
     posthog_conn: Any, airflow_db: Path, tmp_path: Path
 ) -> None:
     folder = tmp_path / "summaries"

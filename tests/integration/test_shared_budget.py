@@ -98,9 +98,13 @@ def test_the_connection_extras_choose_and_size_the_budget() -> None:
     # With a store the whole budget is shared: the share does not apply.
     assert limits(rate_limit_share=0.25, rate_limit_store="redis://redis") == ((480, 60.0), (4800, 3600.0))
     for bad in ("0", "1.5", "many", True):
-        with pytest.raises(ValueError, match="rate_limit_share"):
+        with pytest.raises(
+            ValueError, match=r"^extra 'rate_limit_share' must be a fraction above 0 .*; got "
+        ):
             ClientConfig.from_connection_fields(host=None, api_key="phx", extra={"rate_limit_share": bad})
-    with pytest.raises(ValueError, match="rate_limit_store"):
+    with pytest.raises(
+        ValueError, match=r"^extra 'rate_limit_store' must be a Redis URL .*; got a URL with scheme 'http'\.$"
+    ):
         ClientConfig.from_connection_fields(host=None, api_key="phx", extra={"rate_limit_store": "http://x"})
 
 

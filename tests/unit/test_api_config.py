@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from airflow_provider.api import ClientConfig, PostHogClient, PostHogConfigError
-from airflow_provider.api.config import normalise_host
+from airflow_provider.api.config import normalize_host
 from airflow_provider.api.endpoints import project
 from airflow_provider.api.request import USER_AGENT, build_request
 
@@ -28,42 +28,60 @@ KEY = "phx_demo_all_scopes"
         ("posthog.example.com", 8443, "https://posthog.example.com:8443"),
     ],
 )
-def test_host_is_normalised(host: str | None, port: int | None, expected: str) -> None:
-    assert normalise_host(host, port=port) == expected
+def test_host_is_normalized(host: str | None, port: int | None, expected: str) -> None:
+    assert normalize_host(host, port=port) == expected
 
 
 def test_plain_http_to_a_remote_host_is_refused_unless_allowed() -> None:
-    with pytest.raises(PostHogConfigError, match=r"'host'.*allow_insecure_http"):
-        normalise_host("http://posthog.internal")
-    assert normalise_host("http://posthog.internal", allow_insecure_http=True) == "http://posthog.internal"
+    with pytest.raises(
+        PostHogConfigError,
+        match=r"^The connection's 'host' must be an https:// URL .*; got 'http://posthog.internal'\. .*"
+        r"allow_insecure_http",
+    ):
+        normalize_host("http://posthog.internal")
+    assert normalize_host("http://posthog.internal", allow_insecure_http=True) == "http://posthog.internal"
 
 
 @pytest.mark.parametrize(
     "host", ["ftp://us.posthog.com", "https://user:pw@us.posthog.com", "https://x.com/?a=1"]
 )
 def test_host_that_is_not_a_plain_base_url_is_refused(host: str) -> None:
-    with pytest.raises(PostHogConfigError, match="'host'"):
-        normalise_host(host)
+    with pytest.raises(
+        PostHogConfigError, match=r"^The connection's 'host' must be an? .*; got .*\.$"
+    ) as refused:
+        normalize_host(host)
+    assert "pw" not in str(refused.value)  # credentials never reach a message
 
 
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"api_key": ""}, "'password'"),
-        ({"api_key": None}, "'password'"),
-        ({"extra": {"project_id": "my-project"}}, "project_id"),
-        ({"extra": {"project_id": True}}, "project_id"),
-        ({"extra": {"timeout": "soon"}}, "timeout"),
-        ({"extra": {"timeout": 0}}, "timeout"),
-        ({"extra": {"max_retries": -1}}, "max_retries"),
-        ({"extra": {"max_retries": 99}}, "max_retries"),
-        ({"extra": {"allow_insecure_http": "maybe"}}, "allow_insecure_http"),
-        ({"extra": {"rate_limit": "sometimes"}}, "rate_limit"),
+        ({"api_key": ""}, r"The connection's 'password' must be the PostHog personal API key .*; got ''\."),
+        (
+            {"api_key": None},
+            r"The connection's 'password' must be the PostHog personal API key .*; got None\.",
+        ),
+        ({"extra": {"project_id": "my-project"}}, r"project_id must be the numeric .*; got 'my-project'\."),
+        ({"extra": {"project_id": True}}, r"project_id must be the numeric .* or '@current'; got True\."),
+        ({"extra": {"timeout": "soon"}}, r"timeout must be a number of seconds greater than 0; got 'soon'\."),
+        ({"extra": {"timeout": 0}}, r"timeout must be a number of seconds greater than 0; got 0\."),
+        ({"extra": {"max_retries": -1}}, r"max_retries must be an integer from 0 to 20; got -1\."),
+        ({"extra": {"max_retries": 99}}, r"max_retries must be an integer from 0 to 20; got 99\."),
+        ({"extra": {"api_prefix": "env"}}, r"extra 'api_prefix' must be one of 'projects', .*; got 'env'\."),
+        (
+            {"extra": {"allow_insecure_http": "maybe"}},
+            r"extra 'allow_insecure_http' must be true or false; got 'maybe'\.",
+        ),
+        (
+            {"extra": {"rate_limit": "sometimes"}},
+            r"extra 'rate_limit' must be true or false; got 'sometimes'\.",
+        ),
     ],
 )
 def test_bad_connection_fields_name_the_field(fields: dict[str, Any], message: str) -> None:
     arguments: dict[str, Any] = {"host": "https://us.posthog.com", "api_key": KEY, "extra": {}, **fields}
-    with pytest.raises(PostHogConfigError, match=message):
+    # The one format of every argument check: "<field> must be <what is allowed>; got <value>."
+    with pytest.raises(PostHogConfigError, match=f"^{message}$"):
         ClientConfig.from_connection_fields(**arguments)
 
 

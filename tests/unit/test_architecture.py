@@ -140,3 +140,29 @@ def test_only_the_compat_module_imports_what_moved_between_airflow_lines() -> No
     }
     assert offenders == {}
     assert "airflow.sdk.configuration" in moved_imports(PACKAGE / "_compat.py")  # the check sees imports
+
+
+#: What a check method is called: an operator has one, ``check_arguments``, and no other by these names.
+_CHECK_NAME = ("check", "_check", "validate", "_validate", "checked", "_checked", "validated", "_validated")
+
+
+@pytest.mark.parametrize("path", modules_of("operators"), ids=lambda path: path.name)
+def test_operators_check_their_arguments_only_in_check_arguments(path: Path) -> None:
+    methods = [
+        (node.name, item)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ClassDef)
+        for item in node.body
+        if isinstance(item, ast.FunctionDef)
+    ]
+    other_checks = [
+        f"{cls}.{item.name}"
+        for cls, item in methods
+        if item.name != "check_arguments" and item.name.startswith(_CHECK_NAME)
+    ]
+    assert other_checks == []
+    for cls, item in methods:
+        if item.name == "check_arguments":
+            # The signature the base calls: check_arguments(self, *, rendered).
+            assert [arg.arg for arg in item.args.args] == ["self"], cls
+            assert [arg.arg for arg in item.args.kwonlyargs] == ["rendered"], cls

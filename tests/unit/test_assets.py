@@ -58,7 +58,7 @@ def test_the_provider_registers_the_scheme_with_airflow() -> None:
         ("posthog:///7/saved_queries/v", "has no host"),
         ("posthog://us.posthog.com/7/insights/v", "is not a saved query"),
         ("posthog://us.posthog.com/7/saved_queries", "is not a saved query"),
-        ("posthog://us.posthog.com/seven/saved_queries/v", "project id must be numeric"),
+        ("posthog://us.posthog.com/seven/saved_queries/v", "project id must be numeric; got 'seven'"),
         ("posthog://us.posthog.com/7/saved_queries/1view", "is not a PostHog view name"),
         ("posthog://us.posthog.com/7/saved_queries/my-view", "is not a PostHog view name"),
     ],
@@ -104,7 +104,7 @@ def test_helper_reads_no_connection_when_given_host_and_project() -> None:
         posthog_saved_query_asset("v", conn_id="posthog_nowhere", host="https://us.posthog.com")
 
 
-def test_the_asset_named_without_a_connection_is_the_one_operators_announce(
+def test_the_asset_named_without_a_connection_is_the_one_operators_emit_events_for(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(
@@ -120,12 +120,12 @@ def test_the_asset_named_without_a_connection_is_the_one_operators_announce(
     )
     parse_safe = posthog_saved_query_asset("Daily_Pageviews", host="EU.posthog.com", project_id=12345)
     # What the operators emit at run time: create_asset() of the hook's asset_location().
-    announced = create_asset(host="eu.posthog.com", project_id="12345", name="Daily_Pageviews")
+    emitted = create_asset(host="eu.posthog.com", project_id="12345", name="Daily_Pageviews")
     from_connection = posthog_saved_query_asset("Daily_Pageviews", conn_id="posthog_eu")
 
     # Airflow matches an event to a schedule by name and URI together: both must agree.
-    assert (parse_safe.name, parse_safe.uri) == (announced.name, announced.uri)
-    assert parse_safe == announced == from_connection
+    assert (parse_safe.name, parse_safe.uri) == (emitted.name, emitted.uri)
+    assert parse_safe == emitted == from_connection
 
 
 def test_helper_errors_name_what_to_fix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,7 +137,10 @@ def test_helper_errors_name_what_to_fix(monkeypatch: pytest.MonkeyPatch) -> None
         posthog_saved_query_asset("v", conn_id="posthog_noproject")
     with pytest.raises(PostHogConfigError, match="name must be a PostHog view name"):
         posthog_saved_query_asset("bad name", host="us.posthog.com", project_id=1)
-    with pytest.raises(PostHogConfigError, match="numeric PostHog project id for an asset URI"):
+    with pytest.raises(
+        PostHogConfigError,
+        match=r"^project_id must be the numeric PostHog project id for an asset URI .*; got '@current'\. Set",
+    ):
         posthog_saved_query_asset("v", host="us.posthog.com", project_id="@current")
 
 

@@ -84,15 +84,17 @@ def test_missing_key_is_reported_naming_the_password_field(monkeypatch: pytest.M
     monkeypatch.setenv(
         "AIRFLOW_CONN_POSTHOG_DEFAULT", json.dumps({"conn_type": "posthog", "extra": {"project_id": 1}})
     )
-    with pytest.raises(PostHogConfigError, match="'password'"):
+    with pytest.raises(
+        PostHogConfigError, match=r"^The connection's 'password' must be the PostHog personal"
+    ):
         PostHogHook().get_conn()
     ok, message = PostHogHook().test_connection()
     assert not ok
-    assert "'password'" in message
+    assert "The connection's 'password' must be the PostHog personal API key" in message
 
 
 def test_bad_project_id_argument_is_refused_at_construction() -> None:
-    with pytest.raises(PostHogConfigError, match="project_id"):
+    with pytest.raises(PostHogConfigError, match=r"^project_id must be the numeric .*; got 'my project'\.$"):
         PostHogHook(project_id="my project")
 
 

@@ -49,7 +49,7 @@ from airflow_provider.api.ratelimit import TESTING_TIME_SCALE_VARIABLE
 from airflow_provider.emulator import EmulatorClient
 from airflow_provider.hooks.posthog import PostHogAsyncHook, PostHogHook
 from airflow_provider.saved_query_runs import SavedQueryRun, aread_run_state, start_run
-from airflow_provider.triggers import PostHogSavedQueryRunTrigger
+from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
 
 
 def free_port() -> int:

@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider._compat import AirflowFailException
-from airflow_provider.api import PostHogResponseLostError, endpoints
+from airflow_provider.api import endpoints
 from airflow_provider.api.arguments import (
     require_choice,
     require_datetime,
     require_int,
     require_text,
 )
-from airflow_provider.api.errors import PostHogAPIError, PostHogConfigError
+from airflow_provider.api.errors import PostHogAPIError, PostHogConfigError, PostHogResponseLostError
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.links import PostHogSubscriptionLink
 from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from helpers import wait_until
 
-from airflow_provider.api import PostHogNotFoundError
+from airflow_provider.api.errors import PostHogNotFoundError
 from airflow_provider.hooks.posthog import PostHogHook
 
 

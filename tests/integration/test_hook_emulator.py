@@ -14,16 +14,16 @@ import pytest
 from helpers import wait_until
 from structlog.testing import capture_logs
 
-from airflow_provider.api import (
-    AsyncPostHogClient,
-    ClientConfig,
+from airflow_provider.api import endpoints
+from airflow_provider.api.client import AsyncPostHogClient
+from airflow_provider.api.config import ClientConfig
+from airflow_provider.api.errors import (
     PostHogConfigError,
     PostHogNotFoundError,
     PostHogPaymentRequiredError,
     PostHogPermissionError,
     PostHogResponseLostError,
     PostHogValidationError,
-    endpoints,
 )
 from airflow_provider.hooks.posthog import PostHogAsyncHook, PostHogHook
 

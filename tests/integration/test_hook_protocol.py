@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from scripted_server import Reply, ScriptedServer, scripted_server
 
-from airflow_provider.api import (
+from airflow_provider.api.errors import (
     PostHogAuthenticationError,
     PostHogConnectionError,
     PostHogError,

@@ -31,17 +31,17 @@ from airflow_provider._compat import (
     AirflowSensorTimeout,
     TaskDeferred,
 )
-from airflow_provider.api import PostHogServerError, PostHogValidationError
+from airflow_provider.api.errors import PostHogServerError, PostHogValidationError
 from airflow_provider.hooks.posthog import PostHogHook
-from airflow_provider.operators import (
+from airflow_provider.operators.saved_queries import (
     PostHogCreateOrUpdateSavedQueryOperator,
     PostHogDeleteSavedQueryOperator,
     PostHogMaterializeSavedQueryOperator,
     PostHogRevertSavedQueryMaterializationOperator,
     PostHogRunSavedQueryOperator,
 )
-from airflow_provider.sensors import PostHogSavedQuerySensor
-from airflow_provider.triggers import PostHogSavedQueryRunTrigger
+from airflow_provider.sensors.saved_queries import PostHogSavedQuerySensor
+from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
 
 URL_KEY = "posthog_saved_query_url"
 VIEW = "airflow_operator_test"  # the name of the saved_query fixture's view

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from airflow_provider.hooks.posthog import PostHogHook
-from airflow_provider.triggers import PostHogSavedQueryRefreshedTrigger
+from airflow_provider.triggers.saved_query_refreshes import PostHogSavedQueryRefreshedTrigger
 
 VIEW = "daily_signups"
 POLL = 0.1

@@ -45,6 +45,11 @@ def test_the_emulator_imports_nothing_of_the_provider_or_of_airflow(path: Path) 
     assert outside(imported_modules(path), "airflow_provider.emulator") == set()
 
 
+@pytest.mark.parametrize("path", modules_of("emulator"), ids=lambda path: str(path.relative_to(PACKAGE)))
+def test_the_emulator_is_a_plain_starlette_app_without_fastapi(path: Path) -> None:
+    assert {m for m in imported_modules(path) if m.split(".")[0] == "fastapi"} == set()
+
+
 def test_nothing_outside_the_emulator_imports_it() -> None:
     importers = [
         path.relative_to(PACKAGE)

@@ -50,7 +50,7 @@ from airflow_provider.emulator import EmulatorClient
 from airflow_provider.hooks.posthog import PostHogAsyncHook, PostHogHook
 from airflow_provider.saved_query_runs.io import aread_run_state, start_run
 from airflow_provider.saved_query_runs.state import SavedQueryRun
-from airflow_provider.triggers import PostHogSavedQueryRunTrigger
+from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
 
 
 def free_port() -> int:

@@ -8,7 +8,7 @@ Byte code is cached (in a temporary ``PYTHONPYCACHEPREFIX``, warmed first), as i
 Usage: ``.venv/bin/python benchmarks/import_cost.py [--pairs 9] [--kinds hooks,operators,sensors]
 [--modules airflow_provider.operators.subscriptions]``. By default it imports every module of the
 ``hooks``, ``operators``, ``sensors`` and ``triggers`` packages (not the packages themselves, whose
-``__init__`` only re-exports lazily). Targets: at most 15 ms and 1.5 MiB for that set, at most 6 ms for
+``__init__`` holds only a docstring). Targets: at most 15 ms and 1.5 MiB for that set, at most 6 ms for
 one module named with ``--modules``. ``--kinds`` without ``triggers`` measures what a DAG file pays: the
 operators and the sensor import their trigger only when they defer.
 """

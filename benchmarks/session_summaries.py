@@ -147,7 +147,7 @@ def _run_operator(
     args: argparse.Namespace, folder: str, name: str, ids: list[str], **arguments: Any
 ) -> tuple[dict[str, Any], float]:
     """Run the summaries operator over ``ids`` into ``<folder>/<name>.jsonl``: its XCom value, wall time."""
-    from airflow_provider.operators import PostHogSessionSummariesOperator
+    from airflow_provider.operators.session_summaries import PostHogSessionSummariesOperator
 
     operator = PostHogSessionSummariesOperator(
         task_id=name,

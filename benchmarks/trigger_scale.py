@@ -50,7 +50,7 @@ import greenback
 from airflow_provider.api.arguments import require_timestamp
 from airflow_provider.emulator import EmulatorClient
 from airflow_provider.hooks.posthog import PostHogHook
-from airflow_provider.triggers import PostHogSavedQueryRunTrigger
+from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
 
 
 def free_port() -> int:

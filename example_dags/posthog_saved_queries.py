@@ -20,8 +20,11 @@ from typing import Any
 
 from airflow.sdk import DAG, task
 
-from airflow_provider.operators import PostHogCreateOrUpdateSavedQueryOperator, PostHogRunSavedQueryOperator
-from airflow_provider.sensors import PostHogSavedQuerySensor
+from airflow_provider.operators.saved_queries import (
+    PostHogCreateOrUpdateSavedQueryOperator,
+    PostHogRunSavedQueryOperator,
+)
+from airflow_provider.sensors.saved_queries import PostHogSavedQuerySensor
 
 VIEW_NAME = "daily_pageviews"
 VIEW_QUERY = (

@@ -22,7 +22,7 @@ from typing import Any, cast
 from airflow.sdk import DAG, ObjectStoragePath, task
 
 from airflow_provider._compat import CronDataIntervalTimetable
-from airflow_provider.operators import PostHogSessionPatternsOperator
+from airflow_provider.operators.session_patterns import PostHogSessionPatternsOperator
 
 DEFAULT_OUTPUT_DIR = os.environ.get("POSTHOG_SUMMARIES_DIR", "file:///tmp/posthog-summaries")
 OUTPUT_DIR = "{{ var.value.get('posthog_summaries_dir', '" + DEFAULT_OUTPUT_DIR + "') }}/patterns"

@@ -32,7 +32,7 @@ from airflow.sdk import DAG, ObjectStoragePath, task
 # airflow.sdk.CronDataIntervalTimetable on Airflow 3.2+; _compat also finds its home on 3.1.
 from airflow_provider._compat import CronDataIntervalTimetable
 from airflow_provider.assets import storage_folder_asset
-from airflow_provider.operators import PostHogSessionSummariesOperator
+from airflow_provider.operators.session_summaries import PostHogSessionSummariesOperator
 
 DEFAULT_OUTPUT_DIR = os.environ.get("POSTHOG_SUMMARIES_DIR", "file:///tmp/posthog-summaries")
 OUTPUT_DIR = "{{ var.value.get('posthog_summaries_dir', '" + DEFAULT_OUTPUT_DIR + "') }}"

@@ -15,7 +15,7 @@ import datetime as dt
 
 from airflow.sdk import DAG, Param
 
-from airflow_provider.operators import (
+from airflow_provider.operators.subscriptions import (
     PostHogCreateSubscriptionOperator,
     PostHogDeleteSubscriptionOperator,
     PostHogUpdateSubscriptionOperator,

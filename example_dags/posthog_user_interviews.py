@@ -16,7 +16,7 @@ from pathlib import Path
 
 from airflow.sdk import DAG, task
 
-from airflow_provider.operators import (
+from airflow_provider.operators.user_interviews import (
     PostHogCreateUserInterviewOperator,
     PostHogDeleteUserInterviewOperator,
     PostHogUpdateUserInterviewOperator,

@@ -26,7 +26,7 @@ from typing import Any
 from airflow.sdk import DAG, AssetWatcher, task
 
 from airflow_provider.assets import posthog_saved_query_asset
-from airflow_provider.triggers import PostHogSavedQueryRefreshedTrigger
+from airflow_provider.triggers.saved_query_refreshes import PostHogSavedQueryRefreshedTrigger
 
 VIEW_NAME = "daily_signups"
 

@@ -1,10 +1,14 @@
-"""The FastAPI application: routes of every area, PostHog's error envelope for every error."""
+"""The Starlette application: routes of every area, PostHog's error envelope for every error.
+
+Every route is a plain Starlette ``Route`` (:mod:`.routing`) and errors go through Starlette's own
+exception handlers, so the app needs nothing of FastAPI.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -49,9 +53,7 @@ def create_app(emulator: Emulator) -> ASGIApp:
     :raises ImportError: when the ``[emulator]`` extra is not installed.
     """
     require_emulator_extra()
-    app = FastAPI(title="PostHog emulator", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.emulator = emulator
-    for module in (
+    areas = (
         projects,
         session_summaries,
         stored_summaries,
@@ -61,12 +63,17 @@ def create_app(emulator: Emulator) -> ASGIApp:
         user_interviews,
         saved_queries,
         control,
-    ):
-        app.router.routes.extend(module.routes)
-    app.add_exception_handler(APIError, _api_error)
-    app.add_exception_handler(RawResponse, _raw_response)
-    app.add_exception_handler(HTTPException, _http_exception)
-    app.add_exception_handler(Exception, _unhandled)
+    )
+    app = Starlette(
+        routes=[route for area in areas for route in area.routes],
+        exception_handlers={
+            APIError: _api_error,
+            RawResponse: _raw_response,
+            HTTPException: _http_exception,
+            Exception: _unhandled,
+        },
+    )
+    app.state.emulator = emulator
     return EmulatorMiddleware(app, emulator)
 
 

@@ -2,7 +2,7 @@
 to the ``/api/environments/`` alias (deprecation headers, or a 307 in ``environments_redirect`` mode,
 see :mod:`.routing`) and state saving.
 
-It sits outside FastAPI so a ``drop`` can close the socket before anything is answered, and so an
+It sits outside the Starlette app so a ``drop`` can close the socket before anything is answered, and so an
 ``after_processing`` fault can swallow the real answer after the work was done.
 """
 
@@ -39,7 +39,7 @@ _FAULT_ERRORS = {
 class EmulatorMiddleware:
     """Logs every ``/api/`` request, applies the first matching fault, and saves state after changes.
 
-    :param app: the FastAPI application.
+    :param app: the Starlette application.
     :param emulator: the emulator instance.
     """
 

@@ -34,8 +34,9 @@ _EXAMPLES_IN_MARKDOWN = 5
 class PostHogSessionPatternsOperator(SessionSelectingOperator):
     """Ask PostHog for the patterns across a set of sessions and write them as a report.
 
-    The sessions are chosen as :class:`~airflow_provider.operators.PostHogSessionSummariesOperator`
-    chooses them (``session_ids``, or the recordings of the window with ``recording_filters``,
+    The sessions are chosen as
+    :class:`~airflow_provider.operators.session_summaries.PostHogSessionSummariesOperator` chooses
+    them (``session_ids``, or the recordings of the window with ``recording_filters``,
     ``min_duration``, ``sample_rate`` and ``limit``). PostHog's group summary
     (``session_summaries/create_session_summaries``) takes at most 300 sessions: when more are chosen,
     a deterministic sample of 300 is sent (the sessions with the lowest SHA-256 of

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider._compat import AirflowFailException
-from airflow_provider.api import PostHogResponseLostError, endpoints
+from airflow_provider.api import endpoints
 from airflow_provider.api.arguments import (
     invalid,
     require_choice,
@@ -16,7 +16,7 @@ from airflow_provider.api.arguments import (
     require_int,
     require_text,
 )
-from airflow_provider.api.errors import PostHogAPIError, PostHogConfigError
+from airflow_provider.api.errors import PostHogAPIError, PostHogConfigError, PostHogResponseLostError
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.links import PostHogSubscriptionLink
 from airflow_provider.operators.base import PostHogBaseOperator, is_unrendered

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider._compat import AirflowFailException
-from airflow_provider.api import (
+from airflow_provider.api import endpoints
+from airflow_provider.api.arguments import invalid, require_datetime, require_str_list, require_text
+from airflow_provider.api.errors import (
+    PostHogConfigError,
     PostHogError,
     PostHogNotFoundError,
     PostHogResponseLostError,
     PostHogServerError,
-    endpoints,
 )
-from airflow_provider.api.arguments import invalid, require_datetime, require_str_list, require_text
-from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.operators.base import PostHogBaseOperator, is_unrendered
 from airflow_provider.operators.storage_paths import require_storage_path

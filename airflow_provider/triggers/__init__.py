@@ -1,22 +1,6 @@
-"""Triggers that wait for PostHog work in Airflow's triggerer; each is imported on first access."""
+"""Triggers that wait for PostHog work in Airflow's triggerer.
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-from airflow_provider.lazy_exports import lazy_getattr
-
-if TYPE_CHECKING:
-    from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
-    from airflow_provider.triggers.saved_query_refreshes import PostHogSavedQueryRefreshedTrigger
-
-_MODULE_OF = {
-    "PostHogSavedQueryRunTrigger": "saved_queries",
-    "PostHogSavedQueryRefreshedTrigger": "saved_query_refreshes",
-}
-
-__all__ = [
-    "PostHogSavedQueryRefreshedTrigger",
-    "PostHogSavedQueryRunTrigger",
-]
-__getattr__ = lazy_getattr(__name__, _MODULE_OF)
+Import each trigger from the module that defines it: ``PostHogSavedQueryRunTrigger`` from
+:mod:`.saved_queries`, ``PostHogSavedQueryRefreshedTrigger`` from :mod:`.saved_query_refreshes`.
+This package re-exports nothing, so each class has one import path.
+"""

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from saved_query_emulator import JOB_SECONDS
 
 from airflow_provider.hooks.posthog import PostHogHook
+
+
+@pytest.fixture
+def hook(posthog_conn: Any) -> Iterator[PostHogHook]:
+    """The provider's hook on ``posthog_conn`` (the emulator), closed after the test."""
+    posthog = PostHogHook()
+    yield posthog
+    posthog.close()
 
 
 @pytest.fixture

@@ -19,11 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dag_test_runs import run_operators
 
-from airflow_provider.operators import (
+from airflow_provider.operators.saved_queries import (
     PostHogCreateOrUpdateSavedQueryOperator,
     PostHogRunSavedQueryOperator,
-    PostHogSessionSummariesOperator,
 )
+from airflow_provider.operators.session_summaries import PostHogSessionSummariesOperator
 
 QUERY = "select event, count() as pageviews from events group by event"
 

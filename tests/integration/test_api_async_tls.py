@@ -22,7 +22,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from scripted_server import Reply, ScriptedServer, scripted_server
 
-from airflow_provider.api import AsyncPostHogClient, ClientConfig, PostHogConnectionError, endpoints
+from airflow_provider.api import endpoints
+from airflow_provider.api.client import AsyncPostHogClient
+from airflow_provider.api.config import ClientConfig
+from airflow_provider.api.errors import PostHogConnectionError
 
 KEY = "phx_demo_all_scopes"
 

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from helpers import wait_until
 
-from airflow_provider.api import PostHogNotFoundError
+from airflow_provider.api.errors import PostHogNotFoundError, PostHogPaymentRequiredError
 from airflow_provider.hooks.posthog import PostHogHook
-
-
-@pytest.fixture
-def hook(posthog_conn: Any) -> Iterator[PostHogHook]:
-    posthog = PostHogHook()
-    yield posthog
-    posthog.close()
 
 
 def test_delete_whose_answer_was_lost_succeeds_when_the_resend_finds_it_gone(
@@ -71,3 +63,21 @@ def test_a_429_holds_back_every_caller_of_its_bucket_in_the_process(posthog_conn
     assert [entry["status"] for entry in sent] == [429, 200, 200, 200, 200]
     # Nobody asked again before PostHog's Retry-After had passed.
     assert all(entry["time"] >= refused["time"] + 2 - 0.05 for entry in sent[1:])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "call"),
+    [
+        ("POST", "session_summaries", lambda hook: hook.create_session_summaries(["s1"])),
+        ("GET", "warehouse_saved_queries", lambda hook: list(hook.list_saved_queries())),
+    ],
+    ids=["summaries", "warehouse"],
+)
+def test_a_402_is_a_billing_error_that_is_never_retried(
+    hook: PostHogHook, posthog_conn: Any, method: str, path: str, call: Any
+) -> None:
+    posthog_conn.add_fault(method=method, path=path, kind="status", status=402, times=None)
+    with pytest.raises(PostHogPaymentRequiredError, match="plan or quota") as raised:
+        call(hook)
+    assert raised.value.status == 402
+    assert len(posthog_conn.requests(method=method, path=path)) == 1

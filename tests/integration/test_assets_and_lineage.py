@@ -24,12 +24,12 @@ from dag_test_runs import run_dag, run_operators, task_states
 
 from airflow_provider.assets import posthog_saved_query_asset, storage_folder_asset, uri_host
 from airflow_provider.hooks.posthog import PostHogHook
-from airflow_provider.operators import (
+from airflow_provider.operators.saved_queries import (
     PostHogCreateOrUpdateSavedQueryOperator,
     PostHogMaterializeSavedQueryOperator,
     PostHogRunSavedQueryOperator,
-    PostHogSessionSummariesOperator,
 )
+from airflow_provider.operators.session_summaries import PostHogSessionSummariesOperator
 
 QUERY = "select event, count() as pageviews from events group by event"
 

@@ -182,7 +182,7 @@ def test_asset_example_dags_are_scheduled_on_what_the_producers_emit(
     airflow_db: Path, posthog_conn: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from airflow_provider.assets import posthog_saved_query_asset, storage_folder_asset
-    from airflow_provider.triggers import PostHogSavedQueryRefreshedTrigger
+    from airflow_provider.triggers.saved_query_refreshes import PostHogSavedQueryRefreshedTrigger
 
     monkeypatch.setenv("POSTHOG_SUMMARIES_DIR", f"file://{tmp_path}")
     # The view DAGs name the host and project of posthog_default (the emulator) without reading it.

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider.api import PostHogAPIError
+from airflow_provider.api.errors import PostHogAPIError
 from airflow_provider.hooks.posthog import PostHogAsyncHook, PostHogHook
 
 SUBSCRIPTION = {

@@ -1,7 +1,7 @@
 """The hooks over real HTTP on 127.0.0.1 against a scripted server: retries, waits, lost answers, paging.
 
 A scripted server gives exact statuses, ``Retry-After`` values and dropped connections at exact
-moments; what the emulator covers (every endpoint) is in ``test_hook_emulator.py``.
+moments; what the emulator covers (every endpoint) is in the ``test_hook_<area>.py`` files.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from scripted_server import Reply, ScriptedServer, scripted_server
 
-from airflow_provider.api import (
+from airflow_provider.api.errors import (
     PostHogAuthenticationError,
     PostHogConnectionError,
     PostHogError,

@@ -11,8 +11,7 @@ import pytest
 from dag_test_runs import run_operators, task_instance, task_states
 
 from airflow_provider.hooks.posthog import PostHogHook
-from airflow_provider.operators import PostHogSessionPatternsOperator
-from airflow_provider.operators.session_patterns import cap_sessions
+from airflow_provider.operators.session_patterns import PostHogSessionPatternsOperator, cap_sessions
 
 GROUP_PATH = r"/session_summaries/create_session_summaries/?$"
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}

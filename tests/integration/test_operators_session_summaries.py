@@ -16,7 +16,7 @@ from dag_test_runs import run_dag, task_instance, task_states
 
 from airflow_provider._compat import AirflowFailException, CronDataIntervalTimetable
 from airflow_provider.hooks.posthog import PostHogHook
-from airflow_provider.operators import PostHogSessionSummariesOperator
+from airflow_provider.operators.session_summaries import PostHogSessionSummariesOperator
 from airflow_provider.operators.summary_output import SummaryOutput
 
 SUMMARIES_PATH = r"/session_summaries/create_session_summaries_individually"

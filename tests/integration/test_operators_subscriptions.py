@@ -11,11 +11,10 @@ import pytest
 from airflow.sdk import BaseOperator
 from dag_test_runs import run_operators, task_instance, task_states
 
-from airflow_provider.api import PostHogResponseLostError
-from airflow_provider.api.errors import PostHogConfigError, PostHogValidationError
+from airflow_provider.api.errors import PostHogConfigError, PostHogResponseLostError, PostHogValidationError
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.links import PostHogSubscriptionLink
-from airflow_provider.operators import (
+from airflow_provider.operators.subscriptions import (
     PostHogCreateSubscriptionOperator,
     PostHogDeleteSubscriptionOperator,
     PostHogUpdateSubscriptionOperator,

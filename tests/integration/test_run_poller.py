@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 from airflow_provider.hooks.posthog import PostHogHook
-from airflow_provider.triggers import PostHogSavedQueryRunTrigger
 from airflow_provider.triggers.run_poller import shared_run_poller
+from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
 
 INTERVAL = 0.3
 

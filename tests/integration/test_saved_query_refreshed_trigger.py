@@ -18,7 +18,7 @@ from saved_query_emulator import OWN_FAILURE
 from structlog.testing import capture_logs
 
 from airflow_provider.hooks.posthog import PostHogHook
-from airflow_provider.triggers import PostHogSavedQueryRefreshedTrigger
+from airflow_provider.triggers.saved_query_refreshes import PostHogSavedQueryRefreshedTrigger
 
 VIEW = "daily_signups"
 POLL = 0.1

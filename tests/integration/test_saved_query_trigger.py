@@ -16,10 +16,10 @@ from structlog.testing import capture_logs
 import airflow_provider.triggers.run_poller as run_poller_module
 from airflow_provider._compat import AIRFLOW_V_3_3_PLUS, AirflowFailException
 from airflow_provider.hooks.posthog import PostHogHook
-from airflow_provider.operators import PostHogRunSavedQueryOperator
+from airflow_provider.operators.saved_queries import PostHogRunSavedQueryOperator
 from airflow_provider.saved_query_runs.state import RunState
 from airflow_provider.sensors.saved_queries import PostHogSavedQuerySensor
-from airflow_provider.triggers import PostHogSavedQueryRunTrigger
+from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
 
 
 def start_run(saved_query_id: str) -> float:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from itertools import islice
 from typing import Any
 
-from airflow_provider.api import PostHogNotFoundError, PostHogPermissionError
+from airflow_provider.api.errors import PostHogNotFoundError, PostHogPermissionError
 from airflow_provider.hooks.posthog import PostHogHook
 
 #: The start of every name the live suite gives an object.

@@ -32,14 +32,16 @@ from live.live_checks import (
 )
 
 from airflow_provider.hooks.posthog import PostHogHook
-from airflow_provider.operators import (
+from airflow_provider.operators.saved_queries import (
     PostHogCreateOrUpdateSavedQueryOperator,
-    PostHogCreateSubscriptionOperator,
     PostHogDeleteSavedQueryOperator,
-    PostHogDeleteSubscriptionOperator,
     PostHogRunSavedQueryOperator,
 )
-from airflow_provider.sensors import PostHogSavedQuerySensor
+from airflow_provider.operators.subscriptions import (
+    PostHogCreateSubscriptionOperator,
+    PostHogDeleteSubscriptionOperator,
+)
+from airflow_provider.sensors.saved_queries import PostHogSavedQuerySensor
 
 _START = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 

@@ -7,7 +7,6 @@ import uuid
 
 import pytest
 
-from airflow_provider.api import PostHogConfigError
 from airflow_provider.api.arguments import (
     require_choice,
     require_datetime,
@@ -18,6 +17,7 @@ from airflow_provider.api.arguments import (
     require_timestamp,
     require_uuid,
 )
+from airflow_provider.api.errors import PostHogConfigError
 
 T0 = dt.datetime(2026, 11, 26, 12, 0, 0, 500000, tzinfo=dt.timezone.utc).timestamp()
 CANONICAL = "0193b5d2-0000-7000-8000-000000000001"

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from airflow_provider.api import ClientConfig, PostHogConfigError, endpoints
+from airflow_provider.api import endpoints
+from airflow_provider.api.config import ClientConfig
+from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.request import build_request
 from airflow_provider.api.summaries import (
     batch_results,

@@ -9,13 +9,15 @@ from typing import Any
 
 import pytest
 
-from airflow_provider.api import ApiCall, ClientConfig, PostHogAPIError, PostHogConfigError, RetryPolicy
+from airflow_provider.api.config import ClientConfig
 from airflow_provider.api.deprecation import NoticeMemory, deprecation_notice, path_family
 from airflow_provider.api.endpoints import project
+from airflow_provider.api.errors import PostHogAPIError, PostHogConfigError
 from airflow_provider.api.exchange import Send, Sleep, exchange
 from airflow_provider.api.redirects import MAX_REDIRECTS, follow_redirect
-from airflow_provider.api.request import ApiRequest, build_request
+from airflow_provider.api.request import ApiCall, ApiRequest, build_request
 from airflow_provider.api.response import Outcome, RawResponse, error_from_response
+from airflow_provider.api.retry import RetryPolicy
 
 KEY = "phx_demo_all_scopes"
 SUNSET = "Fri, 31 Jul 2026 00:00:00 GMT"

@@ -10,20 +10,18 @@ from typing import Any
 
 import pytest
 
-from airflow_provider.api import (
-    ApiCall,
-    ClientConfig,
+from airflow_provider.api.config import ClientConfig
+from airflow_provider.api.errors import (
     PostHogConnectionError,
     PostHogNotFoundError,
     PostHogRateLimitError,
     PostHogResponseLostError,
     PostHogServerError,
     PostHogValidationError,
-    RetryPolicy,
 )
 from airflow_provider.api.exchange import Reserve, Send, Sleep, exchange
 from airflow_provider.api.ratelimit import ARRIVAL_ALLOWANCE, RateLimiter
-from airflow_provider.api.request import ApiRequest, build_request
+from airflow_provider.api.request import ApiCall, ApiRequest, build_request
 from airflow_provider.api.response import (
     FailureKind,
     Outcome,
@@ -31,7 +29,7 @@ from airflow_provider.api.response import (
     TransportFailure,
     parse_retry_after,
 )
-from airflow_provider.api.retry import may_have_been_processed
+from airflow_provider.api.retry import RetryPolicy, may_have_been_processed
 
 KEY = "phx_demo_all_scopes"
 CONFIG = ClientConfig(host="https://us.posthog.com", api_key=KEY, project_id="1", rate_limit=False)

@@ -9,7 +9,7 @@ import pytest
 from airflow.sdk import Asset, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider.api import PostHogConfigError
+from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.assets import (
     convert_asset_to_openlineage,
     create_asset,

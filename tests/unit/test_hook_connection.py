@@ -11,7 +11,7 @@ import sys
 import pytest
 from airflow.sdk import Connection
 
-from airflow_provider.api import PostHogConfigError
+from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.hooks.posthog import PostHogAsyncHook, PostHogHook
 
 KEY = "phx_demo_all_scopes"

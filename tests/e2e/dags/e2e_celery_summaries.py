@@ -12,7 +12,7 @@ import os
 
 from airflow.sdk import DAG
 
-from airflow_provider.operators import PostHogSessionSummariesOperator
+from airflow_provider.operators.session_summaries import PostHogSessionSummariesOperator
 
 OUTPUT_DIR = os.environ.get("POSTHOG_SUMMARIES_DIR", "file:///tmp/posthog-summaries")
 

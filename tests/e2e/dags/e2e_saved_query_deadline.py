@@ -10,7 +10,10 @@ import datetime as dt
 
 from airflow.sdk import DAG
 
-from airflow_provider.operators import PostHogCreateOrUpdateSavedQueryOperator, PostHogRunSavedQueryOperator
+from airflow_provider.operators.saved_queries import (
+    PostHogCreateOrUpdateSavedQueryOperator,
+    PostHogRunSavedQueryOperator,
+)
 
 RUN_TIMEOUT_SECONDS = 8
 

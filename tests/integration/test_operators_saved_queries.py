@@ -34,17 +34,17 @@ from airflow_provider._compat import (
     AirflowSensorTimeout,
     TaskDeferred,
 )
-from airflow_provider.api import PostHogServerError, PostHogValidationError
+from airflow_provider.api.errors import PostHogServerError, PostHogValidationError
 from airflow_provider.hooks.posthog import PostHogHook
-from airflow_provider.operators import (
+from airflow_provider.operators.saved_queries import (
     PostHogCreateOrUpdateSavedQueryOperator,
     PostHogDeleteSavedQueryOperator,
     PostHogMaterializeSavedQueryOperator,
     PostHogRevertSavedQueryMaterializationOperator,
     PostHogRunSavedQueryOperator,
 )
-from airflow_provider.sensors import PostHogSavedQuerySensor
-from airflow_provider.triggers import PostHogSavedQueryRunTrigger
+from airflow_provider.sensors.saved_queries import PostHogSavedQuerySensor
+from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
 
 URL_KEY = "posthog_saved_query_url"
 VIEW = "airflow_operator_test"  # the name of the saved_query fixture's view
@@ -1054,6 +1054,8 @@ def test_without_a_task_state_store_a_retry_asks_posthog_for_a_new_run(
     assert task_states(dag_run) == {"run": "success"}
     assert task_instance(dag_run, "run").try_number == 2
     assert len(run_posts(posthog_conn)) == 2  # as before 0.2 (Airflow 3.1 and 3.2)
+
+
 # Suspended views
 
 

@@ -7,7 +7,7 @@ how many rows it wrote and PostHog's ``last_run_at``.
 The file reads no connection when it is parsed: ``POSTHOG_HOST`` and ``POSTHOG_PROJECT_ID`` name the
 PostHog host and project that the ``posthog_default`` connection points at (default: the emulator of
 the README, ``http://127.0.0.1:8010``, project 1). They must be the connection's, or the asset is
-another one and this DAG never runs: the producer's task log names the asset it announced.
+another one and this DAG never runs: the producer's task log names the asset it emitted.
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ with DAG(
         lookback=dt.timedelta(days=1),
         output_path=OUTPUT_DIR + "/" + OUTPUT_NAME + ".jsonl",
         report_path=OUTPUT_DIR + "/" + OUTPUT_NAME + ".md",
-        # Each file is announced as an event of the default folder's asset (what
+        # Each file is emitted as an event of the default folder's asset (what
         # posthog_summaries_digest.py is scheduled on). With the Variable pointing elsewhere, the event
         # still comes, without the file's details.
         outlets=[storage_folder_asset(DEFAULT_OUTPUT_DIR)],

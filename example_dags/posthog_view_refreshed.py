@@ -6,7 +6,7 @@ asset event per newly completed job; this DAG is scheduled on that asset. The ev
 job id, its status, rows materialized and ``last_run_at``.
 
 Watch a view here or run it from a DAG with outlets, not both: the watcher reports every completed
-job, explicit runs included, so the same refresh would be announced twice.
+job, explicit runs included, so the same refresh would be emitted twice.
 
 ``POSTHOG_WATCH_POLL_INTERVAL`` (seconds, default 60) sets how often the watcher looks.
 
@@ -14,7 +14,7 @@ The file reads no connection when it is parsed: ``POSTHOG_HOST`` and ``POSTHOG_P
 PostHog host and project that the ``posthog_default`` connection points at (default: the emulator of
 the README, ``http://127.0.0.1:8010``, project 1), for the asset's URI. The watcher's trigger reads the
 connection in the triggerer and emits on this asset whatever its URI, so this DAG runs either way; the
-URI is what lineage and the UI show, and what a DAG that runs the view announces.
+URI is what lineage and the UI show, and what a DAG that runs the view emits.
 """
 
 from __future__ import annotations

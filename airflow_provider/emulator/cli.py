@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     url = url_of(sock)
 
-    def announce() -> None:
+    def say_ready() -> None:
         print(f"PostHog emulator ({args.seed} seed) listening on {url}", flush=True)
         print(
             f"project id {emulator.project_id}; keys: {emulator.api_key} (all scopes), "
@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # uvicorn re-raises the Ctrl-C it handled once it has shut down cleanly.
     with contextlib.suppress(KeyboardInterrupt):
-        make_server(emulator, on_ready=announce, log_level=args.log_level).run(sockets=[sock])
+        make_server(emulator, on_ready=say_ready, log_level=args.log_level).run(sockets=[sock])
     print("PostHog emulator stopped", flush=True)
     return 0
 

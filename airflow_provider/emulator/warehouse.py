@@ -313,7 +313,7 @@ def _suspend_if_failing(
     newest :data:`CONSECUTIVE_FAILURES_TO_SUSPEND` jobs since its last resume (``Skipped`` ones left
     out) all failed for reasons of their own, and say so in the failing job's error.
 
-    An "Unknown table" failure is not judged: PostHog reverts such a view's materialization instead
+    An "Unknown table" failure is not counted: PostHog reverts such a view's materialization instead
     (not emulated).
     """
     if is_suspended(saved_query) or "Unknown table" in (job["error"] or ""):

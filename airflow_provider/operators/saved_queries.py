@@ -498,7 +498,7 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         *,
         joined_running_refresh: bool,
     ) -> dict[str, Any]:
-        """Log, announce and return a run that completed, and forget it in the task state store.
+        """Log, emit the asset event of and return a run that completed, and forget it in the task state store.
 
         :param context: the task's context.
         :param saved_query_id: the view that ran.
@@ -507,7 +507,7 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         :param joined_running_refresh: whether the run joined a refresh already running.
         """
         self.log.info(describe_run(saved_query_id, state))
-        rows = self._announce_run(context, saved_query_id, state.status, state.job_id)
+        rows = self._emit_run_event(context, saved_query_id, state.status, state.job_id)
         store = context.get("task_state_store")
         if store is not None:
             store.delete(RUN_STATE_KEY)
@@ -522,7 +522,7 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
             followed_superseding_run=state.superseded,
         )
 
-    def _announce_run(
+    def _emit_run_event(
         self, context: Context, saved_query_id: str, status: str | None, job_id: str | None
     ) -> int | None:
         """Emit the view's event for a completed run: its job, status, rows and ``last_run_at``.

@@ -212,7 +212,7 @@ def job_ids_of(rest: AirflowREST, run: dict[str, Any]) -> list[str]:
     ]
 
 
-def test_the_digest_dag_reads_each_summaries_file_the_producer_announces(
+def test_the_digest_dag_reads_each_summaries_file_the_producer_emits(
     stack: AirflowStack, rest: AirflowREST, emulator: EmulatorClient
 ) -> None:
     rest.set_paused(DIGEST_DAG, False)

@@ -192,7 +192,7 @@ def test_asset_example_dags_are_scheduled_on_what_the_producers_emit(
     watcher = _load("posthog_view_refreshed")
     digest = _load("posthog_summaries_digest")
 
-    # The assets the operators announce: built from the connection they read at run time.
+    # The assets the operators emit: built from the connection they read at run time.
     assert list(consumer.schedule) == [posthog_saved_query_asset("daily_pageviews")]
     assert list(digest.schedule) == [storage_folder_asset(f"file://{tmp_path}")]
     (watched,) = watcher.schedule

@@ -498,7 +498,7 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         *,
         joined_running_refresh: bool,
     ) -> dict[str, Any]:
-        """Log, emit the asset event of and return a run that completed, and forget it in the task state store.
+        """Log a run that completed, emit its asset event, return it and forget it in the task state store.
 
         :param context: the task's context.
         :param saved_query_id: the view that ran.

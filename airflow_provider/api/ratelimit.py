@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from airflow_provider.api import limits
+if TYPE_CHECKING:
+    from airflow_provider.api.request import Throttle
 
 Rates = tuple[tuple[int, float], ...]
 log = logging.getLogger(__name__)
@@ -72,54 +72,31 @@ def testing_time_scale() -> float:
 
 
 def buckets_for(
-    key_fingerprint: str, host: str, project_id: str, path: str, share: float = 1.0
+    throttle: Throttle, key_fingerprint: str, host: str, project_id: str, share: float = 1.0
 ) -> tuple[Bucket, ...]:
-    """Return the throttles PostHog applies to a request path below the project's API prefix.
+    """Return the buckets that count a request under ``throttle`` (the endpoint's declared throttle).
 
-    The path is relative to the prefix, so ``/api/projects/:id/`` and ``/api/environments/:id/`` (the
-    ``api_prefix`` extra, or a redirect from one to the other) count against the same buckets, as
-    PostHog serves both through the same views and throttles.
+    The buckets do not depend on the path prefix, so ``/api/projects/:id/`` and
+    ``/api/environments/:id/`` (the ``api_prefix`` extra, or a redirect from one to the other) count
+    against the same buckets, as PostHog serves both through the same views and throttles.
 
+    :param throttle: the endpoint's throttle (scope, rates, whether per project or per object).
     :param key_fingerprint: identifies the personal API key without revealing it.
     :param host: the PostHog base URL (limits are per deployment).
     :param project_id: the project the request goes to.
-    :param path: the path relative to the project's prefix, e.g. ``warehouse_saved_queries/<id>/run/``.
     :param share: the fraction of each limit this process keeps to (at least one request per period).
     :returns: the buckets, each period lengthened by :data:`ARRIVAL_ALLOWANCE`.
     """
+    key: tuple[str, ...] = (key_fingerprint, host, throttle.scope)
+    if throttle.per_project:
+        key += (project_id,)
+    if throttle.object_id is not None:
+        key += (throttle.object_id,)
     scale = testing_time_scale()
-    return tuple(
-        Bucket(
-            bucket.key,
-            tuple(
-                (max(1, int(limit * share)), period / scale + ARRIVAL_ALLOWANCE)
-                for limit, period in bucket.rates
-            ),
-        )
-        for bucket in _posthog_buckets((key_fingerprint, host), project_id, path)
+    rates = tuple(
+        (max(1, int(limit * share)), period / scale + ARRIVAL_ALLOWANCE) for limit, period in throttle.rates
     )
-
-
-def _posthog_buckets(owner: tuple[str, str], project_id: str, path: str) -> tuple[Bucket, ...]:
-    run = re.match(limits.SAVED_QUERY_RUN_PATH, path)
-    if run:
-        return (Bucket((*owner, "saved_query_run", project_id, run["id"]), limits.SAVED_QUERY_RUN_RATES),)
-    materialization = re.match(limits.MATERIALIZATION_PATH, path)
-    if materialization:
-        return (
-            Bucket(
-                (*owner, "materialization", project_id, materialization["id"]), limits.MATERIALIZATION_RATES
-            ),
-        )
-    if re.match(limits.SUBSCRIPTION_TEST_DELIVERY_PATH, path):
-        return (
-            Bucket(
-                (*owner, "subscription_test_delivery", project_id), limits.SUBSCRIPTION_TEST_DELIVERY_RATES
-            ),
-        )
-    if re.match(limits.CLICKHOUSE_PATH, path):
-        return (Bucket((*owner, "clickhouse"), limits.CLICKHOUSE_RATES),)
-    return (Bucket((*owner, "default"), limits.DEFAULT_RATES),)
+    return (Bucket(key, rates),)
 
 
 class Limiter(Protocol):

@@ -116,7 +116,9 @@ class PostHogHook(BaseHook):
         project_id: ProjectId = None,
     ) -> Any:
         """Call an endpoint this hook does not wrap; a POST is treated as a create (never re-sent
-        after a lost answer).
+        after a lost answer). The call counts against PostHog's default throttle, and its errors get
+        the generic advice: an endpoint with a throttle or advice of its own is declared in
+        ``airflow_provider/api/endpoints.py``.
 
         :param method: HTTP method.
         :param path: path under ``/api/projects/:project_id/`` (or the ``api_prefix`` extra's

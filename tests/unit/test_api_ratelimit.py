@@ -9,12 +9,19 @@ from typing import Any
 
 import pytest
 
+from airflow_provider.api import endpoints
 from airflow_provider.api.ratelimit import ARRIVAL_ALLOWANCE, Bucket, RateLimiter, buckets_for
+from airflow_provider.api.request import ApiCall
 from airflow_provider.emulator import throttle as emulator_throttle
 
 KEY = "fingerprint"
 HOST = "https://us.posthog.com"
 VIEW = "0192f3a0-aaaa-7bbb-8ccc-000000000001"
+
+
+def throttle_buckets(call: ApiCall, key: str = KEY) -> tuple[Bucket, ...]:
+    """The buckets of an endpoint's declared throttle, for one key in project 1."""
+    return buckets_for(call.throttle, key, HOST, "1")
 
 
 class FakeClock:
@@ -25,24 +32,21 @@ class FakeClock:
         return self.now
 
 
-def test_paths_map_to_posthog_throttles_with_windows_kept_longer_by_the_arrival_allowance() -> None:
+def test_endpoints_declare_posthog_throttles_with_windows_kept_longer_by_the_arrival_allowance() -> None:
     slack = ARRIVAL_ALLOWANCE
     assert slack > 0
-    (default,) = buckets_for(KEY, HOST, "1", "subscriptions/")
+    (default,) = throttle_buckets(endpoints.subscriptions({}))
     assert default.rates == ((480, 60.0 + slack), (4800, 3600.0 + slack))
-    (clickhouse,) = buckets_for(KEY, HOST, "1", "session_summaries/create_session_summaries_individually/")
+    (clickhouse,) = throttle_buckets(endpoints.create_session_summaries(["a"], None))
     assert clickhouse.rates == ((240, 60.0 + slack), (1200, 3600.0 + slack))
-    assert buckets_for(KEY, HOST, "1", "sessions/values/")[0] == clickhouse
-    (run,) = buckets_for(KEY, HOST, "1", f"warehouse_saved_queries/{VIEW}/run/")
+    assert throttle_buckets(endpoints.session_property_values("$channel_type"))[0] == clickhouse
+    (run,) = throttle_buckets(endpoints.run_saved_query(VIEW))
     assert run.rates == ((10, 60.0 + slack),)
     assert VIEW in run.key
-    (materialize,) = buckets_for(KEY, HOST, "1", f"warehouse_saved_queries/{VIEW}/materialize/")
+    (materialize,) = throttle_buckets(endpoints.materialize_saved_query(VIEW, None))
     assert materialize.rates == ((5, 3600.0 + slack),)
-    assert (
-        buckets_for(KEY, HOST, "1", f"warehouse_saved_queries/{VIEW}/revert_materialization/")[0]
-        == materialize
-    )
-    assert buckets_for(KEY, HOST, "1", f"warehouse_saved_queries/{VIEW}/")[0] == default
+    assert throttle_buckets(endpoints.revert_saved_query_materialization(VIEW))[0] == materialize
+    assert throttle_buckets(endpoints.saved_query(VIEW))[0] == default
 
 
 def test_requests_under_the_limit_go_at_once() -> None:
@@ -76,9 +80,9 @@ def test_the_hourly_limit_applies_when_the_minute_limit_has_room() -> None:
 
 def test_buckets_of_other_keys_and_views_are_independent() -> None:
     limiter = RateLimiter(clock=FakeClock())
-    view_a = buckets_for(KEY, HOST, "1", f"warehouse_saved_queries/{VIEW}/run/")
-    view_b = buckets_for(KEY, HOST, "1", "warehouse_saved_queries/0192f3a0-aaaa-7bbb-8ccc-000000000002/run/")
-    other_key = buckets_for("other", HOST, "1", f"warehouse_saved_queries/{VIEW}/run/")
+    view_a = throttle_buckets(endpoints.run_saved_query(VIEW))
+    view_b = throttle_buckets(endpoints.run_saved_query("0192f3a0-aaaa-7bbb-8ccc-000000000002"))
+    other_key = throttle_buckets(endpoints.run_saved_query(VIEW), key="other")
     for _ in range(10):
         limiter.reserve(view_a)
     assert limiter.reserve(view_a) == 60.0 + ARRIVAL_ALLOWANCE
@@ -110,8 +114,8 @@ def test_reservations_from_many_threads_never_exceed_the_limit() -> None:
 def test_a_429_holds_its_buckets_for_every_caller_until_retry_after_passes() -> None:
     clock = FakeClock()
     limiter = RateLimiter(clock)
-    (default,) = buckets_for(KEY, HOST, "1", "subscriptions/")
-    (clickhouse,) = buckets_for(KEY, HOST, "1", "sessions/values/")
+    (default,) = throttle_buckets(endpoints.subscriptions({}))
+    (clickhouse,) = throttle_buckets(endpoints.session_property_values("$channel_type"))
     limiter.hold([default], 7.0)
     assert limiter.reserve([default]) == 7.0  # another caller of the refused bucket waits it out
     assert limiter.reserve([clickhouse]) == 0.0  # other throttles are not held
@@ -126,12 +130,12 @@ def test_the_testing_time_scale_shortens_every_window(monkeypatch: Any) -> None:
     from airflow_provider.api.ratelimit import TESTING_TIME_SCALE_VARIABLE
 
     monkeypatch.setenv(TESTING_TIME_SCALE_VARIABLE, "10")
-    (default,) = buckets_for(KEY, HOST, "1", "subscriptions/")
+    (default,) = throttle_buckets(endpoints.subscriptions({}))
     # PostHog's windows scaled; the allowance is for real send delays, so it is not.
     assert default.rates == ((480, 6.0 + ARRIVAL_ALLOWANCE), (4800, 360.0 + ARRIVAL_ALLOWANCE))
     monkeypatch.setenv(TESTING_TIME_SCALE_VARIABLE, "0")
     with pytest.raises(ValueError, match="must be above 0"):
-        buckets_for(KEY, HOST, "1", "subscriptions/")
+        throttle_buckets(endpoints.subscriptions({}))
 
 
 def _refused_by_posthog(buckets: tuple[Bucket, ...], delays: list[float], monkeypatch: Any) -> int:
@@ -157,7 +161,7 @@ def test_requests_sent_up_to_the_arrival_allowance_late_are_never_refused(monkey
     rng = random.Random(14)
     # Three windows' worth of requests, each reaching PostHog up to (not quite) the allowance late.
     delays = [rng.uniform(0.0, ARRIVAL_ALLOWANCE * 0.99) for _ in range(1500)]
-    buckets = buckets_for(KEY, HOST, "1", "subscriptions/")
+    buckets = throttle_buckets(endpoints.subscriptions({}))
     assert _refused_by_posthog(buckets, delays, monkeypatch) == 0
     # The same delays with windows exactly PostHog's: late requests crowd the next window.
     exact = tuple(

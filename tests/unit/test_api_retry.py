@@ -20,6 +20,7 @@ from airflow_provider.api import (
     PostHogServerError,
     PostHogValidationError,
     RetryPolicy,
+    endpoints,
 )
 from airflow_provider.api.exchange import Reserve, Send, Sleep, exchange
 from airflow_provider.api.ratelimit import ARRIVAL_ALLOWANCE, RateLimiter
@@ -334,9 +335,7 @@ def test_exchange_waits_for_the_rate_limiter_before_sending() -> None:
     now = [0.0]
     limiter = RateLimiter(clock=lambda: now[0])
     config = ClientConfig(host="https://us.posthog.com", api_key=KEY, project_id="1")
-    sent = build_request(
-        config, ApiCall("POST", "warehouse_saved_queries/0192f3a0-aaaa-7bbb-8ccc-000000000001/run")
-    )
+    sent = build_request(config, endpoints.run_saved_query("0192f3a0-aaaa-7bbb-8ccc-000000000001"))
     for _ in range(10):
         assert limiter.reserve(sent.rate_buckets) == 0.0
     steps = exchange(sent, POLICY, limiter)

@@ -293,7 +293,7 @@ def subscription(subscription_id: int | str) -> ApiCall:
 
     :param subscription_id: its integer id.
     """
-    return ApiCall("GET", f"subscriptions/{_integer_id(subscription_id, 'subscription_id')}")
+    return ApiCall("GET", _subscription_path(subscription_id))
 
 
 def update_subscription(subscription_id: int | str, fields: Mapping[str, Any]) -> ApiCall:
@@ -304,7 +304,7 @@ def update_subscription(subscription_id: int | str, fields: Mapping[str, Any]) -
     """
     return ApiCall(
         "PATCH",
-        f"subscriptions/{_integer_id(subscription_id, 'subscription_id')}",
+        _subscription_path(subscription_id),
         json=subscription_fields(fields),
     )
 
@@ -325,7 +325,7 @@ def send_subscription_test_delivery(subscription_id: int | str) -> ApiCall:
     """
     return ApiCall(
         "POST",
-        f"subscriptions/{_integer_id(subscription_id, 'subscription_id')}/test-delivery",
+        f"{_subscription_path(subscription_id)}/test-delivery",
         throttle=SUBSCRIPTION_TEST_DELIVERY_THROTTLE,
     )
 
@@ -340,7 +340,7 @@ def subscription_deliveries(subscription_id: int | str, status: str | None) -> A
         require_choice("status", status, limits.SUBSCRIPTION_DELIVERY_STATUSES)
     return ApiCall(
         "GET",
-        f"subscriptions/{_integer_id(subscription_id, 'subscription_id')}/deliveries",
+        f"{_subscription_path(subscription_id)}/deliveries",
         params={"status": status},
         paging=Paging.NEXT_URL,
     )
@@ -523,10 +523,6 @@ def delete_user_interview(interview_id: str) -> ApiCall:
     return ApiCall("DELETE", _user_interview_path(interview_id), advice=_user_interview_advice)
 
 
-def _user_interview_path(interview_id: str) -> str:
-    return f"user_interviews/{_uuid(interview_id, 'interview_id')}"
-
-
 def _user_interview_advice(request: ApiRequest, status: int, detail: str) -> str | None:
     if status not in (403, 404):
         return None
@@ -628,24 +624,24 @@ def hogql_query(query: str | Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def saved_query(query_id: str) -> ApiCall:
+def saved_query(saved_query_id: str) -> ApiCall:
     """One saved query, with its ``status``, ``last_run_at`` and ``latest_error``.
 
-    :param query_id: its UUID.
+    :param saved_query_id: its UUID.
     """
-    return ApiCall("GET", _saved_query_path(query_id))
+    return ApiCall("GET", _saved_query_path(saved_query_id))
 
 
-def update_saved_query(query_id: str, fields: Mapping[str, Any]) -> ApiCall:
+def update_saved_query(saved_query_id: str, fields: Mapping[str, Any]) -> ApiCall:
     """Change fields of a saved query (PATCH); a ``query`` given as text is wrapped as HogQL.
 
-    :param query_id: its UUID.
+    :param saved_query_id: its UUID.
     :param fields: the fields to change.
     """
     body = dict(fields)
     if "query" in body:
         body["query"] = hogql_query(body["query"])
-    return ApiCall("PATCH", _saved_query_path(query_id), json=body, advice=_saved_query_write_advice)
+    return ApiCall("PATCH", _saved_query_path(saved_query_id), json=body, advice=_saved_query_write_advice)
 
 
 def _saved_query_write_advice(request: ApiRequest, status: int, detail: str) -> str | None:
@@ -657,29 +653,30 @@ def _saved_query_write_advice(request: ApiRequest, status: int, detail: str) -> 
     return None
 
 
-def delete_saved_query(query_id: str) -> ApiCall:
+def delete_saved_query(saved_query_id: str) -> ApiCall:
     """Delete a saved query (PostHog soft-deletes it and reverts its materialization).
 
-    :param query_id: its UUID.
+    :param saved_query_id: its UUID.
     """
-    return ApiCall("DELETE", _saved_query_path(query_id))
+    return ApiCall("DELETE", _saved_query_path(saved_query_id))
 
 
-def run_saved_query(query_id: str, full_refresh: bool = False) -> ApiCall:
+def run_saved_query(saved_query_id: str, full_refresh: bool = False) -> ApiCall:
     """Ask for a run now (200, empty body, no run id); not re-sent after a lost answer.
 
-    :param query_id: its UUID.
+    :param saved_query_id: its UUID.
     :param full_refresh: rebuild an incremental view's whole table (PostHog's ``run`` body
         ``{"full_refresh": true}``); sent only when true, as PostHog's default is ``false``.
     """
     if not isinstance(full_refresh, bool):
         invalid("full_refresh", "True or False", full_refresh)
     body = {"full_refresh": True} if full_refresh else None
+    saved_query_id = _saved_query_uuid(saved_query_id)
     return ApiCall(
         "POST",
-        f"{_saved_query_path(query_id)}/run",
+        f"warehouse_saved_queries/{saved_query_id}/run",
         json=body,
-        throttle=SAVED_QUERY_RUN_THROTTLE.of(require_uuid("saved_query_id", query_id)),
+        throttle=SAVED_QUERY_RUN_THROTTLE.of(saved_query_id),
         advice=_saved_query_run_advice,
     )
 
@@ -695,27 +692,28 @@ def _saved_query_run_advice(request: ApiRequest, status: int, detail: str) -> st
     return None
 
 
-def cancel_saved_query(query_id: str) -> ApiCall:
+def cancel_saved_query(saved_query_id: str) -> ApiCall:
     """Cancel a running saved query; PostHog refuses this for personal API keys (403).
 
-    :param query_id: its UUID.
+    :param saved_query_id: its UUID.
     """
-    return ApiCall("POST", f"{_saved_query_path(query_id)}/cancel", idempotent=True)
+    return ApiCall("POST", f"{_saved_query_path(saved_query_id)}/cancel", idempotent=True)
 
 
-def materialize_saved_query(query_id: str, sync_frequency: str | None) -> ApiCall:
+def materialize_saved_query(saved_query_id: str, sync_frequency: str | None) -> ApiCall:
     """Materialize a saved query on a schedule; PostHog starts a first refresh at once.
 
-    :param query_id: its UUID.
+    :param saved_query_id: its UUID.
     :param sync_frequency: see :func:`check_sync_frequency`; ``None`` for PostHog's default, ``24hour``.
     """
     body = None if sync_frequency is None else {"sync_frequency": check_sync_frequency(sync_frequency)}
+    saved_query_id = _saved_query_uuid(saved_query_id)
     return ApiCall(
         "POST",
-        f"{_saved_query_path(query_id)}/materialize",
+        f"warehouse_saved_queries/{saved_query_id}/materialize",
         json=body,
         idempotent=True,
-        throttle=MATERIALIZATION_THROTTLE.of(require_uuid("saved_query_id", query_id)),
+        throttle=MATERIALIZATION_THROTTLE.of(saved_query_id),
     )
 
 
@@ -738,25 +736,26 @@ def check_sync_frequency(value: Any) -> str:
     return require_choice("sync_frequency", value, limits.SYNC_FREQUENCIES)
 
 
-def revert_saved_query_materialization(query_id: str) -> ApiCall:
+def revert_saved_query_materialization(saved_query_id: str) -> ApiCall:
     """Stop materializing a saved query and drop its table.
 
-    :param query_id: its UUID.
+    :param saved_query_id: its UUID.
     """
+    saved_query_id = _saved_query_uuid(saved_query_id)
     return ApiCall(
         "POST",
-        f"{_saved_query_path(query_id)}/revert_materialization",
+        f"warehouse_saved_queries/{saved_query_id}/revert_materialization",
         idempotent=True,
-        throttle=MATERIALIZATION_THROTTLE.of(require_uuid("saved_query_id", query_id)),
+        throttle=MATERIALIZATION_THROTTLE.of(saved_query_id),
     )
 
 
-def saved_query_run_history(query_id: str) -> ApiCall:
+def saved_query_run_history(saved_query_id: str) -> ApiCall:
     """The last (at most 5) runs of a saved query, newest first.
 
-    :param query_id: its UUID.
+    :param saved_query_id: its UUID.
     """
-    return ApiCall("GET", f"{_saved_query_path(query_id)}/run_history")
+    return ApiCall("GET", f"{_saved_query_path(saved_query_id)}/run_history")
 
 
 def data_modeling_jobs(saved_query_id: str | None = None, page_size: int | None = None) -> ApiCall:
@@ -767,11 +766,12 @@ def data_modeling_jobs(saved_query_id: str | None = None, page_size: int | None 
     """
     if page_size is not None:
         require_int("page_size", page_size, minimum=1)
-    query_id = None if saved_query_id is None else _uuid(saved_query_id, "saved_query_id")
+    if saved_query_id is not None:
+        saved_query_id = _saved_query_uuid(saved_query_id)
     return ApiCall(
         "GET",
         "data_modeling_jobs",
-        params={"saved_query_id": query_id, "limit": page_size},
+        params={"saved_query_id": saved_query_id, "limit": page_size},
         paging=Paging.NEXT_URL,
         advice=_data_modeling_jobs_advice,
     )
@@ -792,13 +792,21 @@ def _data_modeling_jobs_advice(request: ApiRequest, status: int, detail: str) ->
     )
 
 
-def _saved_query_path(query_id: str) -> str:
-    return f"warehouse_saved_queries/{_uuid(query_id, 'saved_query_id')}"
+# Each id is checked once, where it enters: in the builder its hook method calls. A checked UUID or
+# integer is safe in a path as it is.
 
 
-def _integer_id(value: int | str, name: str) -> str:
-    return str(require_int(name, value, minimum=0))
+def _saved_query_uuid(saved_query_id: str) -> str:
+    return require_uuid("saved_query_id", saved_query_id)
 
 
-def _uuid(value: str, name: str) -> str:
-    return quote(require_uuid(name, value), safe="")
+def _saved_query_path(saved_query_id: str) -> str:
+    return f"warehouse_saved_queries/{_saved_query_uuid(saved_query_id)}"
+
+
+def _subscription_path(subscription_id: int | str) -> str:
+    return f"subscriptions/{require_int('subscription_id', subscription_id, minimum=0)}"
+
+
+def _user_interview_path(interview_id: str) -> str:
+    return f"user_interviews/{require_uuid('interview_id', interview_id)}"

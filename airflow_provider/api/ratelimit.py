@@ -11,8 +11,6 @@ sharing a key between processes.
 
 from __future__ import annotations
 
-import logging
-import os
 import threading
 import time
 from bisect import bisect_right
@@ -21,10 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from airflow_provider.api.request import Throttle
-
-Rates = tuple[tuple[int, float], ...]
-log = logging.getLogger(__name__)
+    from airflow_provider.api.request import Rates, Throttle
 
 
 @dataclass(frozen=True)
@@ -38,37 +33,30 @@ class Bucket:
     key: tuple[str, ...]
     rates: Rates
 
+    def scaled(self, time_scale: float) -> Bucket:
+        """This bucket with PostHog's part of each window passing ``time_scale`` times faster.
+
+        For tests and benchmarks against an emulator started with ``--time-scale``. The arrival
+        allowance stands for real send delays, so it is not scaled.
+
+        :param time_scale: how many times faster; 1 is PostHog's real time.
+        """
+        if time_scale == 1.0:
+            return self
+        return Bucket(
+            self.key,
+            tuple(
+                (limit, (period - ARRIVAL_ALLOWANCE) / time_scale + ARRIVAL_ALLOWANCE)
+                for limit, period in self.rates
+            ),
+        )
+
 
 #: Seconds a request may reach PostHog later than the slot it was given (event-loop lag in a busy
 #: triggerer, a queue for a pooled connection, the network). Every window is kept this much longer than
 #: PostHog's, so that a request sent late never lands in the same PostHog window as one sent on time a
 #: window later (PostHog would count both and answer 429). Measured in ``docs/benchmarks.md``.
 ARRIVAL_ALLOWANCE = 1.0
-
-#: Testing only: the environment variable that makes the limiter's windows pass faster, to match an
-#: emulator started with ``--time-scale``. Never set it against PostHog: the limits would be exceeded.
-TESTING_TIME_SCALE_VARIABLE = "POSTHOG_PROVIDER_TESTING_TIME_SCALE"
-_warned_time_scale: list[float] = []
-
-
-def testing_time_scale() -> float:
-    """How many times faster the limiter's windows pass (1 unless a test sets the variable above)."""
-    text = os.environ.get(TESTING_TIME_SCALE_VARIABLE)
-    if not text:
-        return 1.0
-    scale = float(text)
-    if scale <= 0:
-        raise ValueError(f"{TESTING_TIME_SCALE_VARIABLE} must be above 0, got {text!r}")
-    if scale not in _warned_time_scale:
-        _warned_time_scale.append(scale)
-        log.warning(
-            "%s=%s: the rate limiter's windows pass %s times faster. This is a testing setting for the "
-            "emulator's --time-scale; against PostHog it would exceed the key's limits.",
-            TESTING_TIME_SCALE_VARIABLE,
-            text,
-            text,
-        )
-    return scale
 
 
 def buckets_for(
@@ -92,9 +80,8 @@ def buckets_for(
         key += (project_id,)
     if throttle.object_id is not None:
         key += (throttle.object_id,)
-    scale = testing_time_scale()
     rates = tuple(
-        (max(1, int(limit * share)), period / scale + ARRIVAL_ALLOWANCE) for limit, period in throttle.rates
+        (max(1, int(limit * share)), period + ARRIVAL_ALLOWANCE) for limit, period in throttle.rates
     )
     return (Bucket(key, rates),)
 
@@ -119,9 +106,15 @@ class RateLimiter:
     """Sliding-window request scheduler shared by every client of a process.
 
     :param clock: monotonic seconds; injectable for tests.
+    :param time_scale: how many times faster PostHog's windows pass (see :meth:`Bucket.scaled`): 1
+        against PostHog; tests against an emulator started with ``--time-scale`` install a limiter
+        with the same number (:func:`install_process_limiter`).
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, time_scale: float = 1.0) -> None:
+        if not time_scale > 0:
+            raise ValueError(f"time_scale must be above 0, got {time_scale!r}")
+        self.time_scale = time_scale
         self._clock = clock
         self._lock = threading.Lock()
         self._history: dict[tuple[str, ...], list[float]] = {}
@@ -132,6 +125,7 @@ class RateLimiter:
 
         :param buckets: the throttles that count this request.
         """
+        buckets = [bucket.scaled(self.time_scale) for bucket in buckets]
         with self._lock:
             now = self._clock()
             send_at = max([now, *(self._held_until.get(bucket.key, now) for bucket in buckets)])
@@ -179,12 +173,6 @@ class RateLimiter:
             for bucket in buckets:
                 self._held_until[bucket.key] = max(until, self._held_until.get(bucket.key, until))
 
-    def clear(self) -> None:
-        """Forget every reservation and hold (each test starts with a whole budget, as the emulator does)."""
-        with self._lock:
-            self._history.clear()
-            self._held_until.clear()
-
 
 def _earliest_slot(history: list[float], rates: Rates, not_before: float) -> float:
     # Slots are handed out in order (never before the last reservation), so the history stays
@@ -197,5 +185,21 @@ def _earliest_slot(history: list[float], rates: Rates, not_before: float) -> flo
     return send_at
 
 
-PROCESS_RATE_LIMITER = RateLimiter()
-"""The limiter every client in this process uses unless given another one."""
+_process_limiter = RateLimiter()
+
+
+def process_limiter() -> RateLimiter:
+    """The limiter every client in this process uses unless given another one (or a store)."""
+    return _process_limiter
+
+
+def install_process_limiter(limiter: RateLimiter) -> None:
+    """Make ``limiter`` the process's limiter, for every client's next request.
+
+    Tests install a fresh one (a whole budget, as the emulator's reset gives), or one with the
+    emulator's ``time_scale``.
+
+    :param limiter: the new process limiter.
+    """
+    global _process_limiter  # noqa: PLW0603 (the one process-wide limiter, replaced as a whole)
+    _process_limiter = limiter

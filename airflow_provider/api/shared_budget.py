@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_provider.api.ratelimit import PROCESS_RATE_LIMITER, Bucket, RateLimiter
+from airflow_provider.api.ratelimit import Bucket, RateLimiter, process_limiter
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +101,13 @@ def _key(bucket: Bucket, kind: str) -> str:
     return f"posthog:{kind}:{digest}"
 
 
-def _arguments(buckets: Sequence[Bucket]) -> tuple[list[str], list[Any]]:
+def _arguments(buckets: Sequence[Bucket], time_scale: float) -> tuple[list[str], list[Any]]:
     keys = [_key(bucket, "rate") for bucket in buckets] + [_key(bucket, "hold") for bucket in buckets]
     argv: list[Any] = [len(buckets), uuid.uuid4().hex]
     for bucket in buckets:
-        argv.append(len(bucket.rates))
-        for limit, period in bucket.rates:
+        rates = bucket.scaled(time_scale).rates
+        argv.append(len(rates))
+        for limit, period in rates:
             argv.extend((limit, period))
     return keys, argv
 
@@ -127,15 +128,16 @@ class StoreRateLimiter:
     """The deployment-wide limiter of one store URL (one per URL per process: :func:`store_limiter`).
 
     :param url: ``redis://``, ``rediss://`` or ``unix://`` URL of the store.
-    :param fallback: the limiter used while the store cannot be reached.
+    :param fallback: the limiter used while the store cannot be reached (the process's by default);
+        the store keeps to the same windows (its ``time_scale``).
     """
 
-    def __init__(self, url: str, fallback: RateLimiter = PROCESS_RATE_LIMITER) -> None:
+    def __init__(self, url: str, fallback: RateLimiter | None = None) -> None:
         import redis
         import redis.asyncio
 
         self.url = url
-        self.fallback = fallback
+        self.fallback = fallback or process_limiter()
         options: dict[str, Any] = {"socket_timeout": STORE_TIMEOUT, "socket_connect_timeout": STORE_TIMEOUT}
         self._sync: Any = redis.Redis.from_url(url, **options)
         self._async_clients: dict[int, Any] = {}
@@ -151,7 +153,7 @@ class StoreRateLimiter:
         """
         if self._store_down():
             return self.fallback.reserve(buckets)
-        keys, argv = _arguments(buckets)
+        keys, argv = _arguments(buckets, self.fallback.time_scale)
         try:
             answer = self._sync.eval(_RESERVE, len(keys), *keys, *argv)
         except self._errors as error:
@@ -167,7 +169,7 @@ class StoreRateLimiter:
         """
         if self._store_down():
             return self.fallback.reserve(buckets)
-        keys, argv = _arguments(buckets)
+        keys, argv = _arguments(buckets, self.fallback.time_scale)
         try:
             answer = await self._async_client().eval(_RESERVE, len(keys), *keys, *argv)
         except self._errors as error:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,6 +18,9 @@ from airflow_provider.api.ratelimit import ARRIVAL_ALLOWANCE, Bucket, RateLimite
 from airflow_provider.api.request import ApiCall
 from airflow_provider.emulator import throttle as emulator_throttle
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+E2E_DIR = REPO_ROOT / "tests" / "e2e"
+TIME_SCALE_VARIABLE = "POSTHOG_PROVIDER_TESTING_TIME_SCALE"  # tests/e2e/e2e_time_scale.py
 KEY = "fingerprint"
 HOST = "https://us.posthog.com"
 VIEW = "0192f3a0-aaaa-7bbb-8ccc-000000000001"
@@ -126,16 +133,44 @@ def test_a_429_holds_its_buckets_for_every_caller_until_retry_after_passes() -> 
     assert limiter.reserve([default]) == 2.0
 
 
-def test_the_testing_time_scale_shortens_every_window(monkeypatch: Any) -> None:
-    from airflow_provider.api.ratelimit import TESTING_TIME_SCALE_VARIABLE
-
-    monkeypatch.setenv(TESTING_TIME_SCALE_VARIABLE, "10")
+def test_a_limiter_with_a_time_scale_shortens_posthogs_part_of_every_window() -> None:
     (default,) = throttle_buckets(endpoints.subscriptions({}))
     # PostHog's windows scaled; the allowance is for real send delays, so it is not.
-    assert default.rates == ((480, 6.0 + ARRIVAL_ALLOWANCE), (4800, 360.0 + ARRIVAL_ALLOWANCE))
-    monkeypatch.setenv(TESTING_TIME_SCALE_VARIABLE, "0")
+    assert default.scaled(10).rates == ((480, 6.0 + ARRIVAL_ALLOWANCE), (4800, 360.0 + ARRIVAL_ALLOWANCE))
+    limiter = RateLimiter(FakeClock(), time_scale=10)
+    assert max(limiter.reserve([default]) for _ in range(480)) == 0.0
+    assert limiter.reserve([default]) == 6.0 + ARRIVAL_ALLOWANCE
     with pytest.raises(ValueError, match="must be above 0"):
-        throttle_buckets(endpoints.subscriptions({}))
+        RateLimiter(time_scale=0)
+
+
+def test_processes_the_e2e_stack_starts_install_the_time_scale_their_environment_names() -> None:
+    """``tests/e2e/sitecustomize.py`` runs in every process with ``tests/e2e`` on its path (the e2e
+    stack's Airflow processes); a process without the variable keeps PostHog's real windows."""
+    child = (
+        "from airflow_provider.api.ratelimit import Bucket, process_limiter\n"
+        "limiter = process_limiter()\n"
+        "bucket = Bucket(('k',), ((480, 60.0 + 1.0),))\n"
+        "waits = [limiter.reserve([bucket]) for _ in range(481)]\n"
+        "print(limiter.time_scale, max(waits[:480]), waits[480])\n"
+    )
+    path = os.pathsep.join([str(E2E_DIR), str(REPO_ROOT)])
+
+    def run(time_scale: str | None) -> list[float]:
+        env = {name: value for name, value in os.environ.items() if name != TIME_SCALE_VARIABLE}
+        env["PYTHONPATH"] = path
+        if time_scale is not None:
+            env[TIME_SCALE_VARIABLE] = time_scale
+        done = subprocess.run(
+            [sys.executable, "-c", child], env=env, capture_output=True, text=True, check=True
+        )
+        return [float(word) for word in done.stdout.split()]
+
+    scale, first, scaled_wait = run("10")
+    assert (scale, first) == (10.0, 0.0)
+    assert 6.0 < scaled_wait <= 6.0 + ARRIVAL_ALLOWANCE  # a 60 s window passes in 6 s (+ the allowance)
+    scale, _, real_wait = run(None)
+    assert scale == 1.0 and real_wait > 60.0
 
 
 def _refused_by_posthog(buckets: tuple[Bucket, ...], delays: list[float], monkeypatch: Any) -> int:

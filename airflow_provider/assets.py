@@ -31,7 +31,7 @@ from urllib.parse import SplitResult, quote, unquote, urlsplit
 
 from airflow.sdk import Asset, ObjectStoragePath
 
-from airflow_provider.api.config import normalise_host, validate_project_id
+from airflow_provider.api.config import normalize_host, validate_project_id
 from airflow_provider.api.errors import PostHogConfigError
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def uri_host(host: str | None, port: int | None = None) -> str:
     :param port: the connection's port, when the host carries none.
     :raises PostHogConfigError: for a host that is not an http(s) URL.
     """
-    parts = urlsplit(normalise_host(host, port=port, allow_insecure_http=True))
+    parts = urlsplit(normalize_host(host, port=port, allow_insecure_http=True))
     hostname = (parts.hostname or "").lower()
     if parts.port is not None and parts.port != _DEFAULT_PORTS[parts.scheme]:
         return f"{hostname}:{parts.port}"

@@ -16,7 +16,7 @@ from typing import Any
 from airflow_provider.api.async_transport import AiohttpTransport
 from airflow_provider.api.config import ClientConfig
 from airflow_provider.api.errors import PostHogConfigError
-from airflow_provider.api.exchange import Exchange, Hold, Reserve, Send, exchange
+from airflow_provider.api.exchange import Exchange, Pause, Reserve, Send, exchange
 from airflow_provider.api.pagination import PageWalk, page_items
 from airflow_provider.api.ratelimit import Limiter, process_limiter
 from airflow_provider.api.request import ApiCall, build_request
@@ -92,8 +92,8 @@ class PostHogClient(_ClientBase):
                     action = steps.send(self.transport.send(action.request))
                 elif isinstance(action, Reserve):
                     action = steps.send(action.limiter.reserve(action.buckets))
-                elif isinstance(action, Hold):
-                    action.limiter.hold(action.buckets, action.seconds)
+                elif isinstance(action, Pause):
+                    action.limiter.pause(action.buckets, action.seconds)
                     action = steps.send(None)
                 else:
                     self._sleep(action.seconds)
@@ -162,8 +162,8 @@ class AsyncPostHogClient(_ClientBase):
                     action = steps.send(await self.transport.send(action.request))
                 elif isinstance(action, Reserve):
                     action = steps.send(await action.limiter.areserve(action.buckets))
-                elif isinstance(action, Hold):
-                    await action.limiter.ahold(action.buckets, action.seconds)
+                elif isinstance(action, Pause):
+                    await action.limiter.apause(action.buckets, action.seconds)
                     action = steps.send(None)
                 else:
                     await asyncio.sleep(action.seconds)

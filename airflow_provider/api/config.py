@@ -98,7 +98,7 @@ class ClientConfig:
         allow_http = parse_bool(extra.get("allow_insecure_http"), "extra 'allow_insecure_http'", False)
         raw_project = project_id if project_id is not None else extra.get("project_id")
         return cls(
-            host=normalise_host(host, port=port, allow_insecure_http=allow_http),
+            host=normalize_host(host, port=port, allow_insecure_http=allow_http),
             api_key=api_key,
             project_id=None if raw_project in (None, "") else validate_project_id(raw_project, "project_id"),
             api_prefix=parse_api_prefix(extra.get("api_prefix")),
@@ -149,7 +149,7 @@ def parse_api_prefix(value: object) -> str:
     return str(text)
 
 
-def normalise_host(host: str | None, *, port: int | None = None, allow_insecure_http: bool = False) -> str:
+def normalize_host(host: str | None, *, port: int | None = None, allow_insecure_http: bool = False) -> str:
     """Return ``scheme://host[:port][/prefix]`` without trailing slash; https unless loopback or allowed.
 
     :param host: the connection's host; a bare name gets ``https://``; empty means US Cloud.

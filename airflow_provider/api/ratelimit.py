@@ -4,8 +4,8 @@ PostHog counts requests per personal API key in sliding windows (``docs/posthog-
 numbers live in :mod:`airflow_provider.api.limits`. The limiter hands out send times: a caller asks
 for a slot, gets the seconds to wait, and sleeps that long (``time.sleep`` on a worker,
 ``asyncio.sleep`` in the triggerer). Reservations are made under a short lock and never block, so
-one limiter serves threads and event loops alike. A 429 with ``Retry-After`` holds its buckets for every
-caller of the process (:meth:`RateLimiter.hold`). It is per process: see ``docs/connection.md`` for
+one limiter serves threads and event loops alike. A 429 with ``Retry-After`` pauses its buckets for every
+caller of the process (:meth:`RateLimiter.pause`). It is per process: see ``docs/connection.md`` for
 sharing a key between processes.
 """
 
@@ -95,11 +95,11 @@ class Limiter(Protocol):
     async def areserve(self, buckets: Sequence[Bucket]) -> float:
         """:meth:`reserve` for the triggerer's event loop."""
 
-    def hold(self, buckets: Sequence[Bucket], seconds: float) -> None:
+    def pause(self, buckets: Sequence[Bucket], seconds: float) -> None:
         """Send nothing in ``buckets`` for ``seconds`` (PostHog answered 429 with ``Retry-After``)."""
 
-    async def ahold(self, buckets: Sequence[Bucket], seconds: float) -> None:
-        """:meth:`hold` for the triggerer's event loop."""
+    async def apause(self, buckets: Sequence[Bucket], seconds: float) -> None:
+        """:meth:`pause` for the triggerer's event loop."""
 
 
 class RateLimiter:
@@ -118,7 +118,7 @@ class RateLimiter:
         self._clock = clock
         self._lock = threading.Lock()
         self._history: dict[tuple[str, ...], list[float]] = {}
-        self._held_until: dict[tuple[str, ...], float] = {}
+        self._paused_until: dict[tuple[str, ...], float] = {}
 
     def reserve(self, buckets: Sequence[Bucket]) -> float:
         """Reserve the earliest send time all ``buckets`` allow; return the seconds to wait for it.
@@ -128,7 +128,7 @@ class RateLimiter:
         buckets = [bucket.scaled(self.time_scale) for bucket in buckets]
         with self._lock:
             now = self._clock()
-            send_at = max([now, *(self._held_until.get(bucket.key, now) for bucket in buckets)])
+            send_at = max([now, *(self._paused_until.get(bucket.key, now) for bucket in buckets)])
             moved = True
             while moved:
                 moved = False
@@ -151,15 +151,15 @@ class RateLimiter:
         """
         return self.reserve(buckets)
 
-    async def ahold(self, buckets: Sequence[Bucket], seconds: float) -> None:
-        """:meth:`hold`, which never blocks.
+    async def apause(self, buckets: Sequence[Bucket], seconds: float) -> None:
+        """:meth:`pause`, which never blocks.
 
         :param buckets: the throttles of the refused request.
         :param seconds: PostHog's ``Retry-After``.
         """
-        self.hold(buckets, seconds)
+        self.pause(buckets, seconds)
 
-    def hold(self, buckets: Sequence[Bucket], seconds: float) -> None:
+    def pause(self, buckets: Sequence[Bucket], seconds: float) -> None:
         """Send nothing in ``buckets`` for ``seconds``: PostHog answered 429 with ``Retry-After``.
 
         Every caller of the process that reserves a slot in these buckets waits until then, instead of
@@ -171,7 +171,7 @@ class RateLimiter:
         with self._lock:
             until = self._clock() + seconds
             for bucket in buckets:
-                self._held_until[bucket.key] = max(until, self._held_until.get(bucket.key, until))
+                self._paused_until[bucket.key] = max(until, self._paused_until.get(bucket.key, until))
 
 
 def _earliest_slot(history: list[float], rates: Rates, not_before: float) -> float:

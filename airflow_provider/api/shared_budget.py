@@ -5,7 +5,7 @@ Every process that names the same store in its connection (extra ``rate_limit_st
 from one sliding-window history per PostHog throttle, with the same buckets as the process limiter
 (:mod:`airflow_provider.api.ratelimit`). A slot is reserved by one server-side script, so reading the
 history and booking the slot cannot race between processes; the store's clock is the only clock. A
-429's ``Retry-After`` holds the bucket in the store, for every process.
+429's ``Retry-After`` pauses the bucket in the store, for every process.
 
 If the store cannot be reached, the process falls back to its own limiter, says so once in the log,
 and tries the store again after :data:`RETRY_STORE_AFTER` seconds.
@@ -31,7 +31,7 @@ RETRY_STORE_AFTER = 30.0
 #: Seconds to connect to, and hear from, the store before falling back.
 STORE_TIMEOUT = 2.0
 
-# KEYS: the buckets' histories, then their hold keys. ARGV: bucket count, a unique member suffix, then
+# KEYS: the buckets' histories, then their pause keys. ARGV: bucket count, a unique member suffix, then
 # per bucket its number of rates and (limit, period) pairs. Returns the seconds to wait, as text (a Lua
 # number would come back truncated to an integer).
 _RESERVE = """
@@ -80,8 +80,8 @@ end
 return string.format('%.6f', send_at - now)
 """
 
-# KEYS: hold keys. ARGV: seconds. Never shortens a longer hold.
-_HOLD = """
+# KEYS: pause keys. ARGV: seconds. Never shortens a longer pause.
+_PAUSE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local held_until = now + tonumber(ARGV[1])
@@ -96,13 +96,18 @@ return 1
 """
 
 
+#: The store's name for a bucket's pause (``posthog:hold:*``): kept from earlier versions, so processes
+#: of both versions sharing a store during an upgrade see each other's pauses.
+_PAUSED = "hold"
+
+
 def _key(bucket: Bucket, kind: str) -> str:
     digest = hashlib.sha256("\x1f".join(bucket.key).encode()).hexdigest()[:32]
     return f"posthog:{kind}:{digest}"
 
 
 def _arguments(buckets: Sequence[Bucket], time_scale: float) -> tuple[list[str], list[Any]]:
-    keys = [_key(bucket, "rate") for bucket in buckets] + [_key(bucket, "hold") for bucket in buckets]
+    keys = [_key(bucket, "rate") for bucket in buckets] + [_key(bucket, _PAUSED) for bucket in buckets]
     argv: list[Any] = [len(buckets), uuid.uuid4().hex]
     for bucket in buckets:
         rates = bucket.scaled(time_scale).rates
@@ -178,33 +183,33 @@ class StoreRateLimiter:
         self._note_up()
         return float(answer)
 
-    def hold(self, buckets: Sequence[Bucket], seconds: float) -> None:
-        """Hold ``buckets`` for every process for ``seconds`` (and in this process's own limiter).
+    def pause(self, buckets: Sequence[Bucket], seconds: float) -> None:
+        """Pause ``buckets`` for every process for ``seconds`` (and in this process's own limiter).
 
         :param buckets: the throttles of the refused request.
         :param seconds: PostHog's ``Retry-After``.
         """
-        self.fallback.hold(buckets, seconds)
+        self.fallback.pause(buckets, seconds)
         if self._store_down():
             return
-        keys = [_key(bucket, "hold") for bucket in buckets]
+        keys = [_key(bucket, _PAUSED) for bucket in buckets]
         try:
-            self._sync.eval(_HOLD, len(keys), *keys, str(seconds))
+            self._sync.eval(_PAUSE, len(keys), *keys, str(seconds))
         except self._errors as error:
             self._note_down(error)
 
-    async def ahold(self, buckets: Sequence[Bucket], seconds: float) -> None:
-        """:meth:`hold` without blocking the event loop.
+    async def apause(self, buckets: Sequence[Bucket], seconds: float) -> None:
+        """:meth:`pause` without blocking the event loop.
 
         :param buckets: the throttles of the refused request.
         :param seconds: PostHog's ``Retry-After``.
         """
-        self.fallback.hold(buckets, seconds)
+        self.fallback.pause(buckets, seconds)
         if self._store_down():
             return
-        keys = [_key(bucket, "hold") for bucket in buckets]
+        keys = [_key(bucket, _PAUSED) for bucket in buckets]
         try:
-            await self._async_client().eval(_HOLD, len(keys), *keys, str(seconds))
+            await self._async_client().eval(_PAUSE, len(keys), *keys, str(seconds))
         except self._errors as error:
             self._note_down(error)
 

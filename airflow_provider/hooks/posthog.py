@@ -176,7 +176,7 @@ class PostHogHook(BaseHook):
     ) -> dict[str, dict[str, Any]]:
         """Summarise sessions in batches; return one entry per unique id, in input order.
 
-        A session PostHog could not summarise keeps an entry ``{"error", "error_message"}``. The
+        A session PostHog could not summarize keeps an entry ``{"error", "error_message"}``. The
         summaries POST is re-sent after a 504 or a timeout: PostHog caches finished summaries.
 
         :param session_ids: session ids; duplicates are sent once.
@@ -195,12 +195,12 @@ class PostHogHook(BaseHook):
             "max_concurrency", max_concurrency, minimum=1, maximum=MAX_SUMMARY_CONCURRENCY
         )
         if not ids:
-            self.log.info("No sessions to summarise.")
+            self.log.info("No sessions to summarize.")
             return {}
         client = self.get_conn()
         results: dict[str, dict[str, Any]] = {}
 
-        def summarise(batch: list[str]) -> dict[str, dict[str, Any]]:
+        def summarize(batch: list[str]) -> dict[str, dict[str, Any]]:
             answer = client.call(endpoints.create_session_summaries(batch, focus_area), project_id)
             if not isinstance(answer, dict):
                 raise PostHogServerError(
@@ -225,33 +225,33 @@ class PostHogHook(BaseHook):
 
         if max_concurrency == 1 or len(batches) == 1:
             for batch in batches:
-                record(summarise(batch))
+                record(summarize(batch))
         else:
-            self._summarise_concurrently(batches, summarise, record, max_concurrency)
+            self._summarize_concurrently(batches, summarize, record, max_concurrency)
         return {session_id: results[session_id] for session_id in ids}
 
-    def _summarise_concurrently(
+    def _summarize_concurrently(
         self,
         batches: list[list[str]],
-        summarise: Callable[[list[str]], dict[str, dict[str, Any]]],
+        summarize: Callable[[list[str]], dict[str, dict[str, Any]]],
         record: Callable[[dict[str, dict[str, Any]]], None],
         max_concurrency: int,
     ) -> None:
-        """Run ``summarise`` on up to ``max_concurrency`` batches at once; ``record`` each result here.
+        """Run ``summarize`` on up to ``max_concurrency`` batches at once; ``record`` each result here.
 
         After a batch fails no new batch is started, but the batches already in flight are awaited and
         every one that succeeded is recorded (so its summaries are kept, not paid for again on a retry);
         then the first failure is raised.
 
         :param batches: the batches, sent in this order.
-        :param summarise: sends one batch (runs in a worker thread).
+        :param summarize: sends one batch (runs in a worker thread).
         :param record: takes one finished batch's results (runs in the calling thread).
         :param max_concurrency: batches in flight at once.
         """
         waiting = iter(batches)
         failure: BaseException | None = None
         with ThreadPoolExecutor(max_concurrency, thread_name_prefix="posthog-summaries") as pool:
-            in_flight = {pool.submit(summarise, batch) for batch in islice(waiting, max_concurrency)}
+            in_flight = {pool.submit(summarize, batch) for batch in islice(waiting, max_concurrency)}
             while in_flight:
                 finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in finished:
@@ -269,7 +269,7 @@ class PostHogHook(BaseHook):
                     else:
                         self.log.error("Another session summaries batch failed too: %s", error)
                 if failure is None:
-                    in_flight |= {pool.submit(summarise, batch) for batch in islice(waiting, len(finished))}
+                    in_flight |= {pool.submit(summarize, batch) for batch in islice(waiting, len(finished))}
         if failure is not None:
             raise failure
 

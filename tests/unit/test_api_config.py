@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from airflow_provider.api import ClientConfig, PostHogClient, PostHogConfigError
-from airflow_provider.api.config import normalise_host
+from airflow_provider.api.config import normalize_host
 from airflow_provider.api.endpoints import project
 from airflow_provider.api.request import USER_AGENT, build_request
 
@@ -29,13 +29,13 @@ KEY = "phx_demo_all_scopes"
     ],
 )
 def test_host_is_normalised(host: str | None, port: int | None, expected: str) -> None:
-    assert normalise_host(host, port=port) == expected
+    assert normalize_host(host, port=port) == expected
 
 
 def test_plain_http_to_a_remote_host_is_refused_unless_allowed() -> None:
     with pytest.raises(PostHogConfigError, match=r"'host'.*allow_insecure_http"):
-        normalise_host("http://posthog.internal")
-    assert normalise_host("http://posthog.internal", allow_insecure_http=True) == "http://posthog.internal"
+        normalize_host("http://posthog.internal")
+    assert normalize_host("http://posthog.internal", allow_insecure_http=True) == "http://posthog.internal"
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,7 @@ def test_plain_http_to_a_remote_host_is_refused_unless_allowed() -> None:
 )
 def test_host_that_is_not_a_plain_base_url_is_refused(host: str) -> None:
     with pytest.raises(PostHogConfigError, match="'host'"):
-        normalise_host(host)
+        normalize_host(host)
 
 
 @pytest.mark.parametrize(

@@ -118,18 +118,18 @@ def test_reservations_from_many_threads_never_exceed_the_limit() -> None:
     assert sorted(waits) == [0.0] * 10 + [60.0] * 10 + [120.0] * 10 + [180.0] * 10
 
 
-def test_a_429_holds_its_buckets_for_every_caller_until_retry_after_passes() -> None:
+def test_a_429_pauses_its_buckets_for_every_caller_until_retry_after_passes() -> None:
     clock = FakeClock()
     limiter = RateLimiter(clock)
     (default,) = throttle_buckets(endpoints.subscriptions({}))
     (clickhouse,) = throttle_buckets(endpoints.session_property_values("$channel_type"))
-    limiter.hold([default], 7.0)
+    limiter.pause([default], 7.0)
     assert limiter.reserve([default]) == 7.0  # another caller of the refused bucket waits it out
     assert limiter.reserve([clickhouse]) == 0.0  # other throttles are not held
     clock.now += 7.0
     assert limiter.reserve([default]) == 0.0  # waits only as long as PostHog said (the slot is booked)
-    limiter.hold([default], 2.0)
-    limiter.hold([default], 1.0)  # a shorter hold never shortens a longer one
+    limiter.pause([default], 2.0)
+    limiter.pause([default], 1.0)  # a shorter pause never shortens a longer one
     assert limiter.reserve([default]) == 2.0
 
 

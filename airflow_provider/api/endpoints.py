@@ -607,6 +607,48 @@ def create_saved_query(name: str, query: str | Mapping[str, Any], fields: Mappin
     )
 
 
+#: §7.5: ``check_incremental`` has PostHog's throttle ``CheckIncrementalThrottle`` instead of the
+#: default: 120/minute per key.
+CHECK_INCREMENTAL_THROTTLE = Throttle("check_incremental", ((120, 60.0),))
+#: §7.5: the longest query it parses (PostHog's ``CHECK_INCREMENTAL_MAX_QUERY_LENGTH``, 64 KiB), and
+#: the longest lookback (``MAX_LOOKBACK_SECONDS``, 30 days).
+MAX_CHECK_INCREMENTAL_QUERY_LENGTH = 64 * 1024
+MAX_LOOKBACK_SECONDS = 30 * 24 * 3600
+
+
+def check_incremental_eligibility(
+    query: str,
+    incremental_key: str | None = None,
+    unique_key: Iterable[str] | None = None,
+    lookback_seconds: int | None = None,
+) -> ApiCall:
+    """PostHog's ``check_incremental``: a POST that only parses the query, so safe to re-send.
+
+    :param query: HogQL text (PostHog takes text here, not a query object).
+    :param incremental_key: the column to check as the incremental key.
+    :param unique_key: the columns to check as the unique key.
+    :param lookback_seconds: 0 to 30 days.
+    """
+    body: dict[str, Any] = {
+        "query": require_text("query", query, max_length=MAX_CHECK_INCREMENTAL_QUERY_LENGTH)
+    }
+    if incremental_key is not None:
+        body["incremental_key"] = require_text("incremental_key", incremental_key)
+    if unique_key is not None:
+        body["unique_key"] = require_str_list("unique_key", unique_key)
+    if lookback_seconds is not None:
+        body["lookback_seconds"] = require_int(
+            "lookback_seconds", lookback_seconds, minimum=0, maximum=MAX_LOOKBACK_SECONDS
+        )
+    return ApiCall(
+        "POST",
+        "warehouse_saved_queries/check_incremental",
+        json=body,
+        idempotent=True,
+        throttle=CHECK_INCREMENTAL_THROTTLE,
+    )
+
+
 def hogql_query(query: str | Mapping[str, Any]) -> dict[str, Any]:
     """The query object PostHog stores: HogQL text is wrapped as a ``HogQLQuery``.
 

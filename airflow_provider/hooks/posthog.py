@@ -561,6 +561,31 @@ class PostHogHook(BaseHook):
         call = endpoints.create_saved_query(name, query, fields)
         return self.get_conn().call(call, project_id)
 
+    def check_incremental_eligibility(
+        self,
+        query: str,
+        incremental_key: str | None = None,
+        unique_key: Iterable[str] | None = None,
+        lookback_seconds: int | None = None,
+        project_id: ProjectId = None,
+    ) -> dict[str, Any]:
+        """Ask PostHog whether a view of ``query`` can be materialized incrementally; nothing is saved.
+
+        A check before creating or changing an incremental view (``create_saved_query(...,
+        incremental={...})``). Without ``incremental_key`` and ``unique_key`` PostHog only lists the
+        columns that could serve; with them it checks that choice too. The answer: ``eligible``,
+        ``key_candidates``, ``unique_key_candidates``, ``key_candidate_types``, ``blockers`` and
+        ``warnings`` (PostHog's sentences). Scope ``warehouse_view:read``; 120 a minute per key.
+
+        :param query: HogQL text, at most 64 KiB.
+        :param incremental_key: the column whose advancing value marks new rows.
+        :param unique_key: the columns that identify a row.
+        :param lookback_seconds: how far before the last run's high point to re-read, 0 to 30 days.
+        :param project_id: overrides the hook's project.
+        """
+        call = endpoints.check_incremental_eligibility(query, incremental_key, unique_key, lookback_seconds)
+        return self.get_conn().call(call, project_id)
+
     def get_saved_query(self, saved_query_id: str, project_id: ProjectId = None) -> dict[str, Any]:
         """One saved query with ``status``, ``last_run_at``, ``latest_error``.
 

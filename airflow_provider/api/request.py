@@ -14,7 +14,7 @@ import enum
 import json
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -104,6 +104,7 @@ class ApiCall:
 
     method: str
     path: str
+    _: KW_ONLY
     params: Mapping[str, Any] | None = None
     json: Any = None
     form: FormFields | None = None
@@ -158,6 +159,7 @@ class ApiRequest:
     path: str
     params: tuple[tuple[str, str], ...]
     headers: Mapping[str, str]
+    _: KW_ONLY
     json: Any = None
     form: FormFields | None = None
     files: Files | None = None

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider.api.arguments import require_timestamp
-from airflow_provider.api.ratelimit import TESTING_TIME_SCALE_VARIABLE
+from airflow_provider.api.ratelimit import RateLimiter, install_process_limiter
 from airflow_provider.emulator import EmulatorClient
 from airflow_provider.hooks.posthog import PostHogAsyncHook, PostHogHook
 from airflow_provider.saved_query_runs.io import aread_run_state, start_run
@@ -190,7 +190,7 @@ def main() -> None:
     parser.add_argument("--json-out", help="also write the results to this file")
     args = parser.parse_args()
     # The provider's limiter keeps to the emulator's scaled windows (a testing setting, docs/emulator.md).
-    os.environ[TESTING_TIME_SCALE_VARIABLE] = str(args.time_scale)
+    install_process_limiter(RateLimiter(time_scale=args.time_scale))
     server: subprocess.Popen[bytes] | None = None
     if args.emulator_url:
         emulator = EmulatorClient(args.emulator_url)

@@ -61,10 +61,9 @@ from e2e_stack import (  # noqa: E402
     base_environment,
     celery_settings,
 )
+from e2e_time_scale import TIME_SCALE_VARIABLE  # noqa: E402
 from helpers import wait_until  # noqa: E402
 from services import PostgresServer, RedisServer  # noqa: E402
-
-from airflow_provider.api.ratelimit import TESTING_TIME_SCALE_VARIABLE  # noqa: E402
 
 WORKERS = ("worker-a", "worker-b")
 SUMMARIES_DAG = "posthog_session_summaries"
@@ -242,7 +241,8 @@ def main() -> None:
             workers=WORKERS,
             settings={
                 **celery_settings(postgres.url, redis_server.url),
-                TESTING_TIME_SCALE_VARIABLE: str(args.time_scale),
+                # Read by tests/e2e/sitecustomize.py in every Airflow process of the stack.
+                TIME_SCALE_VARIABLE: str(args.time_scale),
             },
             emulator_args=("--time-scale", str(args.time_scale)),
         )

@@ -59,12 +59,12 @@ def emulator_server() -> Iterator[Any]:
 def emulator(emulator_server: Any) -> Iterator[Any]:
     """The shared emulator, reset to its seed (state, faults, request log, config) for this test.
 
-    The process's client-side rate limiter forgets earlier tests' requests too, as the emulator's
-    throttle does: each test starts with a whole budget.
+    The process gets a fresh client-side rate limiter too, as the emulator's throttle forgets earlier
+    tests' requests: each test starts with a whole budget.
     """
-    from airflow_provider.api.ratelimit import PROCESS_RATE_LIMITER
+    from airflow_provider.api.ratelimit import RateLimiter, install_process_limiter
 
-    PROCESS_RATE_LIMITER.clear()
+    install_process_limiter(RateLimiter())
     emulator_server.reset()
     yield emulator_server
     emulator_server.reset()

@@ -16,9 +16,9 @@ from typing import Any
 from airflow_provider.api.async_transport import AiohttpTransport
 from airflow_provider.api.config import ClientConfig
 from airflow_provider.api.errors import PostHogConfigError
-from airflow_provider.api.exchange import Exchange, Hold, Reserve, Send, exchange
+from airflow_provider.api.exchange import Exchange, Pause, Reserve, Send, exchange
 from airflow_provider.api.pagination import PageWalk, page_items
-from airflow_provider.api.ratelimit import PROCESS_RATE_LIMITER, Limiter
+from airflow_provider.api.ratelimit import Limiter, process_limiter
 from airflow_provider.api.request import ApiCall, build_request
 from airflow_provider.api.retry import RetryPolicy
 from airflow_provider.api.sync_transport import RequestsTransport
@@ -28,10 +28,18 @@ class _ClientBase:
     def __init__(self, config: ClientConfig, policy: RetryPolicy | None, limiter: Limiter | None) -> None:
         self.config = config
         self.policy = policy or RetryPolicy(max_retries=config.max_retries)
-        self.limiter = (limiter or _default_limiter(config)) if config.rate_limit else None
+        self._limiter = limiter
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(host={self.config.host!r}, project_id={self.config.project_id!r})"
+
+    @property
+    def limiter(self) -> Limiter | None:
+        """The limiter of the next request: the one given, else the store's or the process's (looked
+        up per request, so a limiter installed later applies); none if ``rate_limit`` is off."""
+        if not self.config.rate_limit:
+            return None
+        return self._limiter or _default_limiter(self.config)
 
     def _exchange(self, call: ApiCall, project_id: str | int | None) -> Exchange:
         return exchange(build_request(self.config, call, project_id), self.policy, self.limiter)
@@ -43,7 +51,7 @@ def _default_limiter(config: ClientConfig) -> Limiter:
         from airflow_provider.api.shared_budget import store_limiter
 
         return store_limiter(config.rate_limit_store)
-    return PROCESS_RATE_LIMITER
+    return process_limiter()
 
 
 class PostHogClient(_ClientBase):
@@ -84,8 +92,8 @@ class PostHogClient(_ClientBase):
                     action = steps.send(self.transport.send(action.request))
                 elif isinstance(action, Reserve):
                     action = steps.send(action.limiter.reserve(action.buckets))
-                elif isinstance(action, Hold):
-                    action.limiter.hold(action.buckets, action.seconds)
+                elif isinstance(action, Pause):
+                    action.limiter.pause(action.buckets, action.seconds)
                     action = steps.send(None)
                 else:
                     self._sleep(action.seconds)
@@ -154,8 +162,8 @@ class AsyncPostHogClient(_ClientBase):
                     action = steps.send(await self.transport.send(action.request))
                 elif isinstance(action, Reserve):
                     action = steps.send(await action.limiter.areserve(action.buckets))
-                elif isinstance(action, Hold):
-                    await action.limiter.ahold(action.buckets, action.seconds)
+                elif isinstance(action, Pause):
+                    await action.limiter.apause(action.buckets, action.seconds)
                     action = steps.send(None)
                 else:
                     await asyncio.sleep(action.seconds)

@@ -1,6 +1,6 @@
 """One request from first send to final result, as a generator that does no I/O (sans-I/O).
 
-:func:`exchange` yields :class:`Send`, :class:`Sleep`, :class:`Reserve` and :class:`Hold` actions and
+:func:`exchange` yields :class:`Send`, :class:`Sleep`, :class:`Reserve` and :class:`Pause` actions and
 receives what each produced. The sync client runs it with a ``requests`` transport, ``time.sleep`` and
 the limiter's blocking calls, the async client with aiohttp, ``asyncio.sleep`` and the limiter's
 awaitable ones (a shared store is reached over the network): both take the same decisions because the
@@ -59,15 +59,15 @@ class Reserve:
 
 
 @dataclass(frozen=True)
-class Hold:
-    """Action: hold ``buckets`` for ``seconds`` in ``limiter`` (PostHog answered 429); send back ``None``."""
+class Pause:
+    """Action: pause ``buckets`` for ``seconds`` in ``limiter`` (PostHog answered 429); send back ``None``."""
 
     limiter: Limiter
     buckets: tuple[Bucket, ...]
     seconds: float
 
 
-Action = Send | Sleep | Reserve | Hold
+Action = Send | Sleep | Reserve | Pause
 Exchange = Generator[Action, Outcome | float | None, Any]
 
 
@@ -117,9 +117,9 @@ def exchange(request: ApiRequest, policy: RetryPolicy, limiter: Limiter | None) 
                 request = redirected
                 continue
         result, outcome = _decode(outcome, request)
-        hold = _throttled_for(outcome, request, limiter)
-        if limiter is not None and hold is not None:
-            yield Hold(limiter, request.rate_buckets, hold)
+        pause = _throttled_for(outcome, request, limiter)
+        if limiter is not None and pause is not None:
+            yield Pause(limiter, request.rate_buckets, pause)
         wait = policy.decide(request, outcome, retries, waited, resent_after_lost_answer=answer_lost)
         if wait is None:
             return result
@@ -145,7 +145,7 @@ def _warn_if_deprecated(request: ApiRequest, response: RawResponse) -> None:
 
 
 def _throttled_for(outcome: Outcome, request: ApiRequest, limiter: Limiter | None) -> float | None:
-    """Seconds every caller of the request's buckets must hold back: a 429's ``Retry-After``."""
+    """Seconds every caller of the request's buckets must pause for: a 429's ``Retry-After``."""
     if limiter is None or not request.rate_buckets:
         return None
     if not isinstance(outcome, RawResponse) or outcome.status != 429:

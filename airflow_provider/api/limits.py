@@ -6,10 +6,12 @@ PostHog's code and docs) it comes from. Change them here only when PostHog chang
 
 from __future__ import annotations
 
-# §5 Rate limits: (requests, period in seconds) pairs that all apply to one bucket.
+# §5 Rate limits: (requests, period in seconds) pairs that all apply to one bucket. Which endpoint
+# counts against which is declared with the endpoint (`api/endpoints.py`, its `throttle`).
 # Default for every viewset ("burst" 480/minute + "sustained" 4800/hour), per personal API key.
 DEFAULT_RATES: tuple[tuple[int, float], ...] = ((480, 60.0), (4800, 3600.0))
 # ClickHouse-backed endpoints (sessions/*, session_summaries/*, recordings): 240/minute + 1200/hour.
+# The stored summaries (single_session_summaries/, §7.7) set no throttle of their own: the defaults.
 CLICKHOUSE_RATES: tuple[tuple[int, float], ...] = ((240, 60.0), (1200, 3600.0))
 # Saved-query `run`: only 10/minute, per (project, saved query); replaces the defaults.
 SAVED_QUERY_RUN_RATES: tuple[tuple[int, float], ...] = ((10, 60.0),)
@@ -18,15 +20,6 @@ MATERIALIZATION_RATES: tuple[tuple[int, float], ...] = ((5, 3600.0),)
 # Subscription test delivery: only 10/minute per team (project), whatever the key or subscription;
 # replaces the defaults (`SubscriptionTestDeliveryThrottle`).
 SUBSCRIPTION_TEST_DELIVERY_RATES: tuple[tuple[int, float], ...] = ((10, 60.0),)
-
-# §5: which paths (relative to /api/projects/:id/ or /api/environments/:id/, so either prefix) use
-# which throttle. Patterns are kept as text (compiled and cached by `re` on first use) so importing
-# this module stays cheap.
-# The stored summaries (single_session_summaries/, §7.7) set no throttle of their own: the defaults.
-CLICKHOUSE_PATH = r"^(sessions|session_summaries|session_recordings)/"
-SAVED_QUERY_RUN_PATH = r"^warehouse_saved_queries/(?P<id>[^/]+)/run/?$"
-MATERIALIZATION_PATH = r"^warehouse_saved_queries/(?P<id>[^/]+)/(materialize|revert_materialization)/?$"
-SUBSCRIPTION_TEST_DELIVERY_PATH = r"^subscriptions/[^/]+/test-delivery/?$"
 
 # §7.1: session_ids takes 1..300 ids a request; focus_area at most 500 characters.
 MAX_SUMMARY_BATCH = 300

@@ -4,27 +4,22 @@ PostHog counts requests per personal API key in sliding windows (``docs/posthog-
 numbers live in :mod:`airflow_provider.api.limits`. The limiter hands out send times: a caller asks
 for a slot, gets the seconds to wait, and sleeps that long (``time.sleep`` on a worker,
 ``asyncio.sleep`` in the triggerer). Reservations are made under a short lock and never block, so
-one limiter serves threads and event loops alike. A 429 with ``Retry-After`` holds its buckets for every
-caller of the process (:meth:`RateLimiter.hold`). It is per process: see ``docs/connection.md`` for
+one limiter serves threads and event loops alike. A 429 with ``Retry-After`` pauses its buckets for every
+caller of the process (:meth:`RateLimiter.pause`). It is per process: see ``docs/connection.md`` for
 sharing a key between processes.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import re
 import threading
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from airflow_provider.api import limits
-
-Rates = tuple[tuple[int, float], ...]
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from airflow_provider.api.request import Rates, Throttle
 
 
 @dataclass(frozen=True)
@@ -38,6 +33,24 @@ class Bucket:
     key: tuple[str, ...]
     rates: Rates
 
+    def scaled(self, time_scale: float) -> Bucket:
+        """This bucket with PostHog's part of each window passing ``time_scale`` times faster.
+
+        For tests and benchmarks against an emulator started with ``--time-scale``. The arrival
+        allowance stands for real send delays, so it is not scaled.
+
+        :param time_scale: how many times faster; 1 is PostHog's real time.
+        """
+        if time_scale == 1.0:
+            return self
+        return Bucket(
+            self.key,
+            tuple(
+                (limit, (period - ARRIVAL_ALLOWANCE) / time_scale + ARRIVAL_ALLOWANCE)
+                for limit, period in self.rates
+            ),
+        )
+
 
 #: Seconds a request may reach PostHog later than the slot it was given (event-loop lag in a busy
 #: triggerer, a queue for a pooled connection, the network). Every window is kept this much longer than
@@ -45,81 +58,32 @@ class Bucket:
 #: window later (PostHog would count both and answer 429). Measured in ``docs/benchmarks.md``.
 ARRIVAL_ALLOWANCE = 1.0
 
-#: Testing only: the environment variable that makes the limiter's windows pass faster, to match an
-#: emulator started with ``--time-scale``. Never set it against PostHog: the limits would be exceeded.
-TESTING_TIME_SCALE_VARIABLE = "POSTHOG_PROVIDER_TESTING_TIME_SCALE"
-_warned_time_scale: list[float] = []
-
-
-def testing_time_scale() -> float:
-    """How many times faster the limiter's windows pass (1 unless a test sets the variable above)."""
-    text = os.environ.get(TESTING_TIME_SCALE_VARIABLE)
-    if not text:
-        return 1.0
-    scale = float(text)
-    if scale <= 0:
-        raise ValueError(f"{TESTING_TIME_SCALE_VARIABLE} must be above 0, got {text!r}")
-    if scale not in _warned_time_scale:
-        _warned_time_scale.append(scale)
-        log.warning(
-            "%s=%s: the rate limiter's windows pass %s times faster. This is a testing setting for the "
-            "emulator's --time-scale; against PostHog it would exceed the key's limits.",
-            TESTING_TIME_SCALE_VARIABLE,
-            text,
-            text,
-        )
-    return scale
-
 
 def buckets_for(
-    key_fingerprint: str, host: str, project_id: str, path: str, share: float = 1.0
+    throttle: Throttle, key_fingerprint: str, host: str, project_id: str, share: float = 1.0
 ) -> tuple[Bucket, ...]:
-    """Return the throttles PostHog applies to a request path below the project's API prefix.
+    """Return the buckets that count a request under ``throttle`` (the endpoint's declared throttle).
 
-    The path is relative to the prefix, so ``/api/projects/:id/`` and ``/api/environments/:id/`` (the
-    ``api_prefix`` extra, or a redirect from one to the other) count against the same buckets, as
-    PostHog serves both through the same views and throttles.
+    The buckets do not depend on the path prefix, so ``/api/projects/:id/`` and
+    ``/api/environments/:id/`` (the ``api_prefix`` extra, or a redirect from one to the other) count
+    against the same buckets, as PostHog serves both through the same views and throttles.
 
+    :param throttle: the endpoint's throttle (scope, rates, whether per project or per object).
     :param key_fingerprint: identifies the personal API key without revealing it.
     :param host: the PostHog base URL (limits are per deployment).
     :param project_id: the project the request goes to.
-    :param path: the path relative to the project's prefix, e.g. ``warehouse_saved_queries/<id>/run/``.
     :param share: the fraction of each limit this process keeps to (at least one request per period).
     :returns: the buckets, each period lengthened by :data:`ARRIVAL_ALLOWANCE`.
     """
-    scale = testing_time_scale()
-    return tuple(
-        Bucket(
-            bucket.key,
-            tuple(
-                (max(1, int(limit * share)), period / scale + ARRIVAL_ALLOWANCE)
-                for limit, period in bucket.rates
-            ),
-        )
-        for bucket in _posthog_buckets((key_fingerprint, host), project_id, path)
+    key: tuple[str, ...] = (key_fingerprint, host, throttle.scope)
+    if throttle.per_project:
+        key += (project_id,)
+    if throttle.object_id is not None:
+        key += (throttle.object_id,)
+    rates = tuple(
+        (max(1, int(limit * share)), period + ARRIVAL_ALLOWANCE) for limit, period in throttle.rates
     )
-
-
-def _posthog_buckets(owner: tuple[str, str], project_id: str, path: str) -> tuple[Bucket, ...]:
-    run = re.match(limits.SAVED_QUERY_RUN_PATH, path)
-    if run:
-        return (Bucket((*owner, "saved_query_run", project_id, run["id"]), limits.SAVED_QUERY_RUN_RATES),)
-    materialization = re.match(limits.MATERIALIZATION_PATH, path)
-    if materialization:
-        return (
-            Bucket(
-                (*owner, "materialization", project_id, materialization["id"]), limits.MATERIALIZATION_RATES
-            ),
-        )
-    if re.match(limits.SUBSCRIPTION_TEST_DELIVERY_PATH, path):
-        return (
-            Bucket(
-                (*owner, "subscription_test_delivery", project_id), limits.SUBSCRIPTION_TEST_DELIVERY_RATES
-            ),
-        )
-    if re.match(limits.CLICKHOUSE_PATH, path):
-        return (Bucket((*owner, "clickhouse"), limits.CLICKHOUSE_RATES),)
-    return (Bucket((*owner, "default"), limits.DEFAULT_RATES),)
+    return (Bucket(key, rates),)
 
 
 class Limiter(Protocol):
@@ -131,33 +95,40 @@ class Limiter(Protocol):
     async def areserve(self, buckets: Sequence[Bucket]) -> float:
         """:meth:`reserve` for the triggerer's event loop."""
 
-    def hold(self, buckets: Sequence[Bucket], seconds: float) -> None:
+    def pause(self, buckets: Sequence[Bucket], seconds: float) -> None:
         """Send nothing in ``buckets`` for ``seconds`` (PostHog answered 429 with ``Retry-After``)."""
 
-    async def ahold(self, buckets: Sequence[Bucket], seconds: float) -> None:
-        """:meth:`hold` for the triggerer's event loop."""
+    async def apause(self, buckets: Sequence[Bucket], seconds: float) -> None:
+        """:meth:`pause` for the triggerer's event loop."""
 
 
 class RateLimiter:
     """Sliding-window request scheduler shared by every client of a process.
 
     :param clock: monotonic seconds; injectable for tests.
+    :param time_scale: how many times faster PostHog's windows pass (see :meth:`Bucket.scaled`): 1
+        against PostHog; tests against an emulator started with ``--time-scale`` install a limiter
+        with the same number (:func:`install_process_limiter`).
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, time_scale: float = 1.0) -> None:
+        if not time_scale > 0:
+            raise ValueError(f"time_scale must be above 0, got {time_scale!r}")
+        self.time_scale = time_scale
         self._clock = clock
         self._lock = threading.Lock()
         self._history: dict[tuple[str, ...], list[float]] = {}
-        self._held_until: dict[tuple[str, ...], float] = {}
+        self._paused_until: dict[tuple[str, ...], float] = {}
 
     def reserve(self, buckets: Sequence[Bucket]) -> float:
         """Reserve the earliest send time all ``buckets`` allow; return the seconds to wait for it.
 
         :param buckets: the throttles that count this request.
         """
+        buckets = [bucket.scaled(self.time_scale) for bucket in buckets]
         with self._lock:
             now = self._clock()
-            send_at = max([now, *(self._held_until.get(bucket.key, now) for bucket in buckets)])
+            send_at = max([now, *(self._paused_until.get(bucket.key, now) for bucket in buckets)])
             moved = True
             while moved:
                 moved = False
@@ -180,15 +151,15 @@ class RateLimiter:
         """
         return self.reserve(buckets)
 
-    async def ahold(self, buckets: Sequence[Bucket], seconds: float) -> None:
-        """:meth:`hold`, which never blocks.
+    async def apause(self, buckets: Sequence[Bucket], seconds: float) -> None:
+        """:meth:`pause`, which never blocks.
 
         :param buckets: the throttles of the refused request.
         :param seconds: PostHog's ``Retry-After``.
         """
-        self.hold(buckets, seconds)
+        self.pause(buckets, seconds)
 
-    def hold(self, buckets: Sequence[Bucket], seconds: float) -> None:
+    def pause(self, buckets: Sequence[Bucket], seconds: float) -> None:
         """Send nothing in ``buckets`` for ``seconds``: PostHog answered 429 with ``Retry-After``.
 
         Every caller of the process that reserves a slot in these buckets waits until then, instead of
@@ -200,13 +171,7 @@ class RateLimiter:
         with self._lock:
             until = self._clock() + seconds
             for bucket in buckets:
-                self._held_until[bucket.key] = max(until, self._held_until.get(bucket.key, until))
-
-    def clear(self) -> None:
-        """Forget every reservation and hold (each test starts with a whole budget, as the emulator does)."""
-        with self._lock:
-            self._history.clear()
-            self._held_until.clear()
+                self._paused_until[bucket.key] = max(until, self._paused_until.get(bucket.key, until))
 
 
 def _earliest_slot(history: list[float], rates: Rates, not_before: float) -> float:
@@ -220,5 +185,21 @@ def _earliest_slot(history: list[float], rates: Rates, not_before: float) -> flo
     return send_at
 
 
-PROCESS_RATE_LIMITER = RateLimiter()
-"""The limiter every client in this process uses unless given another one."""
+_process_limiter = RateLimiter()
+
+
+def process_limiter() -> RateLimiter:
+    """The limiter every client in this process uses unless given another one (or a store)."""
+    return _process_limiter
+
+
+def install_process_limiter(limiter: RateLimiter) -> None:
+    """Make ``limiter`` the process's limiter, for every client's next request.
+
+    Tests install a fresh one (a whole budget, as the emulator's reset gives), or one with the
+    emulator's ``time_scale``.
+
+    :param limiter: the new process limiter.
+    """
+    global _process_limiter  # noqa: PLW0603 (the one process-wide limiter, replaced as a whole)
+    _process_limiter = limiter

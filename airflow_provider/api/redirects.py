@@ -16,6 +16,7 @@ whose address belongs in the connection instead.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
@@ -65,22 +66,13 @@ def follow_redirect(request: ApiRequest, response: RawResponse, hops: int) -> Ap
     parts = urlsplit(target)
     url = parts._replace(query="", fragment="").geturl()
     base = request.url[: len(request.url) - len(request.path)]
-    return ApiRequest(
-        request.method,
-        url,
-        url[len(base) :] if url.startswith(base) else parts.path,
-        tuple(parse_qsl(parts.query, keep_blank_values=True)),
-        # Kept with the key only because the origin is the same (checked above).
-        request.headers,
-        json=request.json,
-        form=request.form,
-        files=request.files,
-        connect_timeout=request.connect_timeout,
-        read_timeout=request.read_timeout,
-        verify=request.verify,
-        idempotent=request.idempotent,
-        # Same throttles: PostHog's redirect keeps the path below the project, and so its bucket.
-        rate_buckets=request.rate_buckets,
+    # Same headers (with the key) only because the origin is the same (checked above); same throttles
+    # and advice: PostHog's redirect keeps the path below the project, and so its endpoint.
+    return replace(
+        request,
+        url=url,
+        path=url[len(base) :] if url.startswith(base) else parts.path,
+        params=tuple(parse_qsl(parts.query, keep_blank_values=True)),
     )
 
 

@@ -1,7 +1,8 @@
 """Describing a request: what an endpoint call needs, and the HTTP request one client sends for it. No I/O.
 
 An :class:`ApiCall` says what an endpoint needs (method, path under the project, body, paging,
-whether a re-send is safe), independent of host, key and project; :func:`build_request` turns it
+whether a re-send is safe, the PostHog :class:`Throttle` it counts against, advice on its own error
+answers), independent of host, key and project; :func:`build_request` turns it
 into the :class:`ApiRequest` of one configured client (URL, headers, encoded query, timeouts, rate
 buckets), which a transport sends as it is. :func:`encode_params` is the one encoding of values
 into PostHog's query strings.
@@ -12,11 +13,13 @@ from __future__ import annotations
 import enum
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import KW_ONLY, dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_provider import __version__
+from airflow_provider.api import limits
 from airflow_provider.api.errors import PostHogConfigError
 
 if TYPE_CHECKING:
@@ -42,11 +45,44 @@ class Paging(enum.Enum):
     """``offset`` advanced by the items received while ``has_next`` is true (session recordings)."""
 
 
-class ApiCall:
-    """One PostHog endpoint call, independent of host, key and project. Treat it as immutable.
+Rates = tuple[tuple[int, float], ...]
+#: Endpoint-specific advice for an error answer: (the request, its status, PostHog's detail) → the
+#: advice, or ``None`` to leave the answer to the generic advice of :mod:`airflow_provider.api.response`.
+Advice = Callable[["ApiRequest", int, str], "str | None"]
 
-    A plain class rather than a dataclass: this module loads whenever a DAG file imports the hook,
-    and generating a dataclass costs about a millisecond at import.
+
+@dataclass(frozen=True)
+class Throttle:
+    """A PostHog throttle an endpoint counts against (``docs/posthog-api.md`` §5).
+
+    Every throttle is counted per personal API key and host; some also per project, or per object.
+
+    :param scope: the throttle's name, e.g. ``default`` or ``saved_query_run``.
+    :param rates: ``(requests, seconds)`` pairs that all apply (from :mod:`airflow_provider.api.limits`).
+    :param per_project: counted separately for each project.
+    :param object_id: counted separately for this object (a saved query's id); see :meth:`of`.
+    """
+
+    scope: str
+    rates: Rates
+    per_project: bool = False
+    object_id: str | None = None
+
+    def of(self, object_id: str) -> Throttle:
+        """This throttle counted for one object only (PostHog keys it by project and object).
+
+        :param object_id: the object's id, e.g. the saved query's UUID.
+        """
+        return replace(self, per_project=True, object_id=object_id)
+
+
+#: PostHog's default for every viewset ("burst" + "sustained"), per key.
+DEFAULT_THROTTLE = Throttle("default", limits.DEFAULT_RATES)
+
+
+@dataclass(frozen=True, repr=False)
+class ApiCall:
+    """One PostHog endpoint call, independent of host, key and project: its whole declaration.
 
     :param method: HTTP method.
     :param path: path under the project's API prefix, ``/api/projects/:id/`` by default (see ``root``).
@@ -62,45 +98,23 @@ class ApiCall:
         for ``/api/projects/:id/<path>`` whatever the connection says (the project object itself,
         which every PostHog version serves there).
     :param paging: how the endpoint pages, for lists.
+    :param throttle: the PostHog throttle the endpoint counts against.
+    :param advice: what to do about this endpoint's own error answers (see :data:`Advice`).
     """
 
-    __slots__ = (
-        "files",
-        "form",
-        "idempotent",
-        "json",
-        "method",
-        "paging",
-        "params",
-        "path",
-        "read_timeout",
-        "root",
-    )
-
-    def __init__(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        form: FormFields | None = None,
-        files: Files | None = None,
-        idempotent: bool | None = None,
-        read_timeout: float | None = None,
-        root: Literal["environments", "projects"] | None = None,
-        paging: Paging | None = None,
-    ) -> None:
-        self.method = method
-        self.path = path
-        self.params = params
-        self.json = json
-        self.form = form
-        self.files = files
-        self.idempotent = idempotent
-        self.read_timeout = read_timeout
-        self.root = root
-        self.paging = paging
+    method: str
+    path: str
+    _: KW_ONLY
+    params: Mapping[str, Any] | None = None
+    json: Any = None
+    form: FormFields | None = None
+    files: Files | None = None
+    idempotent: bool | None = None
+    read_timeout: float | None = None
+    root: Literal["environments", "projects"] | None = None
+    paging: Paging | None = None
+    throttle: Throttle = DEFAULT_THROTTLE
+    advice: Advice | None = None
 
     def __repr__(self) -> str:
         return f"ApiCall({self.method} {self.path!r}, params={self.params!r})"
@@ -115,25 +129,14 @@ class ApiCall:
 
         :param params: the new query parameters.
         """
-        return ApiCall(
-            self.method,
-            self.path,
-            params=params,
-            json=self.json,
-            form=self.form,
-            files=self.files,
-            idempotent=self.idempotent,
-            read_timeout=self.read_timeout,
-            root=self.root,
-            paging=self.paging,
-        )
+        return replace(self, params=params)
 
 
+@dataclass(frozen=True, repr=False)
 class ApiRequest:
-    """An HTTP request ready for a transport: everything decided, nothing sent. Treat it as immutable.
+    """An HTTP request ready for a transport: everything decided, nothing sent.
 
-    A plain class for the same reason as :class:`ApiCall`; its ``repr`` leaves out the headers (they
-    hold the key) and the files.
+    Its ``repr`` leaves out the headers (they hold the key) and the files.
 
     :param method: HTTP method.
     :param url: absolute URL without query.
@@ -147,55 +150,25 @@ class ApiRequest:
     :param read_timeout: read timeout in seconds.
     :param verify: TLS verification flag or CA bundle path.
     :param idempotent: may be re-sent after a lost answer.
-    :param rate_buckets: the PostHog throttles this request counts against.
+    :param rate_buckets: the PostHog throttles this request counts against, for the rate limiter.
+    :param advice: the endpoint's own advice on error answers, for the error reader.
     """
 
-    __slots__ = (
-        "connect_timeout",
-        "files",
-        "form",
-        "headers",
-        "idempotent",
-        "json",
-        "method",
-        "params",
-        "path",
-        "rate_buckets",
-        "read_timeout",
-        "url",
-        "verify",
-    )
-
-    def __init__(
-        self,
-        method: str,
-        url: str,
-        path: str,
-        params: tuple[tuple[str, str], ...],
-        headers: Mapping[str, str],
-        *,
-        json: Any = None,
-        form: FormFields | None = None,
-        files: Files | None = None,
-        connect_timeout: float = 10.0,
-        read_timeout: float = 30.0,
-        verify: bool | str = True,
-        idempotent: bool = True,
-        rate_buckets: tuple[Bucket, ...] = (),
-    ) -> None:
-        self.method = method
-        self.url = url
-        self.path = path
-        self.params = params
-        self.headers = headers
-        self.json = json
-        self.form = form
-        self.files = files
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self.verify = verify
-        self.idempotent = idempotent
-        self.rate_buckets = rate_buckets
+    method: str
+    url: str
+    path: str
+    params: tuple[tuple[str, str], ...]
+    headers: Mapping[str, str]
+    _: KW_ONLY
+    json: Any = None
+    form: FormFields | None = None
+    files: Files | None = None
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    verify: bool | str = True
+    idempotent: bool = True
+    rate_buckets: tuple[Bucket, ...] = ()
+    advice: Advice | None = None
 
     def __repr__(self) -> str:
         return f"ApiRequest({self.method} {self.url!r}, params={self.params!r})"
@@ -218,7 +191,7 @@ def build_request(config: ClientConfig, call: ApiCall, project_id: str | int | N
     # A shared store holds the key's whole budget for every process; without one, this process's share.
     share = 1.0 if config.rate_limit_store else config.rate_limit_share
     buckets = (
-        buckets_for(config.key_fingerprint, config.host, project, relative, share)
+        buckets_for(call.throttle, config.key_fingerprint, config.host, project, share)
         if config.rate_limit
         else ()
     )
@@ -236,6 +209,7 @@ def build_request(config: ClientConfig, call: ApiCall, project_id: str | int | N
         verify=config.verify,
         idempotent=call.is_idempotent,
         rate_buckets=buckets,
+        advice=call.advice,
     )
 
 

@@ -209,49 +209,6 @@ def _advice(
             f"made in (US: {US_HOST}, EU: {EU_HOST}): check that the connection's host matches the key's "
             "region, and that its password is a current personal API key (phx_...), not a project key."
         )
-    if status in (403, 404) and _is_user_interviews(request):
-        base = _permission_advice(detail) if status == 403 else "The object or the endpoint does not exist."
-        return (
-            f"{base} User interviews may not be enabled for this project (PostHog ships them behind the "
-            "feature flag 'user-interviews', and answers 403 without it), or this PostHog no longer has "
-            "them (PostHog is taking the product out). Current PostHog needs the scope "
-            "'user_interview:read'/'user_interview:write' (older versions named it "
-            "'user_interview_DO_NOT_USE', which no key can hold)."
-        )
-    if status == 402:
-        return (
-            "PostHog refused this because of the organisation's plan or quota (billing), not because of the "
-            "request: retrying will not help. Check Billing in PostHog, or raise the limit of this feature."
-        )
-    if status == 403 and _is_data_modeling_jobs(request) and not _names_scope_or_project(detail):
-        return (
-            "This PostHog closes data-modeling jobs to personal API keys (older versions do: the "
-            "endpoint answers that it does not support personal API key access), and the provider "
-            "follows a saved query's runs through those jobs, so runs cannot be started and followed "
-            "with this key. Upgrade PostHog to a version that opens 'data_modeling_jobs' to keys with "
-            "the scope 'warehouse_view:read' (PostHog Cloud does), or point the connection at a "
-            "PostHog where it is open."
-        )
-    if status == 403:
-        return _permission_advice(detail)
-    if status == 404:
-        if "project not found" in detail.lower():
-            return (
-                "Check the project_id (PostHog → Project settings → Project ID) and that the key's user "
-                "belongs to that project."
-            )
-        if request.path.startswith("/api/projects/") and "/session_summaries/" in request.path:
-            return (
-                "PostHog versions of mid-2026 and older serve session summaries only under "
-                "/api/environments/: on such a self-hosted PostHog, set the connection extra 'api_prefix' "
-                "to 'environments'."
-            )
-        return "The object does not exist in this project (or was deleted): check the id and the project_id."
-    if status == 405:
-        soft_delete = ' For objects PostHog soft-deletes, PATCH {"deleted": true} instead.'
-        return f"PostHog does not allow {request.method} on this endpoint." + (
-            soft_delete if request.method == "DELETE" else ""
-        )
     if status == 429:
         wait = f"; it asked to wait {retry_after:g} s" if retry_after is not None else ""
         return (
@@ -262,16 +219,28 @@ def _advice(
         return "PostHog, or a proxy in front of it, failed: retry later; if it persists see https://status.posthog.com."
     if 300 <= status < 400:
         return _redirect_advice(request, response)
-    if "modified by someone else" in detail.lower():
+    # What the endpoint's declaration knows about its own refusals comes before the generic advice.
+    specific = request.advice(request, status, detail) if request.advice is not None else None
+    if specific:
+        return specific
+    if status == 402:
         return (
-            "Someone changed the saved query after it was read, so PostHog kept their version and did not "
-            "apply this write. Read the view again and decide before writing."
+            "PostHog refused this because of the organisation's plan or quota (billing), not because of the "
+            "request: retrying will not help. Check Billing in PostHog, or raise the limit of this feature."
         )
-    if _is_saved_query_run(request):
-        return (
-            "PostHog refused to run this saved query. When it says the view is not fully set up, finish "
-            "it in PostHog (a query that saves without errors; materialize it if PostHog asks), then run "
-            "it again: retrying as it is will not help."
+    if status == 403:
+        return permission_advice(detail)
+    if status == 404:
+        if is_project_not_found(detail):
+            return (
+                "Check the project_id (PostHog → Project settings → Project ID) and that the key's user "
+                "belongs to that project."
+            )
+        return "The object does not exist in this project (or was deleted): check the id and the project_id."
+    if status == 405:
+        soft_delete = ' For objects PostHog soft-deletes, PATCH {"deleted": true} instead.'
+        return f"PostHog does not allow {request.method} on this endpoint." + (
+            soft_delete if request.method == "DELETE" else ""
         )
     if attr:
         return f"Fix the field '{attr}' of the request."
@@ -317,29 +286,28 @@ def _redirect_advice(request: ApiRequest, response: RawResponse) -> str:
     return f"PostHog moved this address to {parts.path}. {why} Set the connection's host to {base}."
 
 
-def _is_saved_query_run(request: ApiRequest) -> bool:
-    return (
-        request.method == "POST"
-        and request.path.endswith("/run/")
-        and "/warehouse_saved_queries/" in request.path
-    )
+def names_scope_or_project(detail: str) -> bool:
+    """Whether a 403 says which scope or project is missing: advice about the key, not the version.
 
-
-def _is_data_modeling_jobs(request: ApiRequest) -> bool:
-    return "/data_modeling_jobs" in request.path
-
-
-def _names_scope_or_project(detail: str) -> bool:
-    """Whether a 403 says which scope or project is missing: advice about the key, not the version."""
+    :param detail: PostHog's ``detail``.
+    """
     lowered = detail.lower()
     return bool(_MISSING_SCOPE.search(detail)) or ("access to the" in lowered and "project" in lowered)
 
 
-def _is_user_interviews(request: ApiRequest) -> bool:
-    return "/user_interviews/" in request.path
+def is_project_not_found(detail: str) -> bool:
+    """Whether a 404 is about the project rather than the object asked for.
+
+    :param detail: PostHog's ``detail``.
+    """
+    return "project not found" in detail.lower()
 
 
-def _permission_advice(detail: str) -> str:
+def permission_advice(detail: str) -> str:
+    """What to do about a 403: the scope to add, or the project access to allow.
+
+    :param detail: PostHog's ``detail``.
+    """
     scope = _MISSING_SCOPE.search(detail)
     lowered = detail.lower()
     if scope:

@@ -5,7 +5,7 @@ Every process that names the same store in its connection (extra ``rate_limit_st
 from one sliding-window history per PostHog throttle, with the same buckets as the process limiter
 (:mod:`airflow_provider.api.ratelimit`). A slot is reserved by one server-side script, so reading the
 history and booking the slot cannot race between processes; the store's clock is the only clock. A
-429's ``Retry-After`` holds the bucket in the store, for every process.
+429's ``Retry-After`` pauses the bucket in the store, for every process.
 
 If the store cannot be reached, the process falls back to its own limiter, says so once in the log,
 and tries the store again after :data:`RETRY_STORE_AFTER` seconds.
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from airflow_provider.api.ratelimit import PROCESS_RATE_LIMITER, Bucket, RateLimiter
+from airflow_provider.api.ratelimit import Bucket, RateLimiter, process_limiter
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ RETRY_STORE_AFTER = 30.0
 #: Seconds to connect to, and hear from, the store before falling back.
 STORE_TIMEOUT = 2.0
 
-# KEYS: the buckets' histories, then their hold keys. ARGV: bucket count, a unique member suffix, then
+# KEYS: the buckets' histories, then their pause keys. ARGV: bucket count, a unique member suffix, then
 # per bucket its number of rates and (limit, period) pairs. Returns the seconds to wait, as text (a Lua
 # number would come back truncated to an integer).
 _RESERVE = """
@@ -80,8 +80,8 @@ end
 return string.format('%.6f', send_at - now)
 """
 
-# KEYS: hold keys. ARGV: seconds. Never shortens a longer hold.
-_HOLD = """
+# KEYS: pause keys. ARGV: seconds. Never shortens a longer pause.
+_PAUSE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local held_until = now + tonumber(ARGV[1])
@@ -96,17 +96,23 @@ return 1
 """
 
 
+#: The store's name for a bucket's pause (``posthog:hold:*``): kept from earlier versions, so processes
+#: of both versions sharing a store during an upgrade see each other's pauses.
+_PAUSED = "hold"
+
+
 def _key(bucket: Bucket, kind: str) -> str:
     digest = hashlib.sha256("\x1f".join(bucket.key).encode()).hexdigest()[:32]
     return f"posthog:{kind}:{digest}"
 
 
-def _arguments(buckets: Sequence[Bucket]) -> tuple[list[str], list[Any]]:
-    keys = [_key(bucket, "rate") for bucket in buckets] + [_key(bucket, "hold") for bucket in buckets]
+def _arguments(buckets: Sequence[Bucket], time_scale: float) -> tuple[list[str], list[Any]]:
+    keys = [_key(bucket, "rate") for bucket in buckets] + [_key(bucket, _PAUSED) for bucket in buckets]
     argv: list[Any] = [len(buckets), uuid.uuid4().hex]
     for bucket in buckets:
-        argv.append(len(bucket.rates))
-        for limit, period in bucket.rates:
+        rates = bucket.scaled(time_scale).rates
+        argv.append(len(rates))
+        for limit, period in rates:
             argv.extend((limit, period))
     return keys, argv
 
@@ -127,15 +133,16 @@ class StoreRateLimiter:
     """The deployment-wide limiter of one store URL (one per URL per process: :func:`store_limiter`).
 
     :param url: ``redis://``, ``rediss://`` or ``unix://`` URL of the store.
-    :param fallback: the limiter used while the store cannot be reached.
+    :param fallback: the limiter used while the store cannot be reached (the process's by default);
+        the store keeps to the same windows (its ``time_scale``).
     """
 
-    def __init__(self, url: str, fallback: RateLimiter = PROCESS_RATE_LIMITER) -> None:
+    def __init__(self, url: str, fallback: RateLimiter | None = None) -> None:
         import redis
         import redis.asyncio
 
         self.url = url
-        self.fallback = fallback
+        self.fallback = fallback or process_limiter()
         options: dict[str, Any] = {"socket_timeout": STORE_TIMEOUT, "socket_connect_timeout": STORE_TIMEOUT}
         self._sync: Any = redis.Redis.from_url(url, **options)
         self._async_clients: dict[int, Any] = {}
@@ -151,7 +158,7 @@ class StoreRateLimiter:
         """
         if self._store_down():
             return self.fallback.reserve(buckets)
-        keys, argv = _arguments(buckets)
+        keys, argv = _arguments(buckets, self.fallback.time_scale)
         try:
             answer = self._sync.eval(_RESERVE, len(keys), *keys, *argv)
         except self._errors as error:
@@ -167,7 +174,7 @@ class StoreRateLimiter:
         """
         if self._store_down():
             return self.fallback.reserve(buckets)
-        keys, argv = _arguments(buckets)
+        keys, argv = _arguments(buckets, self.fallback.time_scale)
         try:
             answer = await self._async_client().eval(_RESERVE, len(keys), *keys, *argv)
         except self._errors as error:
@@ -176,33 +183,33 @@ class StoreRateLimiter:
         self._note_up()
         return float(answer)
 
-    def hold(self, buckets: Sequence[Bucket], seconds: float) -> None:
-        """Hold ``buckets`` for every process for ``seconds`` (and in this process's own limiter).
+    def pause(self, buckets: Sequence[Bucket], seconds: float) -> None:
+        """Pause ``buckets`` for every process for ``seconds`` (and in this process's own limiter).
 
         :param buckets: the throttles of the refused request.
         :param seconds: PostHog's ``Retry-After``.
         """
-        self.fallback.hold(buckets, seconds)
+        self.fallback.pause(buckets, seconds)
         if self._store_down():
             return
-        keys = [_key(bucket, "hold") for bucket in buckets]
+        keys = [_key(bucket, _PAUSED) for bucket in buckets]
         try:
-            self._sync.eval(_HOLD, len(keys), *keys, str(seconds))
+            self._sync.eval(_PAUSE, len(keys), *keys, str(seconds))
         except self._errors as error:
             self._note_down(error)
 
-    async def ahold(self, buckets: Sequence[Bucket], seconds: float) -> None:
-        """:meth:`hold` without blocking the event loop.
+    async def apause(self, buckets: Sequence[Bucket], seconds: float) -> None:
+        """:meth:`pause` without blocking the event loop.
 
         :param buckets: the throttles of the refused request.
         :param seconds: PostHog's ``Retry-After``.
         """
-        self.fallback.hold(buckets, seconds)
+        self.fallback.pause(buckets, seconds)
         if self._store_down():
             return
-        keys = [_key(bucket, "hold") for bucket in buckets]
+        keys = [_key(bucket, _PAUSED) for bucket in buckets]
         try:
-            await self._async_client().eval(_HOLD, len(keys), *keys, str(seconds))
+            await self._async_client().eval(_PAUSE, len(keys), *keys, str(seconds))
         except self._errors as error:
             self._note_down(error)
 

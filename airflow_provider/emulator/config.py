@@ -37,7 +37,7 @@ class EmulatorConfig:
     :param throttle_rates: per-scope overrides, e.g. ``{"burst": "5/minute"}``.
     :param time_scale: the throttle's windows pass this many times faster than real time (``10``: a
         minute lasts 6 s), so tests and benchmarks at PostHog's real rates run in minutes. Pair it with
-        the provider's testing setting ``POSTHOG_PROVIDER_TESTING_TIME_SCALE``.
+        a provider rate limiter of the same scale (``docs/emulator.md``).
     :param allow_cancel_with_personal_key: let ``cancel`` through for personal API keys
         (PostHog answers 403).
     :param self_hosted: act as a self-hosted instance (summaries answer 400).

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import replace
 from itertools import islice
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -116,7 +117,9 @@ class PostHogHook(BaseHook):
         project_id: ProjectId = None,
     ) -> Any:
         """Call an endpoint this hook does not wrap; a POST is treated as a create (never re-sent
-        after a lost answer).
+        after a lost answer). The call counts against PostHog's default throttle, and its errors get
+        the generic advice: an endpoint with a throttle or advice of its own is declared in
+        ``airflow_provider/api/endpoints.py``.
 
         :param method: HTTP method.
         :param path: path under ``/api/projects/:project_id/`` (or the ``api_prefix`` extra's
@@ -173,7 +176,7 @@ class PostHogHook(BaseHook):
     ) -> dict[str, dict[str, Any]]:
         """Summarise sessions in batches; return one entry per unique id, in input order.
 
-        A session PostHog could not summarise keeps an entry ``{"error", "error_message"}``. The
+        A session PostHog could not summarize keeps an entry ``{"error", "error_message"}``. The
         summaries POST is re-sent after a 504 or a timeout: PostHog caches finished summaries.
 
         :param session_ids: session ids; duplicates are sent once.
@@ -192,12 +195,12 @@ class PostHogHook(BaseHook):
             "max_concurrency", max_concurrency, minimum=1, maximum=MAX_SUMMARY_CONCURRENCY
         )
         if not ids:
-            self.log.info("No sessions to summarise.")
+            self.log.info("No sessions to summarize.")
             return {}
         client = self.get_conn()
         results: dict[str, dict[str, Any]] = {}
 
-        def summarise(batch: list[str]) -> dict[str, dict[str, Any]]:
+        def summarize(batch: list[str]) -> dict[str, dict[str, Any]]:
             answer = client.call(endpoints.create_session_summaries(batch, focus_area), project_id)
             if not isinstance(answer, dict):
                 raise PostHogServerError(
@@ -222,33 +225,33 @@ class PostHogHook(BaseHook):
 
         if max_concurrency == 1 or len(batches) == 1:
             for batch in batches:
-                record(summarise(batch))
+                record(summarize(batch))
         else:
-            self._summarise_concurrently(batches, summarise, record, max_concurrency)
+            self._summarize_concurrently(batches, summarize, record, max_concurrency)
         return {session_id: results[session_id] for session_id in ids}
 
-    def _summarise_concurrently(
+    def _summarize_concurrently(
         self,
         batches: list[list[str]],
-        summarise: Callable[[list[str]], dict[str, dict[str, Any]]],
+        summarize: Callable[[list[str]], dict[str, dict[str, Any]]],
         record: Callable[[dict[str, dict[str, Any]]], None],
         max_concurrency: int,
     ) -> None:
-        """Run ``summarise`` on up to ``max_concurrency`` batches at once; ``record`` each result here.
+        """Run ``summarize`` on up to ``max_concurrency`` batches at once; ``record`` each result here.
 
         After a batch fails no new batch is started, but the batches already in flight are awaited and
         every one that succeeded is recorded (so its summaries are kept, not paid for again on a retry);
         then the first failure is raised.
 
         :param batches: the batches, sent in this order.
-        :param summarise: sends one batch (runs in a worker thread).
+        :param summarize: sends one batch (runs in a worker thread).
         :param record: takes one finished batch's results (runs in the calling thread).
         :param max_concurrency: batches in flight at once.
         """
         waiting = iter(batches)
         failure: BaseException | None = None
         with ThreadPoolExecutor(max_concurrency, thread_name_prefix="posthog-summaries") as pool:
-            in_flight = {pool.submit(summarise, batch) for batch in islice(waiting, max_concurrency)}
+            in_flight = {pool.submit(summarize, batch) for batch in islice(waiting, max_concurrency)}
             while in_flight:
                 finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in finished:
@@ -266,7 +269,7 @@ class PostHogHook(BaseHook):
                     else:
                         self.log.error("Another session summaries batch failed too: %s", error)
                 if failure is None:
-                    in_flight |= {pool.submit(summarise, batch) for batch in islice(waiting, len(finished))}
+                    in_flight |= {pool.submit(summarize, batch) for batch in islice(waiting, len(finished))}
         if failure is not None:
             raise failure
 
@@ -415,32 +418,32 @@ class PostHogHook(BaseHook):
         """
         return self.get_conn().call(endpoints.create_subscription(fields), project_id)
 
-    def get_subscription(self, id: int | str, project_id: ProjectId = None) -> dict[str, Any]:
+    def get_subscription(self, subscription_id: int | str, project_id: ProjectId = None) -> dict[str, Any]:
         """One subscription (also a soft-deleted one).
 
-        :param id: its integer id.
+        :param subscription_id: its integer id.
         :param project_id: overrides the hook's project.
         """
-        return self.get_conn().call(endpoints.subscription(id), project_id)
+        return self.get_conn().call(endpoints.subscription(subscription_id), project_id)
 
     def update_subscription(
-        self, id: int | str, project_id: ProjectId = None, **fields: Any
+        self, subscription_id: int | str, project_id: ProjectId = None, **fields: Any
     ) -> dict[str, Any]:
         """Change fields of a subscription.
 
-        :param id: its integer id.
+        :param subscription_id: its integer id.
         :param project_id: overrides the hook's project.
         :param fields: the fields to change.
         """
-        return self.get_conn().call(endpoints.update_subscription(id, fields), project_id)
+        return self.get_conn().call(endpoints.update_subscription(subscription_id, fields), project_id)
 
-    def delete_subscription(self, id: int | str, project_id: ProjectId = None) -> dict[str, Any]:
+    def delete_subscription(self, subscription_id: int | str, project_id: ProjectId = None) -> dict[str, Any]:
         """Soft-delete a subscription (``PATCH {"deleted": true}``; PostHog refuses DELETE).
 
-        :param id: its integer id.
+        :param subscription_id: its integer id.
         :param project_id: overrides the hook's project.
         """
-        return self.get_conn().call(endpoints.delete_subscription(id), project_id)
+        return self.get_conn().call(endpoints.delete_subscription(subscription_id), project_id)
 
     def send_subscription_test_delivery(
         self, subscription_id: int | str, project_id: ProjectId = None
@@ -503,31 +506,33 @@ class PostHogHook(BaseHook):
         call = endpoints.create_user_interview(audio, interviewee_emails, summary)
         return self.get_conn().call(call, project_id)
 
-    def get_user_interview(self, id: str, project_id: ProjectId = None) -> dict[str, Any]:
+    def get_user_interview(self, interview_id: str, project_id: ProjectId = None) -> dict[str, Any]:
         """One user interview.
 
-        :param id: its UUID.
+        :param interview_id: its UUID.
         :param project_id: overrides the hook's project.
         """
-        return self.get_conn().call(endpoints.user_interview(id), project_id)
+        return self.get_conn().call(endpoints.user_interview(interview_id), project_id)
 
-    def update_user_interview(self, id: str, project_id: ProjectId = None, **fields: Any) -> dict[str, Any]:
+    def update_user_interview(
+        self, interview_id: str, project_id: ProjectId = None, **fields: Any
+    ) -> dict[str, Any]:
         """Change fields of a user interview, e.g. ``summary``.
 
-        :param id: its UUID.
+        :param interview_id: its UUID.
         :param project_id: overrides the hook's project.
         :param fields: the fields to change.
         """
-        call = endpoints.update_user_interview(id, fields)
+        call = endpoints.update_user_interview(interview_id, fields)
         return self.get_conn().call(call, project_id)
 
-    def delete_user_interview(self, id: str, project_id: ProjectId = None) -> None:
+    def delete_user_interview(self, interview_id: str, project_id: ProjectId = None) -> None:
         """Delete a user interview.
 
-        :param id: its UUID.
+        :param interview_id: its UUID.
         :param project_id: overrides the hook's project.
         """
-        self.get_conn().call(endpoints.delete_user_interview(id), project_id)
+        self.get_conn().call(endpoints.delete_user_interview(interview_id), project_id)
 
     # Warehouse saved queries
 
@@ -556,15 +561,42 @@ class PostHogHook(BaseHook):
         call = endpoints.create_saved_query(name, query, fields)
         return self.get_conn().call(call, project_id)
 
-    def get_saved_query(self, id: str, project_id: ProjectId = None) -> dict[str, Any]:
-        """One saved query with ``status``, ``last_run_at``, ``latest_error``.
+    def check_incremental_eligibility(
+        self,
+        query: str,
+        incremental_key: str | None = None,
+        unique_key: Iterable[str] | None = None,
+        lookback_seconds: int | None = None,
+        project_id: ProjectId = None,
+    ) -> dict[str, Any]:
+        """Ask PostHog whether a view of ``query`` can be materialized incrementally; nothing is saved.
 
-        :param id: its UUID.
+        A check before creating or changing an incremental view (``create_saved_query(...,
+        incremental={...})``). Without ``incremental_key`` and ``unique_key`` PostHog only lists the
+        columns that could serve; with them it checks that choice too. The answer: ``eligible``,
+        ``key_candidates``, ``unique_key_candidates``, ``key_candidate_types``, ``blockers`` and
+        ``warnings`` (PostHog's sentences). Scope ``warehouse_view:read``; 120 a minute per key.
+
+        :param query: HogQL text, at most 64 KiB.
+        :param incremental_key: the column whose advancing value marks new rows.
+        :param unique_key: the columns that identify a row.
+        :param lookback_seconds: how far before the last run's high point to re-read, 0 to 30 days.
         :param project_id: overrides the hook's project.
         """
-        return self.get_conn().call(endpoints.saved_query(id), project_id)
+        call = endpoints.check_incremental_eligibility(query, incremental_key, unique_key, lookback_seconds)
+        return self.get_conn().call(call, project_id)
 
-    def update_saved_query(self, id: str, project_id: ProjectId = None, **fields: Any) -> dict[str, Any]:
+    def get_saved_query(self, saved_query_id: str, project_id: ProjectId = None) -> dict[str, Any]:
+        """One saved query with ``status``, ``last_run_at``, ``latest_error``.
+
+        :param saved_query_id: its UUID.
+        :param project_id: overrides the hook's project.
+        """
+        return self.get_conn().call(endpoints.saved_query(saved_query_id), project_id)
+
+    def update_saved_query(
+        self, saved_query_id: str, project_id: ProjectId = None, **fields: Any
+    ) -> dict[str, Any]:
         """Change fields of a saved query; a ``query`` given as text is wrapped as HogQL.
 
         PostHog takes a new ``query`` only with the view's current ``edited_history_id``, so when the
@@ -573,72 +605,73 @@ class PostHogHook(BaseHook):
         write, PostHog refuses the write (:class:`~airflow_provider.api.PostHogValidationError`
         saying so) and their edit stays: nothing is overwritten.
 
-        :param id: its UUID.
+        :param saved_query_id: its UUID.
         :param project_id: overrides the hook's project.
         :param fields: the fields to change, e.g. ``query``, ``name``, ``description`` or
             ``incremental`` (``None`` turns it off).
         """
-        call = endpoints.update_saved_query(id, fields)  # checks the id and the query before any request
+        call = endpoints.update_saved_query(saved_query_id, fields)  # checked before any request
         if "query" in fields and "edited_history_id" not in fields and not fields.get("soft_update"):
-            current = self.get_saved_query(id, project_id=project_id)
-            fields = {**fields, "edited_history_id": current.get("latest_history_id")}
-            call = endpoints.update_saved_query(id, fields)
+            current = self.get_saved_query(saved_query_id, project_id=project_id)
+            call = replace(call, json={**call.json, "edited_history_id": current.get("latest_history_id")})
         return self.get_conn().call(call, project_id)
 
-    def delete_saved_query(self, id: str, project_id: ProjectId = None) -> None:
+    def delete_saved_query(self, saved_query_id: str, project_id: ProjectId = None) -> None:
         """Delete a saved query.
 
-        :param id: its UUID.
+        :param saved_query_id: its UUID.
         :param project_id: overrides the hook's project.
         """
-        self.get_conn().call(endpoints.delete_saved_query(id), project_id)
+        self.get_conn().call(endpoints.delete_saved_query(saved_query_id), project_id)
 
-    def run_saved_query(self, id: str, project_id: ProjectId = None, full_refresh: bool = False) -> None:
+    def run_saved_query(
+        self, saved_query_id: str, project_id: ProjectId = None, full_refresh: bool = False
+    ) -> None:
         """Ask PostHog to run a saved query now (no run id comes back; watch its jobs).
 
-        :param id: its UUID.
+        :param saved_query_id: its UUID.
         :param project_id: overrides the hook's project.
         :param full_refresh: rebuild an incremental view's whole table instead of updating it (no
             effect on a view that is not incremental).
         """
-        self.get_conn().call(endpoints.run_saved_query(id, full_refresh), project_id)
+        self.get_conn().call(endpoints.run_saved_query(saved_query_id, full_refresh), project_id)
 
-    def cancel_saved_query(self, id: str, project_id: ProjectId = None) -> None:
+    def cancel_saved_query(self, saved_query_id: str, project_id: ProjectId = None) -> None:
         """Cancel a running saved query; PostHog answers 403 (:class:`PostHogPermissionError`) for
         personal API keys.
 
-        :param id: its UUID.
+        :param saved_query_id: its UUID.
         :param project_id: overrides the hook's project.
         """
-        self.get_conn().call(endpoints.cancel_saved_query(id), project_id)
+        self.get_conn().call(endpoints.cancel_saved_query(saved_query_id), project_id)
 
-    def resume_saved_query(self, id: str, project_id: ProjectId = None) -> bool:
+    def resume_saved_query(self, saved_query_id: str, project_id: ProjectId = None) -> bool:
         """Resume a saved query PostHog suspended after repeated failed runs, without running it:
         its scheduled refreshes, which skip a suspended view, run it again. (A run resumes it too.)
 
         Sent again after a lost answer when the client retries: a resume only clears the suspension,
         so a second one changes nothing.
 
-        :param id: its UUID.
+        :param saved_query_id: its UUID.
         :param project_id: overrides the hook's project.
         :return: whether it was suspended (``False``: there was nothing to resume).
         """
-        answer = self.get_conn().call(endpoints.resume_saved_query(id), project_id)
+        answer = self.get_conn().call(endpoints.resume_saved_query(saved_query_id), project_id)
         return bool(answer["resumed"])
 
     def materialize_saved_query(
-        self, id: str, sync_frequency: str | None = None, project_id: ProjectId = None
+        self, saved_query_id: str, sync_frequency: str | None = None, project_id: ProjectId = None
     ) -> None:
         """Materialize a saved query on a schedule; PostHog refreshes it once at once, then on the schedule.
 
-        :param id: its UUID.
+        :param saved_query_id: its UUID.
         :param sync_frequency: ``15min``, ``30min``, ``1hour``, ``6hour``, ``12hour``, ``24hour`` (PostHog's
             default, used for ``None``), ``7day`` or ``30day``; ``1min`` and ``5min`` are accepted but
             PostHog raises them to ``15min`` (a warning is logged). ``never`` is refused before sending:
             stop a schedule with :meth:`revert_saved_query_materialization`.
         :param project_id: overrides the hook's project.
         """
-        call = endpoints.materialize_saved_query(id, sync_frequency)
+        call = endpoints.materialize_saved_query(saved_query_id, sync_frequency)
         if sync_frequency in SYNC_FREQUENCIES_RAISED:
             self.log.warning(
                 "PostHog refreshes materialized views at most every %s: sync_frequency=%r will be stored "
@@ -649,21 +682,23 @@ class PostHogHook(BaseHook):
             )
         self.get_conn().call(call, project_id)
 
-    def revert_saved_query_materialization(self, id: str, project_id: ProjectId = None) -> None:
+    def revert_saved_query_materialization(self, saved_query_id: str, project_id: ProjectId = None) -> None:
         """Stop materializing a saved query.
 
-        :param id: its UUID.
+        :param saved_query_id: its UUID.
         :param project_id: overrides the hook's project.
         """
-        self.get_conn().call(endpoints.revert_saved_query_materialization(id), project_id)
+        self.get_conn().call(endpoints.revert_saved_query_materialization(saved_query_id), project_id)
 
-    def get_saved_query_run_history(self, id: str, project_id: ProjectId = None) -> list[dict[str, Any]]:
+    def get_saved_query_run_history(
+        self, saved_query_id: str, project_id: ProjectId = None
+    ) -> list[dict[str, Any]]:
         """The last runs of a saved query (at most 5), newest first.
 
-        :param id: its UUID.
+        :param saved_query_id: its UUID.
         :param project_id: overrides the hook's project.
         """
-        answer = self.get_conn().call(endpoints.saved_query_run_history(id), project_id)
+        answer = self.get_conn().call(endpoints.saved_query_run_history(saved_query_id), project_id)
         return list(answer["run_history"])
 
     def list_data_modeling_jobs(
@@ -756,14 +791,14 @@ class PostHogAsyncHook(BaseHook):
         async for saved_query in client.paginate(endpoints.saved_queries(search), project_id):
             yield saved_query
 
-    async def get_saved_query(self, id: str, project_id: ProjectId = None) -> dict[str, Any]:
+    async def get_saved_query(self, saved_query_id: str, project_id: ProjectId = None) -> dict[str, Any]:
         """One saved query with ``status``, ``last_run_at``, ``latest_error``.
 
-        :param id: its UUID.
+        :param saved_query_id: its UUID.
         :param project_id: overrides the hook's project.
         """
         client = await self.get_conn()
-        return await client.call(endpoints.saved_query(id), project_id)
+        return await client.call(endpoints.saved_query(saved_query_id), project_id)
 
     async def list_data_modeling_jobs(
         self, saved_query_id: str | None = None, page_size: int | None = None, project_id: ProjectId = None
@@ -780,26 +815,26 @@ class PostHogAsyncHook(BaseHook):
             yield job
 
     async def run_saved_query(
-        self, id: str, project_id: ProjectId = None, full_refresh: bool = False
+        self, saved_query_id: str, project_id: ProjectId = None, full_refresh: bool = False
     ) -> None:
         """Ask PostHog to run a saved query now.
 
-        :param id: its UUID.
+        :param saved_query_id: its UUID.
         :param project_id: overrides the hook's project.
         :param full_refresh: rebuild an incremental view's whole table instead of updating it.
         """
-        call = endpoints.run_saved_query(id, full_refresh)  # checked before connecting
+        call = endpoints.run_saved_query(saved_query_id, full_refresh)  # checked before connecting
         client = await self.get_conn()
         await client.call(call, project_id)
 
-    async def cancel_saved_query(self, id: str, project_id: ProjectId = None) -> None:
+    async def cancel_saved_query(self, saved_query_id: str, project_id: ProjectId = None) -> None:
         """Cancel a running saved query; PostHog answers 403 for personal API keys.
 
-        :param id: its UUID.
+        :param saved_query_id: its UUID.
         :param project_id: overrides the hook's project.
         """
         client = await self.get_conn()
-        await client.call(endpoints.cancel_saved_query(id), project_id)
+        await client.call(endpoints.cancel_saved_query(saved_query_id), project_id)
 
 
 #: Characters of session ids per stored-summaries request: keeps the URL well under the 8 KB that

@@ -42,9 +42,6 @@ __all__ = [
     "PostHogRunSavedQueryOperator",
 ]
 
-# PostHog's answer to a stale ``edited_history_id`` (docs/posthog-api.md §7.5).
-_CONCURRENT_EDIT_DETAIL = "modified by someone else"
-
 
 class _SavedQueryOperator(PostHogBaseOperator):
     """What the saved-query operators share: the "View in PostHog" link, the view's asset and lineage.
@@ -215,7 +212,7 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
         try:
             return send()
         except PostHogValidationError as error:
-            if _CONCURRENT_EDIT_DETAIL not in (error.detail or "").lower():
+            if endpoints.CONCURRENT_EDIT_DETAIL not in (error.detail or "").lower():
                 raise
             existing = self._find(name)
             if existing is None:

@@ -1,4 +1,4 @@
-"""The deployment-wide rate budget in a real Redis: processes share one budget, a 429 holds them all,
+"""The deployment-wide rate budget in a real Redis: processes share one budget, a 429 pauses them all,
 and an unreachable store falls back to the process's own limiter, logged once."""
 
 from __future__ import annotations
@@ -51,10 +51,10 @@ def test_two_processes_on_one_store_never_exceed_the_bucket(redis_url: str, tmp_
     assert sent[-1] - sent[0] >= 2 * PERIOD
 
 
-async def test_a_429_in_one_process_holds_the_bucket_for_every_process(redis_url: str) -> None:
+async def test_a_429_in_one_process_pauses_the_bucket_for_every_process(redis_url: str) -> None:
     bucket = Bucket(("fingerprint", "https://eu.posthog.com", "default"), ((480, 60.0),))
     one, other = StoreRateLimiter(redis_url, RateLimiter()), StoreRateLimiter(redis_url, RateLimiter())
-    await one.ahold([bucket], 1.5)
+    await one.apause([bucket], 1.5)
     assert 1.3 < other.reserve([bucket]) <= 1.5  # the other process learns of it from the store
     assert 1.3 < await other.areserve([bucket]) <= 1.6
 

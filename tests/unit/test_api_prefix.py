@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider.api import endpoints
 from airflow_provider.api.config import ClientConfig
 from airflow_provider.api.deprecation import NoticeMemory, deprecation_notice, path_family
 from airflow_provider.api.endpoints import project
@@ -83,7 +84,7 @@ def test_an_unknown_api_prefix_is_refused_naming_the_extra_and_the_choices(value
 
 
 def test_both_prefixes_count_against_the_same_rate_limit_buckets() -> None:
-    run = ApiCall("POST", "warehouse_saved_queries/abc/run")
+    run = endpoints.run_saved_query("0192f3a0-aaaa-7bbb-8ccc-000000000001")
     canonical = build_request(config(rate_limit=True), run)
     alias = build_request(config(rate_limit=True, api_prefix="environments"), run)
     assert canonical.rate_buckets == alias.rate_buckets
@@ -210,7 +211,10 @@ def test_a_301_is_not_followed_and_says_where_to_point_the_host() -> None:
 
 
 def test_a_404_of_session_summaries_under_projects_points_at_the_older_prefix() -> None:
-    summaries = request("POST", "session_summaries/create_session_summaries_individually", prefix="projects")
+    summaries = build_request(
+        config("https://posthog.example.com", api_prefix="projects"),
+        endpoints.create_session_summaries(["a"], None),
+    )
     error = error_from_response(summaries, RawResponse(404, {}, b'{"detail": "Not found."}'))
     assert "'api_prefix'" in str(error) and "'environments'" in str(error)
     other = error_from_response(request(prefix="projects"), RawResponse(404, {}, b'{"detail": "Not found."}'))

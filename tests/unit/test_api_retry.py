@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider.api import endpoints
 from airflow_provider.api.config import ClientConfig
 from airflow_provider.api.errors import (
     PostHogConnectionError,
@@ -332,9 +333,7 @@ def test_exchange_waits_for_the_rate_limiter_before_sending() -> None:
     now = [0.0]
     limiter = RateLimiter(clock=lambda: now[0])
     config = ClientConfig(host="https://us.posthog.com", api_key=KEY, project_id="1")
-    sent = build_request(
-        config, ApiCall("POST", "warehouse_saved_queries/0192f3a0-aaaa-7bbb-8ccc-000000000001/run")
-    )
+    sent = build_request(config, endpoints.run_saved_query("0192f3a0-aaaa-7bbb-8ccc-000000000001"))
     for _ in range(10):
         assert limiter.reserve(sent.rate_buckets) == 0.0
     steps = exchange(sent, POLICY, limiter)

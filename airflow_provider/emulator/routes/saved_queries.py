@@ -9,7 +9,8 @@ column is not set to ``Running``; the answer shows the job's), or 400 for a view
 set up (``unready_saved_queries``);
 ``materialize`` starts a job too (both resume a suspended view first); ``resume`` answers
 ``{"resumed": bool}``; ``cancel`` is refused to personal API keys unless configured; jobs
-are listed limit/offset, 10 a page by default and at most 100.
+are listed limit/offset, 10 a page by default and at most 100; ``check_incremental`` checks its body
+as PostHog does but does not analyse the query (it says so in its answer).
 """
 
 from __future__ import annotations
@@ -194,6 +195,59 @@ async def run_saved_query(request: Request) -> Response:
     with emulator.state.lock:
         job.setdefault("_full_refresh", full_refresh)  # a joined job keeps what it was started with
     return Response(status_code=200)
+
+
+#: PostHog's ``CHECK_INCREMENTAL_MAX_QUERY_LENGTH`` and ``MAX_LOOKBACK_SECONDS`` (30 days).
+CHECK_INCREMENTAL_MAX_QUERY_LENGTH = 64 * 1024
+MAX_LOOKBACK_SECONDS = 30 * 24 * 3600
+NOT_ANALYSED = "The emulator does not analyse HogQL: this answer has PostHog's shape only (docs/fidelity.md)."
+
+
+async def check_incremental(request: Request) -> Response:
+    """Whether a query could be materialized incrementally: PostHog's body rules and answer shape.
+
+    The body is checked as PostHog's ``CheckIncrementalSerializer`` checks it (``query`` required,
+    at most 64 KiB; ``incremental_key`` text or ``null``; ``unique_key`` a list of text or ``null``;
+    ``lookback_seconds`` 0 to 30 days). The eligibility itself comes from PostHog's HogQL analysis,
+    which the emulator does not have: it answers not eligible, with a blocker that says so. Its own
+    throttle (120/minute per key, replacing the defaults) is not counted.
+
+    :param request: the request.
+    """
+    await admit(request, READ_SCOPE, throttle_scopes=())
+    body = await json_object(request)
+    fields.string(
+        "query",
+        fields.get(body, "query", is_required=True),
+        max_length=CHECK_INCREMENTAL_MAX_QUERY_LENGTH,
+        allow_blank=False,
+    )
+    incremental_key = fields.get(body, "incremental_key", is_required=False, allow_null=True)
+    if not fields.is_missing(incremental_key) and incremental_key is not None:
+        fields.string("incremental_key", incremental_key, allow_blank=False)
+    unique_key = fields.get(body, "unique_key", is_required=False, allow_null=True)
+    if not fields.is_missing(unique_key) and unique_key is not None:
+        for index, column in enumerate(fields.a_list("unique_key", unique_key)):
+            fields.string(f"unique_key__{index}", column, allow_blank=False)
+    lookback = fields.get(body, "lookback_seconds", is_required=False)
+    if not fields.is_missing(lookback):
+        seconds = fields.integer("lookback_seconds", lookback, min_value=0)
+        if seconds > MAX_LOOKBACK_SECONDS:
+            raise validation_error(
+                "lookback_seconds",
+                "max_value",
+                f"Ensure this value is less than or equal to {MAX_LOOKBACK_SECONDS}.",
+            )
+    return JSONResponse(
+        {
+            "eligible": False,
+            "key_candidates": [],
+            "unique_key_candidates": [],
+            "key_candidate_types": {},
+            "blockers": [NOT_ANALYSED],
+            "warnings": [],
+        }
+    )
 
 
 async def cancel_saved_query(request: Request) -> Response:
@@ -396,6 +450,7 @@ _ITEM = "/warehouse_saved_queries/{saved_query_id}"
 routes = [
     api_route("/warehouse_saved_queries", list_saved_queries, ["GET"]),
     api_route("/warehouse_saved_queries", create_saved_query, ["POST"]),
+    api_route("/warehouse_saved_queries/check_incremental", check_incremental, ["POST"]),
     api_route(_ITEM, retrieve_saved_query, ["GET"]),
     api_route(_ITEM, update_saved_query, ["PATCH", "PUT"]),
     api_route(_ITEM, destroy_saved_query, ["DELETE"]),

@@ -162,7 +162,7 @@ def main() -> None:
             arrivals.setdefault(str(run_id), []).append(arrived)
         ends = {run_id: first + args.run_seconds for run_id, first in served["first_poll"].items()}
         polls = sum(len(times) for times in arrivals.values())
-        result = trigger_scale.summarise(args, arrivals, ends, measured, polls)
+        result = trigger_scale.summarize(args, arrivals, ends, measured, polls)
         os.write(result_fd, (json.dumps(result) + "\n").encode())
     finally:
         server.terminate()

@@ -53,8 +53,8 @@ async def app(scope: dict[str, Any], receive: Callable[..., Any], send: Callable
     """A minimal ASGI app: the saved query for an authorised GET of its path, else 404."""
     if scope["type"] != "http":
         return
-    authorised = (b"authorization", f"Bearer {KEY}".encode()) in scope["headers"]
-    found = scope["path"] == PATH and authorised
+    authorized = (b"authorization", f"Bearer {KEY}".encode()) in scope["headers"]
+    found = scope["path"] == PATH and authorized
     body = (
         BODY if found else b'{"type":"invalid_request","code":"not_found","detail":"Not found.","attr":null}'
     )

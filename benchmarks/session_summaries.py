@@ -121,7 +121,7 @@ def _measure(url: str, args: argparse.Namespace) -> int:
     waves = math.ceil(batches / args.max_concurrency)
     # The sliding 240/minute window lets 240 requests through at once; each further 240 wait a minute.
     floor = max(waves * args.latency, (math.ceil(fewest / BURST_PER_MINUTE) - 1) * 60.0)
-    summarised = sum(1 for record in records if "summary" in record)
+    summarized = sum(1 for record in records if "summary" in record)
 
     print(f"sessions {args.sessions}, batch {args.batch_size}, max_concurrency {args.max_concurrency}, ")
     print(f"latency {args.latency:g} s, gateway {args.gateway:g} s, throttle 240/minute + 1200/hour")
@@ -130,9 +130,9 @@ def _measure(url: str, args: argparse.Namespace) -> int:
     print(f"  summary requests          {len(summary_requests):7d}     fewest {fewest}   ratio {ratio:.2f}")
     print(f"  answers by status         {dict(sorted(statuses.items()))}")
     print(f"  429 answers (any request) {throttled:7d}")
-    print(f"  summarised / generated    {summarised} / {generated}   (XCom: {result})")
+    print(f"  summarised / generated    {summarized} / {generated}   (XCom: {result})")
     checks = {
-        "every session summarised": summarised == args.sessions and generated == args.sessions,
+        "every session summarised": summarized == args.sessions and generated == args.sessions,
         "no 429 reached the task": isinstance(result, dict) and result["failed"] == 0,
         "requests <= 1.2x fewest": len(summary_requests) <= 1.2 * fewest,
         "wall <= 1.5x floor": wall <= 1.5 * floor,

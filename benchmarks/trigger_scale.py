@@ -253,7 +253,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def summarise(
+def summarize(
     args: argparse.Namespace,
     arrivals: dict[str, list[float]],
     ends: dict[str, float],
@@ -377,7 +377,7 @@ def main() -> None:
         measured = asyncio.run(wait_for_runs(args, requested, emulator))
         arrivals, requests = emulator_arrivals(emulator, measured["events"])
         ends = job_ends(measured["events"])
-        print(json.dumps(summarise(args, arrivals, ends, measured, requests)))
+        print(json.dumps(summarize(args, arrivals, ends, measured, requests)))
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -57,7 +57,7 @@ with DAG(
     default_args={"retries": 2, "retry_delay": dt.timedelta(minutes=5)},
     tags=["posthog", "example"],
 ) as dag:
-    summarise = PostHogSessionSummariesOperator(
+    summarize = PostHogSessionSummariesOperator(
         task_id="summarise_sessions",
         # No focus_area: PostHog stores the summaries it makes without one and serves them again, so a
         # rerun reuses them; a focus area would cost a fresh summary every time.
@@ -80,4 +80,4 @@ with DAG(
         return text
 
     # Airflow passes the operator's XCom value (the dict) at run time.
-    log_digest(cast("dict[str, Any]", summarise.output))
+    log_digest(cast("dict[str, Any]", summarize.output))

@@ -95,25 +95,25 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", choices=("critical", "error", "warning", "info", "debug"), default="warning"
     )
-    behaviour = parser.add_argument_group("behaviour")
-    behaviour.add_argument("--summary-latency", type=_seconds, help="seconds each summary request takes")
-    behaviour.add_argument(
+    behavior = parser.add_argument_group("behaviour")
+    behavior.add_argument("--summary-latency", type=_seconds, help="seconds each summary request takes")
+    behavior.add_argument(
         "--gateway-timeout",
         type=_seconds,
         help="answer summary requests 504 after this many seconds while the work goes on",
     )
-    behaviour.add_argument("--job-run-seconds", type=_seconds, help="seconds a saved-query run stays Running")
-    behaviour.add_argument("--job-outcome", choices=JOB_OUTCOMES, help="how saved-query runs end")
-    behaviour.add_argument("--job-error", help="error text of failed runs")
-    behaviour.add_argument("--saved-query-page-size", type=_positive_int, help="saved-query list page size")
-    behaviour.add_argument(
+    behavior.add_argument("--job-run-seconds", type=_seconds, help="seconds a saved-query run stays Running")
+    behavior.add_argument("--job-outcome", choices=JOB_OUTCOMES, help="how saved-query runs end")
+    behavior.add_argument("--job-error", help="error text of failed runs")
+    behavior.add_argument("--saved-query-page-size", type=_positive_int, help="saved-query list page size")
+    behavior.add_argument(
         "--no-throttle",
         dest="throttle",
         action="store_false",
         default=None,
         help="turn PostHog's rate limits off",
     )
-    behaviour.add_argument(
+    behavior.add_argument(
         "--throttle-rate",
         action="append",
         type=_rate,
@@ -121,25 +121,25 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="override a throttle rate, e.g. burst=5/minute (repeatable)",
     )
-    behaviour.add_argument(
+    behavior.add_argument(
         "--time-scale",
         type=_positive_float,
         help="throttle windows pass this many times faster (10: a minute lasts 6 s); for tests",
     )
-    behaviour.add_argument(
+    behavior.add_argument(
         "--allow-cancel-with-personal-key",
         action="store_true",
         default=None,
         help="let personal API keys cancel saved-query runs (PostHog answers 403)",
     )
-    behaviour.add_argument(
+    behavior.add_argument(
         "--self-hosted",
         action="store_true",
         default=None,
         help="act as self-hosted PostHog (session summaries answer 400)",
     )
-    behaviour.add_argument("--session-count", type=_non_negative_int, help="number of seeded sessions")
-    behaviour.add_argument(
+    behavior.add_argument("--session-count", type=_non_negative_int, help="number of seeded sessions")
+    behavior.add_argument(
         "--environments-redirect",
         action="store_true",
         default=None,

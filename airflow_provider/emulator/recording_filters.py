@@ -78,7 +78,7 @@ def recording_filter(params: dict[str, Any], test_account_filters: list[dict[str
     optional: list[Predicate] = []
     for name in ("actions", "comment_text"):
         if params.get(name):
-            raise _not_modelled(name, f"{name} filters")
+            raise _not_modeled(name, f"{name} filters")
     events = _list(params, "events")
     for index, entity in enumerate(events):
         optional.append(_event_entity(f"events__{index}", entity))
@@ -113,7 +113,7 @@ def _list(params: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return value
 
 
-def _not_modelled(attr: str, what: str) -> Exception:
+def _not_modeled(attr: str, what: str) -> Exception:
     return validation_error(
         attr,
         "invalid",
@@ -146,12 +146,12 @@ def _property(attr: str, prop: dict[str, Any]) -> Predicate:
     if kind == "event" and key in _EVENT_PROPERTIES:
         read = _EVENT_PROPERTIES[key]
         return _compare(attr, prop, lambda session: [read(event) for event in session["events"]])
-    raise _not_modelled(attr, f"{kind!r} property filters on {key!r}")
+    raise _not_modeled(attr, f"{kind!r} property filters on {key!r}")
 
 
 def _console_filter(attr: str, prop: dict[str, Any]) -> Predicate:
     if prop.get("type") != "log_entry" or prop.get("key") != "level":
-        raise _not_modelled(attr, "console log filters other than the level")
+        raise _not_modeled(attr, "console log filters other than the level")
     value = prop.get("value")
     levels = [str(level) for level in (value if isinstance(value, list) else [value])]
     unknown = [level for level in levels if level not in _LOG_LEVELS]
@@ -166,7 +166,7 @@ def _console_filter(attr: str, prop: dict[str, Any]) -> Predicate:
 def _aggregate(attr: str, prop: dict[str, Any]) -> Predicate:
     key = prop.get("key")
     if prop.get("type") != "recording" or key not in AGGREGATES:
-        raise _not_modelled(attr, f"having_predicates on {prop.get('type')!r} {key!r}")
+        raise _not_modeled(attr, f"having_predicates on {prop.get('type')!r} {key!r}")
     return _compare(attr, prop, lambda _session: [], numbers_key=str(key))
 
 
@@ -178,7 +178,7 @@ def _compare(
     wanted = prop.get("value")
     test = _OPERATORS.get(operator)
     if test is None:
-        raise _not_modelled(attr, f"the {operator!r} operator")
+        raise _not_modeled(attr, f"the {operator!r} operator")
     if operator in _NUMERIC and (isinstance(wanted, bool) or not isinstance(wanted, int | float)):
         raise validation_error(attr, "invalid", f"The {operator!r} operator compares with a number.")
     negative = operator in _NEGATIVE

@@ -83,7 +83,7 @@ def summary_requests_per_session(stack: AirflowStack) -> Counter[str]:
     return sent
 
 
-def test_a_backfill_of_seven_days_summarises_every_session_once_under_the_throttle(
+def test_a_backfill_of_seven_days_summarizes_every_session_once_under_the_throttle(
     celery_airflow: AirflowStack, celery_rest: AirflowREST
 ) -> None:
     dag_id = "posthog_session_summaries"
@@ -118,13 +118,13 @@ def test_a_backfill_of_seven_days_summarises_every_session_once_under_the_thrott
     days = [(first_day + timedelta(days=offset)).strftime("%Y-%m-%d") for offset in range(BACKFILL_DAYS)]
     for day in days:
         assert (summaries_dir / f"{day}.jsonl").exists(), f"no summaries file for {day}"
-    summarised = [
+    summarized = [
         json.loads(line)["session_id"]
         for day in days
         for line in (summaries_dir / f"{day}.jsonl").read_text().splitlines()
         if line.strip()
     ]
-    assert len(summarised) == len(set(summarised)), "a session landed in two intervals' files"
+    assert len(summarized) == len(set(summarized)), "a session landed in two intervals' files"
     per_session = summary_requests_per_session(celery_airflow)
     assert max(per_session.values()) == 1, f"sessions asked for more than once: {per_session.most_common(3)}"
     assert max(celery_airflow.emulator.summary_generations().values()) == 1

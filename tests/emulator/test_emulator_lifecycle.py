@@ -93,7 +93,7 @@ def test_emulator_client_controls_an_emulator_over_http(emulator: Any) -> None:
         assert client.requests(method="GET")[0]["fault"] == "status"
         assert client.configure(job_run_seconds=0.5)["job_run_seconds"] == 0.5
         with pytest.raises(ValueError, match="unknown emulator setting"):
-            client.configure(colour="blue")
+            client.configure(color="blue")
         client.reset()
         assert client.config()["job_run_seconds"] == 1.0
         assert client.requests() == []

@@ -24,12 +24,12 @@ def recent_session_ids(emulator: Any, limit: int = 20) -> list[str]:
     return [recording["id"] for recording in response.json()["results"]]
 
 
-def summarise(emulator: Any, body: dict[str, Any], timeout: float = 10) -> requests.Response:
+def summarize(emulator: Any, body: dict[str, Any], timeout: float = 10) -> requests.Response:
     return session(emulator).post(api(emulator, PATH), json=body, timeout=timeout)
 
 
-def summarisable_and_too_short(emulator: Any) -> tuple[list[str], list[str]]:
-    results = summarise(emulator, {"session_ids": recent_session_ids(emulator, 14)}).json()
+def summarizable_and_too_short(emulator: Any) -> tuple[list[str], list[str]]:
+    results = summarize(emulator, {"session_ids": recent_session_ids(emulator, 14)}).json()
     good = [session_id for session_id, result in results.items() if "error" not in result]
     short = [
         session_id
@@ -41,7 +41,7 @@ def summarisable_and_too_short(emulator: Any) -> tuple[list[str], list[str]]:
 
 def test_answer_is_a_dict_keyed_by_session_id_in_posthogs_summary_shape(emulator: Any) -> None:
     session_ids = recent_session_ids(emulator, 3)
-    response = summarise(emulator, {"session_ids": session_ids})
+    response = summarize(emulator, {"session_ids": session_ids})
     assert response.status_code == 200
     results = response.json()
     assert set(results) == set(session_ids)
@@ -62,9 +62,9 @@ def test_answer_is_a_dict_keyed_by_session_id_in_posthogs_summary_shape(emulator
 
 
 def test_unknown_and_too_short_sessions_get_per_session_errors(emulator: Any) -> None:
-    good, short = summarisable_and_too_short(emulator)
+    good, short = summarizable_and_too_short(emulator)
     assert good and short
-    results = summarise(emulator, {"session_ids": [good[0], short[0], "not-a-recorded-session"]}).json()
+    results = summarize(emulator, {"session_ids": [good[0], short[0], "not-a-recorded-session"]}).json()
     assert "segments" in results[good[0]]
     assert results[short[0]] == {
         "error": "no_events_or_too_short",
@@ -74,22 +74,22 @@ def test_unknown_and_too_short_sessions_get_per_session_errors(emulator: Any) ->
 
 
 def test_summaries_are_deterministic_and_focus_area_changes_them(emulator: Any) -> None:
-    good, _ = summarisable_and_too_short(emulator)
-    first = summarise(emulator, {"session_ids": good[:1]}).json()
+    good, _ = summarizable_and_too_short(emulator)
+    first = summarize(emulator, {"session_ids": good[:1]}).json()
     emulator.reset()
-    again = summarise(emulator, {"session_ids": good[:1]}).json()
-    focused = summarise(emulator, {"session_ids": good[:1], "focus_area": "checkout"}).json()
+    again = summarize(emulator, {"session_ids": good[:1]}).json()
+    focused = summarize(emulator, {"session_ids": good[:1], "focus_area": "checkout"}).json()
     assert first == again
     assert "(focus: checkout)" in focused[good[0]]["session_outcome"]["description"]
 
 
 def test_repeated_request_is_served_from_the_cache(emulator: Any) -> None:
-    good, _ = summarisable_and_too_short(emulator)
+    good, _ = summarizable_and_too_short(emulator)
     generated = emulator.counts()["summaries_generated"]
-    summarise(emulator, {"session_ids": good[:2]})
-    summarise(emulator, {"session_ids": good[:2]})
+    summarize(emulator, {"session_ids": good[:2]})
+    summarize(emulator, {"session_ids": good[:2]})
     assert emulator.counts()["summaries_generated"] == generated
-    summarise(emulator, {"session_ids": good[:2], "focus_area": "errors"})
+    summarize(emulator, {"session_ids": good[:2], "focus_area": "errors"})
     assert emulator.counts()["summaries_generated"] == generated + 2
     assert emulator.summary_generations()[f"{good[0]}|errors"] == 1
 
@@ -118,20 +118,20 @@ def test_repeated_request_is_served_from_the_cache(emulator: Any) -> None:
 def test_invalid_bodies_get_the_first_field_error(
     emulator: Any, body: dict[str, Any], attr: str, code: str, detail: str
 ) -> None:
-    response = summarise(emulator, body)
+    response = summarize(emulator, body)
     assert response.status_code == 400
     assert response.json() == envelope("validation_error", code, detail, attr)
 
 
 def test_three_hundred_ids_and_a_500_character_focus_area_are_accepted(emulator: Any) -> None:
-    response = summarise(emulator, {"session_ids": [f"s{i}" for i in range(300)], "focus_area": "x" * 500})
+    response = summarize(emulator, {"session_ids": [f"s{i}" for i in range(300)], "focus_area": "x" * 500})
     assert response.status_code == 200
     assert len(response.json()) == 300
 
 
 def test_self_hosted_instance_refuses_summaries(emulator: Any) -> None:
     emulator.configure(self_hosted=True)
-    response = summarise(emulator, {"session_ids": ["a"]})
+    response = summarize(emulator, {"session_ids": ["a"]})
     assert response.status_code == 400
     assert response.json() == envelope(
         "validation_error", "invalid_input", "Session summaries are only supported in PostHog Cloud"
@@ -139,23 +139,23 @@ def test_self_hosted_instance_refuses_summaries(emulator: Any) -> None:
 
 
 def test_summary_latency_applies_only_when_something_is_generated(emulator: Any) -> None:
-    good, _ = summarisable_and_too_short(emulator)
+    good, _ = summarizable_and_too_short(emulator)
     emulator.configure(summary_latency=0.4)
     started = time.monotonic()
-    summarise(emulator, {"session_ids": good[:1], "focus_area": "slow"})
+    summarize(emulator, {"session_ids": good[:1], "focus_area": "slow"})
     assert time.monotonic() - started >= 0.4
     started = time.monotonic()
-    summarise(emulator, {"session_ids": good[:1], "focus_area": "slow"})
+    summarize(emulator, {"session_ids": good[:1], "focus_area": "slow"})
     assert time.monotonic() - started < 0.4
 
 
 def test_gateway_answers_504_while_the_work_finishes_and_a_retry_gets_the_cached_result(
     emulator: Any,
 ) -> None:
-    good, _ = summarisable_and_too_short(emulator)
+    good, _ = summarizable_and_too_short(emulator)
     emulator.configure(summary_latency=0.5, gateway_timeout=0.1)
     body = {"session_ids": good[:2], "focus_area": "gateway"}
-    first = summarise(emulator, body)
+    first = summarize(emulator, body)
     assert first.status_code == 504
     assert "504 Gateway Time-out" in first.text
     wait_until(
@@ -163,29 +163,29 @@ def test_gateway_answers_504_while_the_work_finishes_and_a_retry_gets_the_cached
         what="the emulator to finish the summaries the gateway gave up on",
     )
     started = time.monotonic()
-    retry = summarise(emulator, body)
+    retry = summarize(emulator, body)
     assert retry.status_code == 200
     assert time.monotonic() - started < 0.5
     assert set(retry.json()) == set(good[:2])
     assert emulator.summary_generations()[f"{good[0]}|gateway"] == 1
 
 
-def test_read_only_key_may_summarise_with_session_recording_read(emulator: Any) -> None:
+def test_read_only_key_may_summarize_with_session_recording_read(emulator: Any) -> None:
     response = session(emulator, emulator.read_only_key).post(
         api(emulator, PATH), json={"session_ids": ["a"]}
     )
     assert response.status_code == 200
 
 
-def test_retry_while_the_first_request_still_works_waits_for_it_instead_of_summarising_again(
+def test_retry_while_the_first_request_still_works_waits_for_it_instead_of_summarizing_again(
     emulator: Any,
 ) -> None:
-    good, _ = summarisable_and_too_short(emulator)
+    good, _ = summarizable_and_too_short(emulator)
     emulator.configure(summary_latency=0.6, gateway_timeout=0.1)
     body = {"session_ids": good[:1], "focus_area": "in flight"}
-    assert summarise(emulator, body).status_code == 504
+    assert summarize(emulator, body).status_code == 504
     emulator.configure(gateway_timeout=None)
-    retry = summarise(emulator, body)
+    retry = summarize(emulator, body)
     assert retry.status_code == 200
     assert "segments" in retry.json()[good[0]]
     assert emulator.summary_generations()[f"{good[0]}|in flight"] == 1
@@ -213,15 +213,15 @@ GROUP_PATH = "session_summaries/create_session_summaries/"
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
-def summarise_group(emulator: Any, body: dict[str, Any]) -> requests.Response:
+def summarize_group(emulator: Any, body: dict[str, Any]) -> requests.Response:
     return session(emulator).post(api(emulator, GROUP_PATH), json=body, timeout=10)
 
 
 def test_group_summary_answers_patterns_by_severity_with_stats_and_example_events(emulator: Any) -> None:
-    good, short = summarisable_and_too_short(emulator)
+    good, short = summarizable_and_too_short(emulator)
     emulator.reset()
     body = {"session_ids": [*good, short[0]]}
-    response = summarise_group(emulator, body)
+    response = summarize_group(emulator, body)
 
     assert response.status_code == 200
     answer = response.json()
@@ -257,17 +257,17 @@ def test_group_summary_answers_patterns_by_severity_with_stats_and_example_event
             "previous_events_in_segment", "target_event", "next_events_in_segment",
         }  # fmt: skip
         assert len(event["target_event"]["event_id"]) == 8
-    assert summarise_group(emulator, body).json()["patterns"] == patterns, "deterministic"
+    assert summarize_group(emulator, body).json()["patterns"] == patterns, "deterministic"
     assert emulator.counts()["single_session_summaries"] == len(good), (
         "the group call summarises each session once and stores it, as PostHog's workflow does"
     )
 
 
 def test_group_summary_refuses_unknown_sessions_and_the_individual_limits(emulator: Any) -> None:
-    good, _ = summarisable_and_too_short(emulator)
-    unknown = summarise_group(emulator, {"session_ids": [good[0], "not-recorded"]})
-    too_many = summarise_group(emulator, {"session_ids": [good[0]] * 301})
-    too_long = summarise_group(emulator, {"session_ids": good[:1], "focus_area": "x" * 501})
+    good, _ = summarizable_and_too_short(emulator)
+    unknown = summarize_group(emulator, {"session_ids": [good[0], "not-recorded"]})
+    too_many = summarize_group(emulator, {"session_ids": [good[0]] * 301})
+    too_long = summarize_group(emulator, {"session_ids": good[:1], "focus_area": "x" * 501})
 
     assert unknown.status_code == 400
     assert unknown.json()["attr"] is None
@@ -278,8 +278,8 @@ def test_group_summary_refuses_unknown_sessions_and_the_individual_limits(emulat
 
 
 def test_group_summary_of_only_too_short_sessions_is_a_server_error(emulator: Any) -> None:
-    _, short = summarisable_and_too_short(emulator)
-    response = summarise_group(emulator, {"session_ids": short[:2]})
+    _, short = summarizable_and_too_short(emulator)
+    response = summarize_group(emulator, {"session_ids": short[:2]})
 
     assert response.status_code == 500
     assert response.json()["detail"].startswith(

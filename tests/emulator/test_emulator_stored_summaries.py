@@ -11,7 +11,7 @@ import pytest
 from emulator_http import api, envelope, session
 
 LIST = "single_session_summaries/"
-SUMMARISE = "session_summaries/create_session_summaries_individually/"
+SUMMARIZE = "session_summaries/create_session_summaries_individually/"
 LIGHT_FIELDS = {
     "id", "session_id", "distinct_id", "session_start_time", "session_duration", "session_outcome",
     "exception_count", "has_exceptions", "model_used", "visual_confirmation", "extra_summary_context",
@@ -19,11 +19,11 @@ LIGHT_FIELDS = {
 }  # fmt: skip
 
 
-def summarise(emulator: Any, session_ids: list[str], focus_area: str | None = None) -> dict[str, Any]:
+def summarize(emulator: Any, session_ids: list[str], focus_area: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"session_ids": session_ids}
     if focus_area is not None:
         body["focus_area"] = focus_area
-    response = session(emulator).post(api(emulator, SUMMARISE), json=body, timeout=10)
+    response = session(emulator).post(api(emulator, SUMMARIZE), json=body, timeout=10)
     assert response.status_code == 200
     return dict(response.json())
 
@@ -33,31 +33,31 @@ def stored(emulator: Any, **params: Any) -> Any:
 
 
 @pytest.fixture
-def summarised(emulator: Any) -> dict[str, dict[str, Any]]:
+def summarized(emulator: Any) -> dict[str, dict[str, Any]]:
     """Twelve recent sessions summarised without a focus area: id -> summary (too-short ones left out)."""
     recordings = session(emulator).get(
         api(emulator, "session_recordings/"), params={"date_from": "-7d", "limit": 12}
     )
-    results = summarise(emulator, [recording["id"] for recording in recordings.json()["results"]])
+    results = summarize(emulator, [recording["id"] for recording in recordings.json()["results"]])
     return {session_id: result for session_id, result in results.items() if "error" not in result}
 
 
 def test_each_summary_generated_without_a_focus_area_is_listed_in_the_light_shape(
-    emulator: Any, summarised: dict[str, dict[str, Any]]
+    emulator: Any, summarized: dict[str, dict[str, Any]]
 ) -> None:
     body = stored(emulator).json()
 
-    assert body["count"] == len(summarised) and body["next"] is None
+    assert body["count"] == len(summarized) and body["next"] is None
     rows = {row["session_id"]: row for row in body["results"]}
-    assert set(rows) == set(summarised), "too-short sessions have no summary to store"
+    assert set(rows) == set(summarized), "too-short sessions have no summary to store"
     row = next(iter(rows.values()))
     assert set(row) == LIGHT_FIELDS, "no summary and no exception_event_ids in the list"
-    assert row["session_outcome"] == summarised[row["session_id"]]["session_outcome"]
+    assert row["session_outcome"] == summarized[row["session_id"]]["session_outcome"]
     assert row["extra_summary_context"] is None
     assert row["visual_confirmation"] is False and row["model_used"]
     exceptions = [
         event
-        for segment in summarised[row["session_id"]]["key_actions"]
+        for segment in summarized[row["session_id"]]["key_actions"]
         for event in segment["events"]
         if event["exception"]
     ]
@@ -67,12 +67,12 @@ def test_each_summary_generated_without_a_focus_area_is_listed_in_the_light_shap
 
 
 def test_the_detail_is_the_whole_row_and_404_when_nothing_is_stored(
-    emulator: Any, summarised: dict[str, dict[str, Any]]
+    emulator: Any, summarized: dict[str, dict[str, Any]]
 ) -> None:
-    session_id = next(iter(summarised))
+    session_id = next(iter(summarized))
     detail = session(emulator).get(api(emulator, f"{LIST}{session_id}/")).json()
 
-    assert detail["summary"] == summarised[session_id]
+    assert detail["summary"] == summarized[session_id]
     assert detail["exception_event_ids"] == [
         event["event_uuid"]
         for segment in detail["summary"]["key_actions"]
@@ -89,7 +89,7 @@ def test_the_detail_is_the_whole_row_and_404_when_nothing_is_stored(
 
 def test_summaries_made_with_a_focus_area_are_stored_but_never_served(emulator: Any) -> None:
     recordings = session(emulator).get(api(emulator, "session_recordings/"), params={"date_from": "-7d"})
-    results = summarise(emulator, [r["id"] for r in recordings.json()["results"]][:6], focus_area="checkout")
+    results = summarize(emulator, [r["id"] for r in recordings.json()["results"]][:6], focus_area="checkout")
     focused = [session_id for session_id, result in results.items() if "error" not in result]
 
     assert focused
@@ -99,7 +99,7 @@ def test_summaries_made_with_a_focus_area_are_stored_but_never_served(emulator: 
 
 
 def test_filters_by_session_ids_outcome_exceptions_and_distinct_id(
-    emulator: Any, summarised: dict[str, dict[str, Any]]
+    emulator: Any, summarized: dict[str, dict[str, Any]]
 ) -> None:
     rows = stored(emulator).json()["results"]
     two = [rows[0]["session_id"], rows[1]["session_id"]]
@@ -112,14 +112,14 @@ def test_filters_by_session_ids_outcome_exceptions_and_distinct_id(
     assert ids(outcome="failure") == {r["session_id"] for r in rows if not r["session_outcome"]["success"]}
     assert ids(has_exceptions="TRUE") == {r["session_id"] for r in rows if r["has_exceptions"]}
     assert ids(has_exceptions="false") == {r["session_id"] for r in rows if not r["has_exceptions"]}
-    assert ids(has_exceptions="maybe") == set(summarised), "an unknown value is ignored, as PostHog does"
+    assert ids(has_exceptions="maybe") == set(summarized), "an unknown value is ignored, as PostHog does"
     assert ids(distinct_id=rows[0]["distinct_id"]) == {
         r["session_id"] for r in rows if r["distinct_id"] == rows[0]["distinct_id"]
     }
 
 
 def test_date_bounds_are_inclusive_and_take_relative_dates(
-    emulator: Any, summarised: dict[str, dict[str, Any]]
+    emulator: Any, summarized: dict[str, dict[str, Any]]
 ) -> None:
     rows = stored(emulator, order="created_at").json()["results"]
     first, last = rows[0]["created_at"], rows[-1]["created_at"]
@@ -151,7 +151,7 @@ def test_bad_filters_are_400_naming_the_parameter(
 
 
 def test_order_on_an_allowed_field_and_limit_offset_pages(
-    emulator: Any, summarised: dict[str, dict[str, Any]]
+    emulator: Any, summarized: dict[str, dict[str, Any]]
 ) -> None:
     by_duration = stored(emulator, order="-session_duration").json()["results"]
     durations = [row["session_duration"] for row in by_duration]
@@ -165,9 +165,9 @@ def test_order_on_an_allowed_field_and_limit_offset_pages(
 
 
 def test_writes_are_refused_and_a_read_key_may_list(
-    emulator: Any, summarised: dict[str, dict[str, Any]]
+    emulator: Any, summarized: dict[str, dict[str, Any]]
 ) -> None:
-    session_id = next(iter(summarised))
+    session_id = next(iter(summarized))
     refusal = envelope(
         "authentication_error", "permission_denied", "This action does not support personal API key access"
     )
@@ -176,6 +176,6 @@ def test_writes_are_refused_and_a_read_key_may_list(
     delete = session(emulator).delete(api(emulator, f"{LIST}{session_id}/"))
     assert (create.status_code, create.json()) == (403, refusal)
     assert (delete.status_code, delete.json()) == (403, refusal)
-    assert stored(emulator).json()["count"] == len(summarised), "nothing was deleted"
+    assert stored(emulator).json()["count"] == len(summarized), "nothing was deleted"
     read_only = session(emulator, emulator.read_only_key).get(api(emulator, LIST))
     assert read_only.status_code == 200

@@ -19,7 +19,7 @@ def upload(emulator: Any, audio: bytes = b"ID3 fake mp3 bytes", key: str | None 
     )
 
 
-def test_multipart_create_transcribes_and_summarises_without_returning_audio(emulator: Any) -> None:
+def test_multipart_create_transcribes_and_summarizes_without_returning_audio(emulator: Any) -> None:
     response = upload(
         emulator, interviewee_emails=["Jane Doe <jane@acme.com>", "bob@acme.com"], summary="mine"
     )

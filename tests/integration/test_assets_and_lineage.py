@@ -197,7 +197,7 @@ def test_summaries_emit_the_file_with_its_digest_window_and_counts(
     written = ObjectStoragePath(f"file://{folder}/week.jsonl")
 
     records = [json.loads(line) for line in written.read_text().splitlines()]
-    summarised = sum(1 for record in records if "summary" in record)
+    summarized = sum(1 for record in records if "summary" in record)
     (event,) = asset_events(f"file://{folder}")
     assert event == {
         "path": str(written),
@@ -205,14 +205,14 @@ def test_summaries_emit_the_file_with_its_digest_window_and_counts(
         "date_from": start.isoformat(),
         "date_to": end.isoformat(),
         "sessions": 4,
-        "summarised": summarised,
-        "failed": 4 - summarised,
+        "summarised": summarized,
+        "failed": 4 - summarized,
         "listed": 4,
         "filtered_out": 0,
         "sampled_out": 0,
         "reused_stored": 0,
         "reused_progress": 0,
-        "generated": summarised,
+        "generated": summarized,
         "summary_requests_sent": 1,
     }
 

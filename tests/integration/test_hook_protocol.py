@@ -73,7 +73,7 @@ def test_429_with_retry_after_2_waits_at_least_2_seconds_then_succeeds(
     assert first.path == second.path == f"{SUBSCRIPTIONS}3/"
 
 
-def test_async_hook_honours_retry_after_the_same_way(server: ScriptedServer) -> None:
+def test_async_hook_honors_retry_after_the_same_way(server: ScriptedServer) -> None:
     server.script(
         Reply(429, THROTTLED, {"Retry-After": "2"}), Reply(200, {"id": VIEW, "status": "Completed"})
     )

@@ -18,7 +18,7 @@ def test_no_session_ids_means_no_request(hook: PostHogHook, posthog_conn: Any) -
     assert posthog_conn.requests() == []
 
 
-def test_recordings_of_an_interval_are_summarised_in_batches(hook: PostHogHook, posthog_conn: Any) -> None:
+def test_recordings_of_an_interval_are_summarized_in_batches(hook: PostHogHook, posthog_conn: Any) -> None:
     now = datetime.now(timezone.utc)
     recordings = list(hook.list_session_recordings(date_from=now - timedelta(days=8), date_to=now, limit=10))
     ids = [recording["id"] for recording in recordings]

@@ -23,18 +23,18 @@ def test_list_walks_every_page_and_splits_long_id_lists(posthog_conn: Any) -> No
     posthog_conn.configure(session_count=130)
     hook = PostHogHook()
     ids = _recent_ids(hook)
-    summarised = {
+    summarized = {
         session_id
         for session_id, result in hook.create_session_summaries(ids, batch_size=300).items()
         if "error" not in result
     }
-    assert len(summarised) > 100, "more than one page of PostHog's 100"
+    assert len(summarized) > 100, "more than one page of PostHog's 100"
 
     every = list(hook.list_stored_session_summaries())
     chosen = list(hook.list_stored_session_summaries([*ids, *ids[:3]], order="-session_duration"))
 
-    assert {row["session_id"] for row in every} == summarised and len(every) == len(summarised)
-    assert {row["session_id"] for row in chosen} == summarised
+    assert {row["session_id"] for row in every} == summarized and len(every) == len(summarized)
+    assert {row["session_id"] for row in chosen} == summarized
     lists = posthog_conn.requests(method="GET", path=STORED)
     with_ids = [entry["query"]["session_ids"] for entry in lists if "session_ids" in entry["query"]]
     assert len(lists) - len(with_ids) == 2, "two pages for the whole list"

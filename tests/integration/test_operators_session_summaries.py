@@ -62,11 +62,11 @@ def recordings(posthog_conn: Any) -> list[dict[str, Any]]:
     return found
 
 
-def _summarisable(recordings: list[dict[str, Any]], count: int) -> list[str]:
+def _summarizable(recordings: list[dict[str, Any]], count: int) -> list[str]:
     return [r["id"] for r in recordings if r["recording_duration"] > 5][:count]
 
 
-def test_summarises_the_sessions_of_the_data_interval_into_a_jsonl_file(
+def test_summarizes_the_sessions_of_the_data_interval_into_a_jsonl_file(
     airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     dag = _dag(
@@ -134,7 +134,7 @@ def test_the_empty_interval_error_says_how_to_fix_the_schedule(posthog_conn: Any
     assert posthog_conn.requests() == []
 
 
-def test_lookback_summarises_the_window_before_the_run(
+def test_lookback_summarizes_the_window_before_the_run(
     airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]]
 ) -> None:
     dag_run = run_dag(_dag(schedule=None, lookback=dt.timedelta(hours=12), min_duration=5, limit=3))
@@ -157,7 +157,7 @@ def test_lookback_summarises_the_window_before_the_run(
     assert all("summary" in record for record in records)
 
 
-def test_a_run_without_a_logical_date_summarises_the_lookback_before_its_run_after(
+def test_a_run_without_a_logical_date_summarizes_the_lookback_before_its_run_after(
     airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]]
 ) -> None:
     run_after = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(days=2)
@@ -254,10 +254,10 @@ def test_a_bad_templated_value_fails_the_task_before_any_request(
     assert posthog_conn.requests() == []
 
 
-def test_session_ids_from_a_rendered_template_are_summarised(
+def test_session_ids_from_a_rendered_template_are_summarized(
     airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]]
 ) -> None:
-    wanted = _summarisable(recordings, 2)
+    wanted = _summarizable(recordings, 2)
     dag_run = run_dag(_dag(session_ids="{{ params.ids }}", params={"ids": wanted}))
 
     assert task_states(dag_run) == {"summarise": "success"}
@@ -275,7 +275,7 @@ def _fail_second_summary_request(emulator: Any) -> None:
 def test_a_task_failing_half_way_leaves_no_output_file(
     airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    session_ids = _summarisable(recordings, 6)
+    session_ids = _summarizable(recordings, 6)
     output = tmp_path / "summaries.jsonl"
     _fail_second_summary_request(posthog_conn)
 
@@ -289,10 +289,10 @@ def test_a_task_failing_half_way_leaves_no_output_file(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["summaries.jsonl.progress"]
 
 
-def test_a_retry_does_not_summarise_a_session_twice(
+def test_a_retry_does_not_summarize_a_session_twice(
     airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    session_ids = _summarisable(recordings, 6)
+    session_ids = _summarizable(recordings, 6)
     output = tmp_path / "summaries.jsonl"
     _fail_second_summary_request(posthog_conn)
 
@@ -310,7 +310,7 @@ def test_a_retry_does_not_summarise_a_session_twice(
 def test_a_retry_after_a_failed_concurrent_batch_sends_only_that_batch(
     airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    session_ids = _summarisable(recordings, 8)
+    session_ids = _summarizable(recordings, 8)
     output = tmp_path / "summaries.jsonl"
     # Of the four batches sent at once, the first to arrive is refused at once; the others take a while.
     posthog_conn.configure(summary_latency=0.3)
@@ -340,7 +340,7 @@ def test_a_retry_after_a_failed_concurrent_batch_sends_only_that_batch(
 def test_a_rerun_reuses_the_completed_output_without_asking_again(
     airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    session_ids = _summarisable(recordings, 3)
+    session_ids = _summarizable(recordings, 3)
     dag = _dag(session_ids=session_ids, output_path=f"file://{tmp_path}/s.jsonl")
     run_dag(dag)
     first = _read_jsonl(tmp_path / "s.jsonl")
@@ -367,7 +367,7 @@ def test_a_task_fails_when_every_session_failed(airflow_db: Path, posthog_conn: 
 def test_a_single_failed_session_is_a_counted_warning(
     airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    session_ids = [*_summarisable(recordings, 2), str(uuid.uuid4())]
+    session_ids = [*_summarizable(recordings, 2), str(uuid.uuid4())]
 
     dag_run = run_dag(_dag(session_ids=session_ids, output_path=f"file://{tmp_path}/s.jsonl"))
 
@@ -380,7 +380,7 @@ def test_a_single_failed_session_is_a_counted_warning(
 def test_fail_on_session_error_fails_the_task_for_a_single_failed_session(
     airflow_db: Path, posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    session_ids = [*_summarisable(recordings, 2), str(uuid.uuid4())]
+    session_ids = [*_summarizable(recordings, 2), str(uuid.uuid4())]
 
     dag_run = run_dag(
         _dag(session_ids=session_ids, output_path=f"file://{tmp_path}/s.jsonl", fail_on_session_error=True)
@@ -539,7 +539,7 @@ def test_a_sample_keeps_about_its_rate_of_many_sessions() -> None:
 def test_a_dry_run_sends_no_summary_request_and_writes_nothing(
     posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    session_ids = _summarisable(recordings, 4)
+    session_ids = _summarizable(recordings, 4)
     PostHogSessionSummariesOperator(task_id="first", session_ids=session_ids[:2]).execute({})  # type: ignore[arg-type]
     output = SummaryOutput(ObjectStoragePath(f"file://{tmp_path}/s.jsonl"))
     output.save_progress(
@@ -582,7 +582,7 @@ def test_a_dry_run_sends_no_summary_request_and_writes_nothing(
 def test_stored_summaries_are_reused_and_only_the_missing_ones_generated(
     posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    session_ids = _summarisable(recordings, 4)
+    session_ids = _summarizable(recordings, 4)
     PostHogSessionSummariesOperator(task_id="first", session_ids=session_ids[:2]).execute({})  # type: ignore[arg-type]
     first_posts = len(posthog_conn.requests(method="POST", path=SUMMARIES_PATH))
 
@@ -615,7 +615,7 @@ def test_stored_summaries_are_reused_and_only_the_missing_ones_generated(
 def test_a_second_run_of_the_interval_generates_nothing(
     posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    session_ids = _summarisable(recordings, 3)
+    session_ids = _summarizable(recordings, 3)
     for name in ("a", "b"):  # two different output files: the second run cannot reuse the first's output
         PostHogSessionSummariesOperator(
             task_id="summarise",
@@ -634,7 +634,7 @@ def test_a_second_run_of_the_interval_generates_nothing(
 def test_a_focus_area_run_never_reuses_stored_summaries(
     posthog_conn: Any, recordings: list[dict[str, Any]]
 ) -> None:
-    session_ids = _summarisable(recordings, 2)
+    session_ids = _summarizable(recordings, 2)
     PostHogSessionSummariesOperator(task_id="first", session_ids=session_ids).execute({})  # type: ignore[arg-type]
     seen = len(posthog_conn.requests())
 
@@ -653,7 +653,7 @@ def test_the_digest_counts_lists_problems_first_and_links_each_replay(
     posthog_conn: Any, recordings: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     unknown = str(uuid.uuid4())
-    session_ids = [*_summarisable(recordings, 6), unknown]
+    session_ids = [*_summarizable(recordings, 6), unknown]
     result = PostHogSessionSummariesOperator(
         task_id="summarise",
         session_ids=session_ids,

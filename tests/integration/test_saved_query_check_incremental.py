@@ -48,7 +48,7 @@ def post(emulator: Any, body: Any, key: str | None = None) -> requests.Response:
 # The emulator's contract
 
 
-def test_the_emulator_answers_posthogs_shape_and_says_it_does_not_analyse_the_query(emulator: Any) -> None:
+def test_the_emulator_answers_posthogs_shape_and_says_it_does_not_analyze_the_query(emulator: Any) -> None:
     answer = post(emulator, {"query": QUERY, "incremental_key": "day", "unique_key": ["day"]})
     assert answer.status_code == 200, answer.text
     assert set(answer.json()) == ANSWER_FIELDS

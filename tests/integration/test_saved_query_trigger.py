@@ -123,7 +123,7 @@ async def test_trigger_follows_the_job_after_its_baseline_when_requested_after_i
     assert baseline is None or baseline["id"] != newest_job["id"]
 
 
-async def test_a_trigger_serialised_by_0_1_with_flat_kwargs_resumes_after_an_upgrade(
+async def test_a_trigger_serialized_by_0_1_with_flat_kwargs_resumes_after_an_upgrade(
     posthog_conn: Any, saved_query_id: str
 ) -> None:
     hook = PostHogHook()

@@ -177,7 +177,7 @@ def test_retry_after_parses_seconds_and_http_dates(header: str | None, seconds: 
     assert parse_retry_after(header, now=NOW) == seconds
 
 
-def test_retry_after_is_honoured_before_backoff() -> None:
+def test_retry_after_is_honored_before_backoff() -> None:
     assert POLICY.decide(request(), response(429, retry_after="7"), retries=2, waited=0.0) == 7.0
     assert POLICY.decide(request(), response(503, retry_after="1"), retries=0, waited=0.0) == 1.0
 

@@ -200,7 +200,7 @@ async def run_saved_query(request: Request) -> Response:
 #: PostHog's ``CHECK_INCREMENTAL_MAX_QUERY_LENGTH`` and ``MAX_LOOKBACK_SECONDS`` (30 days).
 CHECK_INCREMENTAL_MAX_QUERY_LENGTH = 64 * 1024
 MAX_LOOKBACK_SECONDS = 30 * 24 * 3600
-NOT_ANALYSED = "The emulator does not analyse HogQL: this answer has PostHog's shape only (docs/fidelity.md)."
+NOT_ANALYZED = "The emulator does not analyse HogQL: this answer has PostHog's shape only (docs/fidelity.md)."
 
 
 async def check_incremental(request: Request) -> Response:
@@ -244,7 +244,7 @@ async def check_incremental(request: Request) -> Response:
             "key_candidates": [],
             "unique_key_candidates": [],
             "key_candidate_types": {},
-            "blockers": [NOT_ANALYSED],
+            "blockers": [NOT_ANALYZED],
             "warnings": [],
         }
     )

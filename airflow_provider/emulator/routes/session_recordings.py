@@ -84,7 +84,7 @@ async def list_session_recordings(request: Request) -> Response:
     matches_filters = recording_filter(params, emulator.state.seed.project.get("test_account_filters", []))
     with emulator.state.lock:
         sessions = list(emulator.state.sessions.values())
-        summarised = {key.split("|", 1)[0] for key in emulator.state.summary_cache}
+        summarized = {key.split("|", 1)[0] for key in emulator.state.summary_cache}
     matching = [
         session
         for session in sessions
@@ -97,7 +97,7 @@ async def list_session_recordings(request: Request) -> Response:
     descending = str(params.get("order_direction", "DESC")).upper() != "ASC"
     matching.sort(key=lambda session: (session[order], session["id"]), reverse=descending)
     page = matching[offset : offset + limit + 1]
-    results = [_recording(session, session["id"] in summarised, now) for session in page[:limit]]
+    results = [_recording(session, session["id"] in summarized, now) for session in page[:limit]]
     return JSONResponse({"results": results, "has_next": len(page) > limit, "version": 4})
 
 

@@ -61,7 +61,7 @@ async def create_session_summaries_individually(request: Request) -> Response:
     :param request: the request.
     """
     emulator, session_ids, focus_area = await _admitted_summary_request(request)
-    return await _answer(emulator, _summarise(emulator, session_ids, focus_area))
+    return await _answer(emulator, _summarize(emulator, session_ids, focus_area))
 
 
 async def create_session_summaries(request: Request) -> Response:
@@ -82,7 +82,7 @@ async def create_session_summaries(request: Request) -> Response:
         ]
     if missing:
         raise validation_error(None, "invalid", GROUP_NOT_FOUND + ", ".join(missing))
-    return await _answer(emulator, _summarise_group(emulator, session_ids, focus_area))
+    return await _answer(emulator, _summarize_group(emulator, session_ids, focus_area))
 
 
 async def _answer(emulator: Emulator, work: Coroutine[Any, Any, dict[str, Any]]) -> Response:
@@ -96,10 +96,10 @@ async def _answer(emulator: Emulator, work: Coroutine[Any, Any, dict[str, Any]])
     return JSONResponse(await task)
 
 
-async def _summarise_group(emulator: Emulator, session_ids: list[str], focus_area: str) -> dict[str, Any]:
+async def _summarize_group(emulator: Emulator, session_ids: list[str], focus_area: str) -> dict[str, Any]:
     """``EnrichedSessionGroupSummaryPatternsList`` plus ``failed_sessions``, as PostHog's view answers."""
     unique = list(dict.fromkeys(session_ids))
-    results = await _summarise(emulator, unique, focus_area)
+    results = await _summarize(emulator, unique, focus_area)
     summaries = {session_id: result for session_id, result in results.items() if "error" not in result}
     patterns = group_patterns(summaries, focus_area) if summaries else []
     if not patterns:
@@ -154,7 +154,7 @@ def _validate(body: dict[str, Any]) -> tuple[list[str], str]:
     return session_ids, focus_area
 
 
-async def _summarise(emulator: Emulator, session_ids: list[str], focus_area: str) -> dict[str, Any]:
+async def _summarize(emulator: Emulator, session_ids: list[str], focus_area: str) -> dict[str, Any]:
     """Summaries for every id, generating only what is neither cached nor in progress.
 
     A (session, focus area) that another request is summarising is awaited, not summarised again:

@@ -9,8 +9,10 @@ the checks of :mod:`airflow_provider.api.arguments`. The base runs it twice: onc
 built, with ``rendered=False`` (values that are still templates, :func:`is_unrendered`, are skipped),
 so a bad literal fails when the DAG is parsed; and at the start of ``execute``, with
 ``rendered=True``, after Airflow rendered the templates, so a bad rendered value fails the task before
-any request, without retries (:func:`checked_at_execute`). An operator overrides ``check_arguments``
-and defines no other check method; ``execute`` then reads values known to be good.
+any request, without retries (:func:`checked_at_execute`). An operator or sensor overrides
+``check_arguments`` and defines no other check method, and checks nothing in ``__init__``;
+``execute`` then reads values known to be good. With ``rendered=True`` it may keep a value's checked
+form (a canonical id, a time as epoch seconds) on the operator, so that nothing below checks it again.
 """
 
 from __future__ import annotations

@@ -39,8 +39,10 @@ def is_unrendered(value: Any) -> bool:
 
 
 def checked_at_execute(check: Callable[[], T]) -> T:
-    """Run an argument check on rendered values at the start of ``execute``, before any request.
+    """Run a check of the task's input in ``execute``, failing the task for good on bad input.
 
+    Used by the base for :meth:`PostHogBaseOperator.check_arguments` (before any request), and by the
+    saved-query operators and sensor around looking up ``saved_query_name`` (a name no view has).
     Bad input cannot get better on a retry, so the check's ``ValueError`` (which names the argument
     and what is allowed) fails the task at once, without retries.
 

@@ -246,3 +246,15 @@ def test_operators_check_their_arguments_only_in_check_arguments(path: Path) -> 
             # The signature the base calls: check_arguments(self, *, rendered).
             assert [arg.arg for arg in item.args.args] == ["self"], cls
             assert [arg.arg for arg in item.args.kwonlyargs] == ["rendered"], cls
+
+
+def test_a_saved_query_id_is_checked_only_where_it_enters() -> None:
+    """Where ``check_saved_query_id`` is called: the builders, the argument checks, a run read from
+    plain values. Operators, sensors and triggers go through ``check_saved_query_arguments``."""
+    callers = {
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef) and "check_saved_query_id" in _called_names(node)
+    }
+    assert callers == {"api/endpoints.py", "saved_query_runs/names.py", "saved_query_runs/state.py"}

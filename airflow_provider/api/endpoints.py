@@ -845,8 +845,8 @@ def _data_modeling_jobs_advice(request: ApiRequest, status: int, detail: str) ->
     )
 
 
-# Each id is checked once, where it enters: in the builder its hook method calls. A checked UUID or
-# integer is safe in a path as it is.
+# For a direct hook user, an id enters in the builder its hook method calls, and is checked there. A
+# checked UUID or integer is safe in a path as it is.
 
 
 class SavedQueryId(str):

@@ -713,7 +713,7 @@ def run_saved_query(saved_query_id: str, full_refresh: bool = False) -> ApiCall:
     if not isinstance(full_refresh, bool):
         invalid("full_refresh", "True or False", full_refresh)
     body = {"full_refresh": True} if full_refresh else None
-    saved_query_id = _saved_query_uuid(saved_query_id)
+    saved_query_id = check_saved_query_id(saved_query_id)
     return ApiCall(
         "POST",
         f"warehouse_saved_queries/{saved_query_id}/run",
@@ -760,7 +760,7 @@ def materialize_saved_query(saved_query_id: str, sync_frequency: str | None) -> 
     :param sync_frequency: see :func:`check_sync_frequency`; ``None`` for PostHog's default, ``24hour``.
     """
     body = None if sync_frequency is None else {"sync_frequency": check_sync_frequency(sync_frequency)}
-    saved_query_id = _saved_query_uuid(saved_query_id)
+    saved_query_id = check_saved_query_id(saved_query_id)
     return ApiCall(
         "POST",
         f"warehouse_saved_queries/{saved_query_id}/materialize",
@@ -794,7 +794,7 @@ def revert_saved_query_materialization(saved_query_id: str) -> ApiCall:
 
     :param saved_query_id: its UUID.
     """
-    saved_query_id = _saved_query_uuid(saved_query_id)
+    saved_query_id = check_saved_query_id(saved_query_id)
     return ApiCall(
         "POST",
         f"warehouse_saved_queries/{saved_query_id}/revert_materialization",
@@ -820,7 +820,7 @@ def data_modeling_jobs(saved_query_id: str | None = None, page_size: int | None 
     if page_size is not None:
         require_int("page_size", page_size, minimum=1)
     if saved_query_id is not None:
-        saved_query_id = _saved_query_uuid(saved_query_id)
+        saved_query_id = check_saved_query_id(saved_query_id)
     return ApiCall(
         "GET",
         "data_modeling_jobs",
@@ -845,16 +845,36 @@ def _data_modeling_jobs_advice(request: ApiRequest, status: int, detail: str) ->
     )
 
 
-# Each id is checked once, where it enters: in the builder its hook method calls. A checked UUID or
-# integer is safe in a path as it is.
+# For a direct hook user, an id enters in the builder its hook method calls, and is checked there. A
+# checked UUID or integer is safe in a path as it is.
 
 
-def _saved_query_uuid(saved_query_id: str) -> str:
-    return require_uuid("saved_query_id", saved_query_id)
+class SavedQueryId(str):
+    """A saved query's id already checked as a UUID, in canonical form (:func:`check_saved_query_id`).
+
+    A saved query's id is checked once, where it enters: an operator's or the sensor's
+    ``check_arguments``, the trigger's constructor, a run read back from plain values
+    (``SavedQueryRun.from_dict``), a view's id as PostHog lists it, and, for a direct hook user, the
+    builder the hook method calls. What those checks return is a ``SavedQueryId``, and the builders
+    take one as it is: the many requests of one run (the run, every poll of its jobs) do not check
+    the id again. A plain ``str`` is always checked, so no unchecked id reaches a path.
+    """
+
+
+def check_saved_query_id(saved_query_id: object, *, hint: str = "") -> SavedQueryId:
+    """Return ``saved_query_id`` as a checked, canonical :class:`SavedQueryId`; one already checked as it is.
+
+    :param saved_query_id: a UUID string (any case, surrounding spaces allowed) or a ``uuid.UUID``.
+    :param hint: added to the error, e.g. what to pass instead.
+    :raises PostHogConfigError: for anything but a UUID, naming ``saved_query_id``.
+    """
+    if isinstance(saved_query_id, SavedQueryId):
+        return saved_query_id
+    return SavedQueryId(require_uuid("saved_query_id", saved_query_id, hint=hint))
 
 
 def _saved_query_path(saved_query_id: str) -> str:
-    return f"warehouse_saved_queries/{_saved_query_uuid(saved_query_id)}"
+    return f"warehouse_saved_queries/{check_saved_query_id(saved_query_id)}"
 
 
 def _subscription_path(subscription_id: int | str) -> str:

@@ -602,7 +602,7 @@ class PostHogHook(BaseHook):
         PostHog takes a new ``query`` only with the view's current ``edited_history_id``, so when the
         query changes and neither ``edited_history_id`` nor ``soft_update`` is given, the view is read
         first and its ``latest_history_id`` sent. If someone edits the view between that read and the
-        write, PostHog refuses the write (:class:`~airflow_provider.api.PostHogValidationError`
+        write, PostHog refuses the write (:class:`~airflow_provider.api.errors.PostHogValidationError`
         saying so) and their edit stays: nothing is overwritten.
 
         :param saved_query_id: its UUID.

@@ -9,8 +9,10 @@ the checks of :mod:`airflow_provider.api.arguments`. The base runs it twice: onc
 built, with ``rendered=False`` (values that are still templates, :func:`is_unrendered`, are skipped),
 so a bad literal fails when the DAG is parsed; and at the start of ``execute``, with
 ``rendered=True``, after Airflow rendered the templates, so a bad rendered value fails the task before
-any request, without retries (:func:`checked_at_execute`). An operator overrides ``check_arguments``
-and defines no other check method; ``execute`` then reads values known to be good.
+any request, without retries (:func:`checked_at_execute`). An operator or sensor overrides
+``check_arguments`` and defines no other check method, and checks nothing in ``__init__``;
+``execute`` then reads values known to be good. With ``rendered=True`` it may keep a value's checked
+form (a canonical id, a time as epoch seconds) on the operator, so that nothing below checks it again.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ def is_unrendered(value: Any) -> bool:
 
 
 def checked_at_execute(check: Callable[[], T]) -> T:
-    """Run an argument check on rendered values at the start of ``execute``, before any request.
+    """Run a check of the task's input in ``execute``, failing the task for good on bad input.
 
+    Used by the base for :meth:`PostHogBaseOperator.check_arguments` (before any request), and by the
+    saved-query operators and sensor around looking up ``saved_query_name`` (a name no view has).
     Bad input cannot get better on a retry, so the check's ``ValueError`` (which names the argument
     and what is allowed) fails the task at once, without retries.
 

@@ -123,14 +123,17 @@ class _OneSavedQueryOperator(_SavedQueryOperator):
 
     def check_arguments(self, *, rendered: bool) -> None:
         # No request here: a name is looked up at execute (_resolved_id).
-        check_saved_query_arguments(
+        saved_query_id = check_saved_query_arguments(
             self.saved_query_id,
             self.saved_query_name,
             skip=lambda value: not rendered and is_unrendered(value),
         )
+        if rendered:
+            self.saved_query_id = saved_query_id  # checked and canonical: no layer below checks it again
 
     def _resolved_id(self) -> str:
-        """The view's UUID from the rendered arguments, looking a name up in PostHog (once per execute)."""
+        """The view's UUID from the checked arguments, looking a name up in PostHog (once per execute);
+        a name no view has, or several have, fails the task without retries."""
         return checked_at_execute(
             lambda: saved_query_id_of(self.hook, self.saved_query_id, self.saved_query_name)
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow_provider._compat import AirflowFailException
 from airflow_provider.api import endpoints
@@ -436,7 +436,9 @@ class PostHogUpdateSubscriptionOperator(_SubscriptionFieldsOperator):
         self.subscription_id = subscription_id
 
     def check_arguments(self, *, rendered: bool) -> None:
-        if rendered or not is_unrendered(self.subscription_id):
+        if rendered:  # kept checked: execute sends it as it is
+            self.subscription_id = require_int("subscription_id", self.subscription_id, minimum=1)
+        elif not is_unrendered(self.subscription_id):
             require_int("subscription_id", self.subscription_id, minimum=1)
         if not any(value is not None for value in self._field_values.values()) and self.extra_fields is None:
             raise PostHogConfigError(
@@ -446,7 +448,7 @@ class PostHogUpdateSubscriptionOperator(_SubscriptionFieldsOperator):
 
     def execute(self, context: Context) -> int:
         fields = self._subscription_fields(rendered=True)
-        subscription_id = require_int("subscription_id", self.subscription_id, minimum=1)
+        subscription_id = cast("int", self.subscription_id)  # made an int by check_arguments
         hook = self.hook
         hook.update_subscription(subscription_id, **fields)
         self.log.info("Updated subscription %s: %s.", subscription_id, ", ".join(sorted(fields)))
@@ -475,11 +477,13 @@ class PostHogDeleteSubscriptionOperator(PostHogBaseOperator):
         self.subscription_id = subscription_id
 
     def check_arguments(self, *, rendered: bool) -> None:
-        if rendered or not is_unrendered(self.subscription_id):
+        if rendered:  # kept checked: execute sends it as it is
+            self.subscription_id = require_int("subscription_id", self.subscription_id, minimum=1)
+        elif not is_unrendered(self.subscription_id):
             require_int("subscription_id", self.subscription_id, minimum=1)
 
     def execute(self, context: Context) -> int:
-        subscription_id = require_int("subscription_id", self.subscription_id, minimum=1)
+        subscription_id = cast("int", self.subscription_id)  # made an int by check_arguments
         self.hook.delete_subscription(subscription_id)
         self.log.info(
             "Deleted subscription %s (soft delete: PostHog keeps it with deleted=true).", subscription_id

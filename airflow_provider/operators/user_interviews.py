@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import ObjectStoragePath
 
@@ -253,7 +253,7 @@ class PostHogUpdateUserInterviewOperator(PostHogBaseOperator):
 
     The XCom value is the interview id.
 
-    :param interview_id: the interview (templated).
+    :param interview_id: the interview's UUID (templated).
     :param summary: the new summary text (templated).
     :param interviewee_emails: the new list of interviewees (templated).
     :param posthog_conn_id: the PostHog connection (templated).
@@ -283,7 +283,9 @@ class PostHogUpdateUserInterviewOperator(PostHogBaseOperator):
     def check_arguments(self, *, rendered: bool) -> None:
         if self.summary is None and self.interviewee_emails is None:
             raise PostHogConfigError("Pass at least one of summary and interviewee_emails to change.")
-        if rendered or not is_unrendered(self.interview_id):
+        if rendered:  # kept checked: execute sends it as it is
+            self.interview_id = require_text("interview_id", self.interview_id)
+        elif not is_unrendered(self.interview_id):
             require_text("interview_id", self.interview_id)
         summary_known = self.summary is not None and (rendered or not is_unrendered(self.summary))
         if summary_known and not isinstance(self.summary, str):
@@ -297,7 +299,7 @@ class PostHogUpdateUserInterviewOperator(PostHogBaseOperator):
             fields["summary"] = self.summary
         if self.interviewee_emails is not None:
             fields["interviewee_emails"] = _require_emails(self.interviewee_emails)
-        interview_id = require_text("interview_id", self.interview_id)
+        interview_id = cast("str", self.interview_id)  # checked by check_arguments
         self.hook.update_user_interview(interview_id, **fields)
         self.log.info("Updated user interview %s: %s.", interview_id, ", ".join(sorted(fields)))
         return interview_id
@@ -308,7 +310,7 @@ class PostHogDeleteUserInterviewOperator(PostHogBaseOperator):
 
     The XCom value is the interview id.
 
-    :param interview_id: the interview (templated).
+    :param interview_id: the interview's UUID (templated).
     :param missing_ok: succeed when PostHog says the interview does not exist (e.g. deleted by an earlier
         try whose answer was lost); by default that fails the task.
     :param posthog_conn_id: the PostHog connection (templated).
@@ -323,11 +325,13 @@ class PostHogDeleteUserInterviewOperator(PostHogBaseOperator):
         self.missing_ok = missing_ok
 
     def check_arguments(self, *, rendered: bool) -> None:
-        if rendered or not is_unrendered(self.interview_id):
+        if rendered:  # kept checked: execute sends it as it is
+            self.interview_id = require_text("interview_id", self.interview_id)
+        elif not is_unrendered(self.interview_id):
             require_text("interview_id", self.interview_id)
 
     def execute(self, context: Context) -> str:
-        interview_id = require_text("interview_id", self.interview_id)
+        interview_id = cast("str", self.interview_id)  # checked by check_arguments
         try:
             self.hook.delete_user_interview(interview_id)
         except PostHogNotFoundError:

@@ -24,6 +24,7 @@ from itertools import takewhile
 from typing import Any
 
 from airflow_provider.api.arguments import invalid, require_timestamp
+from airflow_provider.api.endpoints import check_saved_query_id
 
 
 class SavedQueryRunStatus(str, Enum):
@@ -302,7 +303,7 @@ class SavedQueryRun:
         """
         baseline = self.baseline
         return {
-            "saved_query_id": self.saved_query_id,
+            "saved_query_id": str(self.saved_query_id),  # a plain str, even for a checked id
             "requested_after": self.requested_after,
             "baseline": None
             if baseline is None
@@ -315,8 +316,12 @@ class SavedQueryRun:
     def from_dict(cls, data: dict[str, Any]) -> SavedQueryRun:
         """The run :meth:`to_dict` gave (keys it left out take their defaults).
 
+        The id enters here from plain values (a trigger's kwargs, a stored run), so it is checked here,
+        once; an id already checked (a :class:`~airflow_provider.api.endpoints.SavedQueryId`) is kept.
+
         :param data: a dict as :meth:`to_dict` returns it.
-        :raises PostHogConfigError: for a key :meth:`to_dict` never writes, or no ``saved_query_id``.
+        :raises PostHogConfigError: for a key :meth:`to_dict` never writes, or a ``saved_query_id``
+            that is missing or not a UUID.
         """
         unknown = data.keys() - RUN_KEYS
         if unknown or data.get("saved_query_id") is None:
@@ -325,7 +330,7 @@ class SavedQueryRun:
             )
         baseline = data.get("baseline")
         return cls(
-            saved_query_id=str(data["saved_query_id"]),
+            saved_query_id=check_saved_query_id(data["saved_query_id"]),
             requested_after=data.get("requested_after"),
             baseline=None
             if baseline is None

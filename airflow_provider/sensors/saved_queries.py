@@ -96,28 +96,39 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
         self.requested_after = requested_after
         self.accept_earlier_runs = accept_earlier_runs
         self.deferrable = deferrable
-        # Fail when the DAG is parsed (templates are checked once rendered); no request here.
-        check_saved_query_arguments(saved_query_id, saved_query_name, skip=is_unrendered)
-        if not is_unrendered(requested_after):
-            require_timestamp("requested_after", requested_after)
-        if not isinstance(accept_earlier_runs, bool):
-            invalid("accept_earlier_runs", "True or False", accept_earlier_runs)
-        if accept_earlier_runs and requested_after is not None:
+        self._run: SavedQueryRun | None = None
+
+    def check_arguments(self, *, rendered: bool) -> None:
+        # No request here: a name is looked up at execute (_saved_query_run).
+        def ready(value: object) -> bool:
+            return rendered or not is_unrendered(value)
+
+        saved_query_id = check_saved_query_arguments(
+            self.saved_query_id, self.saved_query_name, skip=lambda value: not ready(value)
+        )
+        requested_after = (
+            require_timestamp("requested_after", self.requested_after)
+            if ready(self.requested_after)
+            else self.requested_after
+        )
+        if not isinstance(self.accept_earlier_runs, bool):
+            invalid("accept_earlier_runs", "True or False", self.accept_earlier_runs)
+        if self.accept_earlier_runs and self.requested_after is not None:
             raise PostHogConfigError(
                 "Give requested_after or accept_earlier_runs=True, not both: requested_after already "
                 "says which runs count."
             )
-        self._run: SavedQueryRun | None = None
+        if rendered:  # checked and converted: _saved_query_run reads them as they are
+            self.saved_query_id = saved_query_id
+            self.requested_after = requested_after
 
     def _saved_query_run(self, context: Context) -> SavedQueryRun:
         """The run this sensor waits for, worked out once per execute (a name is looked up then)."""
         if self._run is None:
-            # Rendered values, checked before any request; bad ones fail the task without retries.
-            requested_after = checked_at_execute(
-                lambda: require_timestamp("requested_after", self.requested_after)
-            )
+            requested_after = self.requested_after
             if requested_after is None and not self.accept_earlier_runs:
                 requested_after = _new_refresh_marker(context)
+            # A name no view has, or several have, fails the task without retries.
             saved_query_id = checked_at_execute(
                 lambda: saved_query_id_of(self.hook, self.saved_query_id, self.saved_query_name)
             )

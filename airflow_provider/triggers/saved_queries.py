@@ -90,9 +90,14 @@ class PostHogSavedQueryRunTrigger(BaseTrigger):
                 raise TypeError("Give the run as run={...}, not also as flat keyword arguments.")
             run = _run_of_0_1(flat_kwargs_of_0_1)
         self._run_fields: dict[str, Any] = dict(run or {})
-        check_saved_query_arguments(self._run_fields.get("saved_query_id"), saved_query_name)
+        # The one check of the id on the trigger's path: the run holds the checked id from here on.
+        saved_query_id = check_saved_query_arguments(self._run_fields.get("saved_query_id"), saved_query_name)
         self.saved_query_name = saved_query_name
-        self._run = None if saved_query_name is not None else SavedQueryRun.from_dict(self._run_fields)
+        self._run = (
+            None
+            if saved_query_id is None
+            else SavedQueryRun.from_dict({**self._run_fields, "saved_query_id": saved_query_id})
+        )
         self.deadline = deadline
         self.poll_interval = poll_interval
         self.cancel_on_kill = cancel_on_kill

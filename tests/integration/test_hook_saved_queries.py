@@ -176,3 +176,34 @@ def test_an_edit_between_the_read_and_the_write_is_refused_not_overwritten(
     assert len(failures) == 1 and isinstance(failures[0], PostHogValidationError)
     assert "did not apply this write" in str(failures[0])
     assert hook.get_saved_query(view["id"])["query"]["query"] == "select 'theirs'"
+
+
+BAD_ID = "daily_views"  # a view's name where its UUID belongs
+
+
+def test_a_direct_hook_user_gets_a_bad_saved_query_id_refused_before_any_request(
+    hook: PostHogHook, posthog_conn: Any
+) -> None:
+    calls = [
+        lambda: hook.get_saved_query(BAD_ID),
+        lambda: hook.update_saved_query(BAD_ID, query="select 1"),
+        lambda: hook.run_saved_query(BAD_ID),
+        lambda: hook.cancel_saved_query(BAD_ID),
+        lambda: hook.materialize_saved_query(BAD_ID),
+        lambda: list(hook.list_data_modeling_jobs(saved_query_id=BAD_ID)),
+    ]
+    for call in calls:
+        with pytest.raises(
+            PostHogConfigError, match=r"^saved_query_id must be a UUID such as .*'daily_views'"
+        ):
+            call()
+
+    async def async_calls() -> None:
+        async with PostHogAsyncHook() as async_hook:
+            with pytest.raises(PostHogConfigError, match=r"^saved_query_id must be a UUID"):
+                await async_hook.run_saved_query(BAD_ID)
+            with pytest.raises(PostHogConfigError, match=r"^saved_query_id must be a UUID"):
+                [job async for job in async_hook.list_data_modeling_jobs(BAD_ID)]
+
+    asyncio.run(async_calls())
+    assert posthog_conn.requests() == []

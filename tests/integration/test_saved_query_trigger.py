@@ -436,3 +436,16 @@ async def test_a_sensors_trigger_stops_at_once_on_a_suspended_view_and_the_senso
     # A run operator's trigger does not read the view: its own run resumed it.
     timed_out = await first_event(make_trigger(saved_query["id"], requested_after, deadline_in=0.5))
     assert timed_out["status"] == "timeout"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"run": {"saved_query_id": "daily_views"}}, {"saved_query_id": "daily_views"}],
+    ids=["run", "flat-kwargs-of-0.1"],
+)
+def test_a_trigger_refuses_a_saved_query_id_that_is_not_a_uuid_before_any_request(
+    posthog_conn: Any, kwargs: dict[str, Any]
+) -> None:
+    with pytest.raises(ValueError, match=r"^saved_query_id must be a UUID such as .*names are not accepted"):
+        PostHogSavedQueryRunTrigger(**kwargs, deadline=time.time() + 20)
+    assert posthog_conn.requests() == []

@@ -202,7 +202,23 @@ def test_only_the_compat_module_imports_what_moved_between_airflow_lines() -> No
 _CHECK_NAME = ("check", "_check", "validate", "_validate", "checked", "_checked", "validated", "_validated")
 
 
-@pytest.mark.parametrize("path", modules_of("operators"), ids=lambda path: path.name)
+#: What a check call is called (``api/arguments.py``'s vocabulary and the checks built on it).
+_CHECK_CALL = ("require_", "check_", "invalid")
+
+
+def _called_names(function: ast.FunctionDef) -> set[str]:
+    return {
+        call.func.id if isinstance(call.func, ast.Name) else call.func.attr
+        for call in ast.walk(function)
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name | ast.Attribute)
+    }
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*modules_of("operators"), *modules_of("sensors")],
+    ids=lambda path: str(path.relative_to(PACKAGE)),
+)
 def test_operators_check_their_arguments_only_in_check_arguments(path: Path) -> None:
     methods = [
         (node.name, item)
@@ -217,8 +233,28 @@ def test_operators_check_their_arguments_only_in_check_arguments(path: Path) -> 
         if item.name != "check_arguments" and item.name.startswith(_CHECK_NAME)
     ]
     assert other_checks == []
+    checks_in_init = [
+        f"{cls}.__init__ calls {name}"
+        for cls, item in methods
+        if item.name == "__init__"
+        for name in _called_names(item)
+        if name.startswith(_CHECK_CALL)
+    ]
+    assert checks_in_init == []  # the base runs check_arguments once the operator is built
     for cls, item in methods:
         if item.name == "check_arguments":
             # The signature the base calls: check_arguments(self, *, rendered).
             assert [arg.arg for arg in item.args.args] == ["self"], cls
             assert [arg.arg for arg in item.args.kwonlyargs] == ["rendered"], cls
+
+
+def test_a_saved_query_id_is_checked_only_where_it_enters() -> None:
+    """Where ``check_saved_query_id`` is called: the builders, the argument checks, a run read from
+    plain values. Operators, sensors and triggers go through ``check_saved_query_arguments``."""
+    callers = {
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef) and "check_saved_query_id" in _called_names(node)
+    }
+    assert callers == {"api/endpoints.py", "saved_query_runs/names.py", "saved_query_runs/state.py"}

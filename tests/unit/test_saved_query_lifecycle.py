@@ -14,9 +14,10 @@ import airflow_provider.sensors.saved_queries as sensor_module
 import airflow_provider.triggers.run_poller as run_poller_module
 import airflow_provider.triggers.saved_queries as trigger_module
 from airflow_provider._compat import AirflowFailException
+from airflow_provider.api.endpoints import SavedQueryId, check_saved_query_id
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.operators.base import checked_at_execute
-from airflow_provider.saved_query_runs.names import check_saved_query_id
+from airflow_provider.saved_query_runs.names import BY_NAME_HINT
 from airflow_provider.saved_query_runs.state import JobBaseline, RunState, SavedQueryRun
 
 SOME_ID = "0193b5d2-0000-7000-8000-000000000001"
@@ -100,7 +101,9 @@ def test_a_run_dict_without_an_id_or_with_a_key_it_never_has_is_refused(given: d
     ],
 )
 def test_check_saved_query_id_returns_the_canonical_uuid(given: str) -> None:
-    assert check_saved_query_id(given) == "0193b5d2-0000-7000-8000-000000000001"
+    checked = check_saved_query_id(given)
+    assert checked == "0193b5d2-0000-7000-8000-000000000001"
+    assert isinstance(checked, SavedQueryId) and check_saved_query_id(checked) is checked
 
 
 @pytest.mark.parametrize("given", ["daily_views", "", "   ", None, 42, "0193b5d2-0000-7000-8000"])
@@ -108,7 +111,7 @@ def test_a_bad_rendered_saved_query_id_fails_the_task_for_good_naming_the_field(
     with pytest.raises(
         AirflowFailException, match=r"^saved_query_id must be a UUID such as .*names are not accepted"
     ):
-        checked_at_execute(lambda: check_saved_query_id(given))
+        checked_at_execute(lambda: check_saved_query_id(given, hint=BY_NAME_HINT))
 
 
 BASELINE = JobBaseline("old", "2026-11-26T12:00:00Z")

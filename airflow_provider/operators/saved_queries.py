@@ -280,7 +280,7 @@ def _run_result(
         preempted job of ours.
     """
     return {
-        "saved_query_id": saved_query_id,
+        "saved_query_id": str(saved_query_id),  # plain str in XCom, whatever checked it
         "requested_at": _requested_at(requested_after),
         "status": status,
         "job_id": job_id,
@@ -624,7 +624,7 @@ class PostHogDeleteSavedQueryOperator(_OneSavedQueryOperator):
             self.log.info("Saved query %s does not exist (already deleted).", saved_query_id)
         else:
             self.log.info("Deleted saved query %s.", saved_query_id)
-        return {"id": saved_query_id, "deleted": True}
+        return {"id": str(saved_query_id), "deleted": True}
 
 
 class PostHogMaterializeSavedQueryOperator(_OneSavedQueryOperator):
@@ -679,7 +679,7 @@ class PostHogMaterializeSavedQueryOperator(_OneSavedQueryOperator):
                 "status": refresh.get("status") if refresh else saved.get("status"),
             },
         )
-        return {"id": saved_query_id, "sync_frequency": sync_frequency}
+        return {"id": str(saved_query_id), "sync_frequency": sync_frequency}
 
 
 class PostHogRevertSavedQueryMaterializationOperator(_OneSavedQueryOperator):
@@ -701,4 +701,4 @@ class PostHogRevertSavedQueryMaterializationOperator(_OneSavedQueryOperator):
         PostHogSavedQueryLink.push(context, self.hook, saved_query_id)
         self.hook.revert_saved_query_materialization(saved_query_id)
         self.log.info("Reverted the materialization of saved query %s.", saved_query_id)
-        return {"id": saved_query_id, "is_materialized": False}
+        return {"id": str(saved_query_id), "is_materialized": False}

@@ -165,7 +165,11 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
         self.log.info(describe_run(saved_query_id, state))
         return PokeReturnValue(
             is_done=True,
-            xcom_value={"saved_query_id": saved_query_id, "status": state.status, "job_id": state.job_id},
+            xcom_value={
+                "saved_query_id": str(saved_query_id),
+                "status": state.status,
+                "job_id": state.job_id,
+            },
         )
 
     def execute(self, context: Context) -> Any:

@@ -50,7 +50,7 @@ def run_event(
     return {
         "status": status,
         "message": describe_run(saved_query_id, state),
-        "saved_query_id": saved_query_id,
+        "saved_query_id": str(saved_query_id),  # plain: msgpack takes no str subclass (SavedQueryId)
         "run_status": state.status,
         "job_id": state.job_id,
         "requested_after": requested_after,
@@ -74,7 +74,7 @@ def stop_event(
     return {
         "status": status,
         "message": message,
-        "saved_query_id": saved_query_id,
+        "saved_query_id": None if saved_query_id is None else str(saved_query_id),
         "run_status": None,
         "job_id": None,
         "requested_after": requested_after,

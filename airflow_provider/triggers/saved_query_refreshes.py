@@ -169,7 +169,7 @@ class PostHogSavedQueryRefreshedTrigger(BaseEventTrigger):
 
     def _payload(self, saved_query_id: str, job: dict[str, Any]) -> dict[str, Any]:
         return {
-            "saved_query_id": saved_query_id,
+            "saved_query_id": str(saved_query_id),
             "name": self.saved_query_name,
             "job_id": str(job["id"]),
             "status": job.get("status"),

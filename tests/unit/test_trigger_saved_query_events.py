@@ -11,6 +11,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider._compat import deserialize, serialize
+from airflow_provider.api.endpoints import check_saved_query_id
 from airflow_provider.saved_query_runs.state import (
     TERMINAL_STATUSES,
     JobBaseline,
@@ -26,6 +27,7 @@ from airflow_provider.triggers.run_events import (
     EVENT_TIMEOUT,
     run_event,
     stop_event,
+    suspended_event,
     validate_run_event,
 )
 from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
@@ -173,6 +175,22 @@ def test_run_event_reports_failure_with_posthogs_error_text() -> None:
     assert run_event("sq-1", RunState("Cancelled", "job-1"), T0)["status"] == EVENT_CANCELLED
     assert run_event("sq-1", RunState("Skipped", "job-1"), T0)["status"] == EVENT_FAILED
     assert run_event("sq-1", RunState("Completed", "job-1"), T0)["status"] == EVENT_SUCCESS
+
+
+def test_events_about_a_checked_id_are_plain_values_the_triggerers_msgpack_takes() -> None:
+    # The triggerer sends events to its supervisor as msgpack, which refuses a str subclass such as
+    # the SavedQueryId a checked id is: such an event failed every deferred run in a real triggerer.
+    import msgspec
+
+    checked = check_saved_query_id("0193B5D2-0000-7000-8000-000000000001")
+    events = [
+        run_event(checked, RunState("Completed", "job-1"), T0),
+        stop_event(EVENT_TIMEOUT, checked, "why", T0),
+        suspended_event(checked, "suspended", T0),
+    ]
+    for event in events:
+        assert msgspec.msgpack.decode(msgspec.msgpack.encode(event)) == event
+        assert type(event["saved_query_id"]) is str
 
 
 @pytest.mark.parametrize(

@@ -375,6 +375,7 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
         PostHogSavedQueryLink.push(context, self.hook, saved_query_id)
         store = context.get("task_state_store") if self.wait_for_completion else None
         resumed = self._resume(store, saved_query_id)
+        state: RunState | None = None
         if resumed is None:
             log_if_suspended(self.hook, saved_query_id, self.log)
             run = start_run(
@@ -398,15 +399,23 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
             deadline = self._deadline(run.requested_after)
         else:
             run, state = resumed
-            if state.succeeded:
-                return self._succeeded(
-                    context,
-                    saved_query_id,
-                    run.requested_after,
-                    state,
-                    joined_running_refresh=run.joined_job_id is not None,
-                )
             deadline = self._deadline(None)  # each try waits at most ``timeout``, as a fresh one would
+        if state is None or not state.succeeded:
+            state = self._wait_to_end(run, deadline)
+        return self._succeeded(
+            context,
+            saved_query_id,
+            run.requested_after,
+            state,
+            joined_running_refresh=run.joined_job_id is not None,
+        )
+
+    def _wait_to_end(self, run: SavedQueryRun, deadline: float) -> RunState:
+        """Wait for ``run`` until ``deadline``: deferred to the triggerer, or polling on the worker.
+
+        :return: the run's ``Completed`` state (a deferred task resumes in ``execute_complete``).
+        :raises AirflowException: when the run ended any other way.
+        """
         if self.deferrable:
             # Imported here: the trigger pulls in Airflow's trigger machinery, which DAG parsing never needs.
             from airflow_provider.triggers.saved_queries import PostHogSavedQueryRunTrigger
@@ -422,20 +431,14 @@ class PostHogRunSavedQueryOperator(_OneSavedQueryOperator):
                 ),
                 method_name="execute_complete",
             )
-        self._waiting_for = saved_query_id
+        self._waiting_for = run.saved_query_id
         try:
             state = self._wait(run, deadline)
         finally:
             self._waiting_for = None
         if not state.succeeded:
-            raise AirflowException(describe_run(saved_query_id, state))
-        return self._succeeded(
-            context,
-            saved_query_id,
-            run.requested_after,
-            state,
-            joined_running_refresh=run.joined_job_id is not None,
-        )
+            raise AirflowException(describe_run(run.saved_query_id, state))
+        return state
 
     def _resume(self, store: Any, saved_query_id: str) -> tuple[SavedQueryRun, RunState] | None:
         """The run an earlier try of this task instance stored, and where it stands, if it is to be

@@ -14,6 +14,9 @@ from helpers import wait_until
 REST_POLL_SECONDS = 0.3
 
 FINISHED_RUN_STATES = frozenset({"success", "failed"})
+# What Airflow's worker-side connection-test supervisor reports when its own call to the api-server's
+# execution API fails (``airflow.sdk.execution_time.connection_test_supervisor``).
+AIRFLOW_SUPERVISOR_FAILURE = "Connection test failed unexpectedly: ServerResponseError"
 
 
 @dataclass
@@ -245,9 +248,21 @@ class AirflowREST:
     def test_connection_on_worker(self, body: dict[str, Any], timeout: float = 120.0) -> tuple[bool, str]:
         """Test a connection on a worker (``POST /connections/enqueue-test``, then poll); ``(ok, message)``.
 
+        A test that Airflow's own worker-side supervisor failed (:data:`AIRFLOW_SUPERVISOR_FAILURE`: one
+        of its calls to the api-server's execution API failed; the hook's own errors come back in the
+        hook's words) is enqueued once more. Seen once in a CI run, not reproduced since; the tests
+        still count the hook's requests to the emulator, so a second run of the hook would show.
+
         :param body: the connection's fields, as the UI sends them.
-        :param timeout: seconds for the scheduler to run the test on a worker.
+        :param timeout: seconds for the scheduler to run the test on a worker, per attempt.
         """
+        ok, message = self._run_connection_test_on_worker(body, timeout)
+        if not ok and message == AIRFLOW_SUPERVISOR_FAILURE:
+            print(f"Airflow's connection-test supervisor failed ({message!r}); enqueued again")
+            ok, message = self._run_connection_test_on_worker(body, timeout)
+        return ok, message
+
+    def _run_connection_test_on_worker(self, body: dict[str, Any], timeout: float) -> tuple[bool, str]:
         token = self.call("POST", "/connections/enqueue-test", json=body, expect=202)["token"]
 
         def finished() -> dict[str, Any] | None:

@@ -32,7 +32,7 @@ from urllib.parse import SplitResult, quote, unquote, urlsplit
 from airflow.sdk import Asset, ObjectStoragePath
 
 from airflow_provider.api.arguments import invalid
-from airflow_provider.api.config import normalize_host, require_project_id
+from airflow_provider.api.connection_fields import normalize_host, require_project_id
 from airflow_provider.api.errors import PostHogConfigError
 
 if TYPE_CHECKING:

@@ -14,12 +14,13 @@ from types import TracebackType
 from typing import Any
 
 from airflow_provider.api.async_transport import AiohttpTransport
+from airflow_provider.api.call import ApiCall
 from airflow_provider.api.config import ClientConfig
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.exchange import Exchange, Pause, Reserve, Send, exchange
 from airflow_provider.api.pagination import PageWalk, page_items
 from airflow_provider.api.ratelimit import Limiter, process_limiter
-from airflow_provider.api.request import ApiCall, build_request
+from airflow_provider.api.request import build_request
 from airflow_provider.api.retry import RetryPolicy
 from airflow_provider.api.sync_transport import RequestsTransport
 

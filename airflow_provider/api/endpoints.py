@@ -13,7 +13,7 @@ import mimetypes
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from airflow_provider.api import limits
@@ -26,8 +26,11 @@ from airflow_provider.api.arguments import (
     require_text,
     require_uuid,
 )
+from airflow_provider.api.call import ApiCall, Paging, Throttle
 from airflow_provider.api.errors import PostHogConfigError
-from airflow_provider.api.request import ApiCall, ApiRequest, Paging, Throttle
+
+if TYPE_CHECKING:
+    from airflow_provider.api.request import ApiRequest
 
 AudioInput = str | Path | bytes | IO[bytes]
 _EMAIL_EXAMPLE = "Jane Doe <jane@acme.com>"

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from airflow_provider.api.call import Paging
 from airflow_provider.api.errors import PostHogError
-from airflow_provider.api.request import Paging, encode_params
+from airflow_provider.api.request import encode_params
 
 
 class UnexpectedPageError(PostHogError):

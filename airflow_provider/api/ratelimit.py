@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from airflow_provider.api.request import Rates, Throttle
+    from airflow_provider.api.call import Rates, Throttle
 
 
 @dataclass(frozen=True)

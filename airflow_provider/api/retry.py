@@ -17,7 +17,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from airflow_provider.api.config import DEFAULT_MAX_RETRIES
+from airflow_provider.api.connection_fields import DEFAULT_MAX_RETRIES
 from airflow_provider.api.errors import PostHogConnectionError, PostHogResponseLostError
 from airflow_provider.api.request import ApiRequest
 from airflow_provider.api.response import (

@@ -24,6 +24,7 @@ from airflow.sdk import BaseHook
 
 from airflow_provider.api import endpoints
 from airflow_provider.api.arguments import require_int
+from airflow_provider.api.call import ApiCall
 from airflow_provider.api.endpoints import AudioInput
 from airflow_provider.api.errors import (
     PostHogAuthenticationError,
@@ -34,7 +35,6 @@ from airflow_provider.api.errors import (
     PostHogServerError,
 )
 from airflow_provider.api.limits import SYNC_FREQUENCIES_RAISED, SYNC_FREQUENCY_FLOOR
-from airflow_provider.api.request import ApiCall
 from airflow_provider.api.summaries import (
     batch_results,
     split_batches,
@@ -885,7 +885,7 @@ def _connected_message(config: ClientConfig, project: Any) -> str:
 def _validated_project_id(project_id: ProjectId) -> str | None:
     if project_id is None:
         return None
-    from airflow_provider.api.config import require_project_id
+    from airflow_provider.api.connection_fields import require_project_id
 
     return require_project_id("project_id", project_id)
 

@@ -16,7 +16,7 @@ from dag_test_runs import run_dag, run_operators, task_instance, task_states
 
 from airflow_provider._compat import AIRFLOW_V_3_3_PLUS
 from airflow_provider.api import endpoints, limits
-from airflow_provider.api.config import DEFAULT_TIMEOUT
+from airflow_provider.api.connection_fields import DEFAULT_TIMEOUT
 from airflow_provider.api.errors import PostHogConfigError, PostHogNotFoundError, PostHogPermissionError
 from airflow_provider.api.request import build_request
 from airflow_provider.hooks.posthog import PostHogHook

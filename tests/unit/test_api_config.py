@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from airflow_provider.api.client import PostHogClient
-from airflow_provider.api.config import ClientConfig, normalize_host
+from airflow_provider.api.config import ClientConfig
+from airflow_provider.api.connection_fields import normalize_host
 from airflow_provider.api.endpoints import project
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.request import USER_AGENT, build_request

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from airflow_provider.api.call import ApiCall
 from airflow_provider.api.config import ClientConfig
 from airflow_provider.api.errors import (
     PostHogAPIError,
@@ -17,7 +18,7 @@ from airflow_provider.api.errors import (
     PostHogServerError,
     PostHogValidationError,
 )
-from airflow_provider.api.request import ApiCall, build_request
+from airflow_provider.api.request import build_request
 from airflow_provider.api.response import RawResponse, error_from_response
 
 KEY = "phx_demo_all_scopes"

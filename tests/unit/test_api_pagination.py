@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from airflow_provider.api.call import ApiCall, Paging
 from airflow_provider.api.config import ClientConfig
 from airflow_provider.api.pagination import PageWalk, UnexpectedPageError, next_params, page_items
-from airflow_provider.api.request import ApiCall, Paging, build_request
+from airflow_provider.api.request import build_request
 
 
 def test_next_url_paging_reuses_the_query_of_next() -> None:

@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 
 from airflow_provider.api import endpoints
+from airflow_provider.api.call import ApiCall
 from airflow_provider.api.config import ClientConfig
 from airflow_provider.api.deprecation import NoticeMemory, deprecation_notice, path_family
 from airflow_provider.api.endpoints import project
 from airflow_provider.api.errors import PostHogAPIError, PostHogConfigError
 from airflow_provider.api.exchange import Send, Sleep, exchange
 from airflow_provider.api.redirects import MAX_REDIRECTS, follow_redirect
-from airflow_provider.api.request import ApiCall, ApiRequest, build_request
+from airflow_provider.api.request import ApiRequest, build_request
 from airflow_provider.api.response import Outcome, RawResponse, error_from_response
 from airflow_provider.api.retry import RetryPolicy
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from airflow_provider.api import endpoints
+from airflow_provider.api.call import ApiCall
 from airflow_provider.api.ratelimit import ARRIVAL_ALLOWANCE, Bucket, RateLimiter, buckets_for
-from airflow_provider.api.request import ApiCall
 from airflow_provider.emulator import throttle as emulator_throttle
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from airflow_provider.api import endpoints
+from airflow_provider.api.call import ApiCall
 from airflow_provider.api.config import ClientConfig
 from airflow_provider.api.errors import (
     PostHogConnectionError,
@@ -22,7 +23,7 @@ from airflow_provider.api.errors import (
 )
 from airflow_provider.api.exchange import Reserve, Send, Sleep, exchange
 from airflow_provider.api.ratelimit import ARRIVAL_ALLOWANCE, RateLimiter
-from airflow_provider.api.request import ApiCall, ApiRequest, build_request
+from airflow_provider.api.request import ApiRequest, build_request
 from airflow_provider.api.response import (
     FailureKind,
     Outcome,

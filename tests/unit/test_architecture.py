@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -258,3 +260,25 @@ def test_a_saved_query_id_is_checked_only_where_it_enters() -> None:
         if isinstance(node, ast.FunctionDef) and "check_saved_query_id" in _called_names(node)
     }
     assert callers == {"api/endpoints.py", "saved_query_runs/names.py", "saved_query_runs/state.py"}
+
+
+def test_a_dag_file_importing_the_hook_operators_and_sensor_loads_no_request_side() -> None:
+    # docs/architecture.md: DAG files load the declarations (api/call.py, the connection-field
+    # checks); the request side, the client settings and the client load on the first request.
+    script = (
+        "import sys, airflow.sdk, pkgutil, importlib\n"
+        "for kind in ('hooks', 'operators', 'sensors'):\n"
+        "    package = importlib.import_module(f'airflow_provider.{kind}')\n"
+        "    for info in pkgutil.iter_modules(package.__path__, package.__name__ + '.'):\n"
+        "        importlib.import_module(info.name)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('airflow_provider.api.')))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    api_modules = set(ast.literal_eval(loaded.stdout.strip().splitlines()[-1]))
+
+    assert "airflow_provider.api.call" in api_modules
+    assert not api_modules & {
+        "airflow_provider.api.request",
+        "airflow_provider.api.config",
+        "airflow_provider.api.client",
+    }

@@ -881,7 +881,7 @@ def _saved_query_path(saved_query_id: str) -> str:
 
 
 def _subscription_path(subscription_id: int | str) -> str:
-    return f"subscriptions/{require_int('subscription_id', subscription_id, minimum=0)}"
+    return f"subscriptions/{require_int('subscription_id', subscription_id, minimum=1)}"
 
 
 def _user_interview_path(interview_id: str) -> str:

@@ -11,7 +11,7 @@ from airflow.sdk import ObjectStoragePath
 
 from airflow_provider._compat import AirflowFailException
 from airflow_provider.api import endpoints
-from airflow_provider.api.arguments import invalid, require_datetime, require_str_list, require_text
+from airflow_provider.api.arguments import invalid, require_datetime, require_str_list, require_uuid
 from airflow_provider.api.errors import (
     PostHogConfigError,
     PostHogError,
@@ -283,10 +283,7 @@ class PostHogUpdateUserInterviewOperator(PostHogBaseOperator):
     def check_arguments(self, *, rendered: bool) -> None:
         if self.summary is None and self.interviewee_emails is None:
             raise PostHogConfigError("Pass at least one of summary and interviewee_emails to change.")
-        if rendered:  # kept checked: execute sends it as it is
-            self.interview_id = require_text("interview_id", self.interview_id)
-        elif not is_unrendered(self.interview_id):
-            require_text("interview_id", self.interview_id)
+        self.interview_id = _check_interview_id(self.interview_id, rendered=rendered)
         summary_known = self.summary is not None and (rendered or not is_unrendered(self.summary))
         if summary_known and not isinstance(self.summary, str):
             invalid("summary", "a string", self.summary)
@@ -325,10 +322,7 @@ class PostHogDeleteUserInterviewOperator(PostHogBaseOperator):
         self.missing_ok = missing_ok
 
     def check_arguments(self, *, rendered: bool) -> None:
-        if rendered:  # kept checked: execute sends it as it is
-            self.interview_id = require_text("interview_id", self.interview_id)
-        elif not is_unrendered(self.interview_id):
-            require_text("interview_id", self.interview_id)
+        self.interview_id = _check_interview_id(self.interview_id, rendered=rendered)
 
     def execute(self, context: Context) -> str:
         interview_id = cast("str", self.interview_id)  # checked by check_arguments
@@ -373,3 +367,14 @@ def _describe_upload(path: ObjectStoragePath, emails: list[str]) -> dict[str, An
             digest.update(chunk)
             size += len(chunk)
     return {"size": size, "sha256": digest.hexdigest(), "interviewee_emails": emails}
+
+
+def _check_interview_id(interview_id: Any, *, rendered: bool) -> Any:
+    """The interview id in PostHog's canonical UUID form once known; a template is left as it is.
+
+    :param interview_id: the operator's argument.
+    :param rendered: whether Airflow has rendered the templates (then the value is final).
+    """
+    if not rendered and is_unrendered(interview_id):
+        return interview_id
+    return require_uuid("interview_id", interview_id)

@@ -332,7 +332,12 @@ def test_a_missing_audio_file_fails_before_any_request(
         (
             PostHogDeleteUserInterviewOperator,
             {"interview_id": ""},
-            r"interview_id must be a non-empty string",
+            r"interview_id must be a UUID such as [0-9a-f-]{36}; got ''\.",
+        ),
+        (
+            PostHogUpdateUserInterviewOperator,
+            {"interview_id": "42", "summary": "s"},
+            r"interview_id must be a UUID such as [0-9a-f-]{36}; got '42'\.",
         ),
     ],
 )
@@ -368,6 +373,22 @@ def test_emails_that_render_to_an_empty_list_fail_the_task_before_any_request(
     assert task_states(dag_run) == {"emails": "success", "upload": "failed"}
     assert task_instance(dag_run, "upload").try_number == 1, "bad input is not retried"
     assert "interviewee_emails must be at least one email address" in capsys.readouterr().out
+    assert posthog_conn.requests() == []
+
+
+def test_an_interview_id_that_renders_to_no_uuid_fails_the_task_before_any_request(
+    airflow_db: Path, posthog_conn: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with DAG(dag_id=f"test_interviews_{uuid.uuid4().hex[:8]}", schedule=None) as dag:
+        PostHogDeleteUserInterviewOperator(
+            task_id="delete", interview_id="{{ dag_run.run_id }}", missing_ok=True, retries=1
+        )
+
+    dag_run = run_dag(dag)
+
+    assert task_states(dag_run) == {"delete": "failed"}
+    assert task_instance(dag_run, "delete").try_number == 1, "bad input is not retried"
+    assert "interview_id must be a UUID such as" in capsys.readouterr().out
     assert posthog_conn.requests() == []
 
 

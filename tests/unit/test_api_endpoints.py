@@ -126,6 +126,7 @@ def test_hogql_text_is_wrapped_and_query_objects_pass_through() -> None:
         (lambda: endpoints.create_saved_query("ok", {"kind": "HogQLQuery"}, {}), "query must be"),
         (lambda: endpoints.saved_query("not-a-uuid"), "saved_query_id must be a UUID"),
         (lambda: endpoints.subscription("12a"), "subscription_id must be an integer"),
+        (lambda: endpoints.delete_subscription(0), r"subscription_id must be an integer >= 1; got 0\."),
         (lambda: endpoints.materialize_saved_query(VIEW, "hourly"), "sync_frequency must be one of"),
         (lambda: endpoints.data_modeling_jobs(page_size=0), "page_size"),
         (lambda: endpoints.session_property_values(""), "key must be"),

@@ -78,7 +78,8 @@ class ApiCall:
 
     :param method: HTTP method.
     :param path: path under the project's API prefix, ``/api/projects/:id/`` by default (see ``root``).
-    :param params: query parameters; values are encoded by :func:`encode_params`.
+    :param params: query parameters; values are encoded by
+        :func:`~airflow_provider.api.request.encode_params`.
     :param json: JSON body.
     :param form: multipart form fields (with ``files``).
     :param files: multipart files: field name → (file name, content, content type).

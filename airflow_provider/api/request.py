@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider import __version__
 from airflow_provider.api.call import Advice, ApiCall, Files, FormFields
+from airflow_provider.api.connection_fields import require_project_id
 from airflow_provider.api.errors import PostHogConfigError
+from airflow_provider.api.ratelimit import Bucket, buckets_for
 
 if TYPE_CHECKING:
     from airflow_provider.api.config import ClientConfig
-    from airflow_provider.api.ratelimit import Bucket
 
 USER_AGENT = "airflow-provider-posthog/{} python/{}.{}.{}".format(__version__, *sys.version_info[:3])
 
@@ -75,9 +76,6 @@ def build_request(config: ClientConfig, call: ApiCall, project_id: str | int | N
     :param call: what to send.
     :param project_id: overrides ``config.project_id`` for this call.
     """
-    # Imported here: DAG files load this module through the hook's endpoints, and need neither.
-    from airflow_provider.api.ratelimit import buckets_for
-
     project = _resolve_project(config, project_id)
     relative = call.path.strip("/")
     relative = f"{relative}/" if relative else ""
@@ -121,8 +119,6 @@ def build_headers(config: ClientConfig) -> dict[str, str]:
 
 def _resolve_project(config: ClientConfig, project_id: str | int | None) -> str:
     if project_id is not None:
-        from airflow_provider.api.connection_fields import require_project_id
-
         return require_project_id("project_id", project_id)
     if config.project_id is None:
         raise PostHogConfigError(

@@ -25,6 +25,7 @@ from airflow.sdk import BaseHook
 from airflow_provider.api import endpoints
 from airflow_provider.api.arguments import require_int
 from airflow_provider.api.call import ApiCall
+from airflow_provider.api.connection_fields import require_project_id
 from airflow_provider.api.endpoints import AudioInput
 from airflow_provider.api.errors import (
     PostHogAuthenticationError,
@@ -885,8 +886,6 @@ def _connected_message(config: ClientConfig, project: Any) -> str:
 def _validated_project_id(project_id: ProjectId) -> str | None:
     if project_id is None:
         return None
-    from airflow_provider.api.connection_fields import require_project_id
-
     return require_project_id("project_id", project_id)
 
 

@@ -6,11 +6,12 @@ before the sensor base: ``class MySensor(PostHogBaseOperator, BaseSensorOperator
 
 Every operator checks its arguments in one method, :meth:`PostHogBaseOperator.check_arguments`, with
 the checks of :mod:`airflow_provider.api.arguments`. The base runs it twice: once the operator is
-built, with ``rendered=False`` (values that are still templates, :func:`is_unrendered`, are skipped),
-so a bad literal fails when the DAG is parsed; and at the start of ``execute``, with
-``rendered=True``, after Airflow rendered the templates, so a bad rendered value fails the task before
-any request, without retries (:func:`checked_at_execute`). An operator or sensor overrides
-``check_arguments`` and defines no other check method, and checks nothing in ``__init__``;
+built, with ``rendered=False`` (values that are still templates, :func:`is_unrendered`, are skipped;
+:func:`is_known` and :func:`check_when_known` say so once), so a bad literal fails when the DAG is
+parsed; and at the start of ``execute``, with ``rendered=True``, after Airflow rendered the templates,
+so a bad rendered value fails the task before any request, without retries (:func:`checked_at_execute`).
+An operator or sensor overrides ``check_arguments`` and defines no other check method, and checks
+nothing in ``__init__``;
 ``execute`` then reads values known to be good. With ``rendered=True`` it may keep a value's checked
 form (a canonical id, a time as epoch seconds) on the operator, so that nothing below checks it again.
 """
@@ -36,6 +37,31 @@ def is_unrendered(value: Any) -> bool:
     :param value: an operator argument as given to the constructor.
     """
     return isinstance(value, XComArg) or (isinstance(value, str) and "{{" in value)
+
+
+def is_known(value: Any, *, rendered: bool) -> bool:
+    """Tell whether ``check_arguments`` can check ``value``: templates are rendered, or it is no template.
+
+    :param value: an operator argument.
+    :param rendered: whether Airflow has rendered the templates.
+    """
+    return rendered or not is_unrendered(value)
+
+
+def check_when_known(value: Any, check: Callable[[Any], T], *, rendered: bool) -> Any:
+    """Check ``value`` once it is known; after rendering return the checked form, which execute sends.
+
+    Before rendering a literal is checked and returned as given, and a template is returned unchecked.
+
+    :param value: an operator argument.
+    :param check: the check (``require_*``), returning the checked value or raising ``ValueError``.
+    :param rendered: whether Airflow has rendered the templates.
+    """
+    if rendered:
+        return check(value)
+    if not is_unrendered(value):
+        check(value)
+    return value
 
 
 def checked_at_execute(check: Callable[[], T]) -> T:

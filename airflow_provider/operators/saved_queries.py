@@ -16,7 +16,7 @@ from airflow_provider.api.errors import PostHogConfigError, PostHogNotFoundError
 from airflow_provider.assets import create_asset, require_view_name
 from airflow_provider.links import PostHogSavedQueryLink
 from airflow_provider.operators.asset_events import default_outlets, emit_asset_event, task_alias
-from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
+from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_known
 from airflow_provider.saved_query_runs.io import (
     TRANSIENT_ERRORS,
     cancel_run,
@@ -126,7 +126,7 @@ class _OneSavedQueryOperator(_SavedQueryOperator):
         saved_query_id = check_saved_query_arguments(
             self.saved_query_id,
             self.saved_query_name,
-            skip=lambda value: not rendered and is_unrendered(value),
+            skip=lambda value: not is_known(value, rendered=rendered),
         )
         if rendered:
             self.saved_query_id = saved_query_id  # checked and canonical: no layer below checks it again
@@ -164,9 +164,9 @@ class PostHogCreateOrUpdateSavedQueryOperator(_SavedQueryOperator):
         self.query = query
 
     def check_arguments(self, *, rendered: bool) -> None:
-        if rendered or not is_unrendered(self.name):
+        if is_known(self.name, rendered=rendered):
             require_view_name(self.name)
-        if rendered or not is_unrendered(self.query):
+        if is_known(self.query, rendered=rendered):
             endpoints.hogql_query(self.query)
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -661,7 +661,7 @@ class PostHogMaterializeSavedQueryOperator(_OneSavedQueryOperator):
 
     def check_arguments(self, *, rendered: bool) -> None:
         super().check_arguments(rendered=rendered)
-        if self.sync_frequency is not None and (rendered or not is_unrendered(self.sync_frequency)):
+        if self.sync_frequency is not None and is_known(self.sync_frequency, rendered=rendered):
             endpoints.check_sync_frequency(self.sync_frequency)
 
     def execute(self, context: Context) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.limits import MAX_SUMMARY_BATCH
 from airflow_provider.assets import storage_folder_asset
 from airflow_provider.operators.asset_events import emit_asset_event, folder_outlets
-from airflow_provider.operators.base import is_unrendered
+from airflow_provider.operators.base import is_known
 from airflow_provider.operators.session_selection import (
     SessionSelectingOperator,
     sample_rank,
@@ -79,7 +79,7 @@ class PostHogSessionPatternsOperator(SessionSelectingOperator):
 
     def check_arguments(self, *, rendered: bool) -> None:
         super().check_arguments(rendered=rendered)
-        if rendered or not is_unrendered(self.output_path):
+        if is_known(self.output_path, rendered=rendered):
             _report_paths(self.output_path)
 
     def execute(self, context: Context) -> dict[str, Any]:

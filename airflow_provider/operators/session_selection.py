@@ -43,7 +43,7 @@ from airflow_provider.api.arguments import (
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.api.limits import MAX_FOCUS_AREA_LENGTH
 from airflow_provider.api.recording_filters import require_recording_filters
-from airflow_provider.operators.base import PostHogBaseOperator, is_unrendered
+from airflow_provider.operators.base import PostHogBaseOperator, is_known
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
@@ -195,7 +195,7 @@ class SessionSelectingOperator(PostHogBaseOperator):
         """
 
         def known(value: Any) -> bool:
-            return value is not None and (rendered or not is_unrendered(value))
+            return value is not None and is_known(value, rendered=rendered)
 
         if known(self.limit):
             require_int("limit", self.limit, minimum=1)
@@ -236,7 +236,7 @@ class SessionSelectingOperator(PostHogBaseOperator):
         if self.sample_seed is not None and not isinstance(self.sample_seed, str | int):
             invalid("sample_seed", "a string or an integer", self.sample_seed)
         focus_area = self.focus_area
-        if focus_area not in (None, "") and (rendered or not is_unrendered(focus_area)):
+        if focus_area not in (None, "") and is_known(focus_area, rendered=rendered):
             require_text("focus_area", focus_area, max_length=MAX_FOCUS_AREA_LENGTH)
 
 

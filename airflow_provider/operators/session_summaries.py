@@ -23,7 +23,7 @@ from airflow_provider.api.limits import (
 from airflow_provider.assets import storage_folder_asset
 from airflow_provider.hooks.posthog import MAX_SUMMARY_CONCURRENCY, PostHogHook
 from airflow_provider.operators.asset_events import emit_asset_event, folder_outlets
-from airflow_provider.operators.base import is_unrendered
+from airflow_provider.operators.base import is_known
 from airflow_provider.operators.session_selection import (
     SelectedSessions,
     SessionSelectingOperator,
@@ -162,7 +162,7 @@ class PostHogSessionSummariesOperator(SessionSelectingOperator):
         """
 
         def known(value: Any) -> bool:
-            return value is not None and (rendered or not is_unrendered(value))
+            return value is not None and is_known(value, rendered=rendered)
 
         require_int("batch_size", self.batch_size, minimum=1, maximum=MAX_SUMMARY_BATCH)
         require_int("max_concurrency", self.max_concurrency, minimum=1, maximum=MAX_SUMMARY_CONCURRENCY)

@@ -19,7 +19,7 @@ from airflow_provider.api.arguments import (
 from airflow_provider.api.errors import PostHogAPIError, PostHogConfigError, PostHogResponseLostError
 from airflow_provider.hooks.posthog import PostHogHook
 from airflow_provider.links import PostHogSubscriptionLink
-from airflow_provider.operators.base import PostHogBaseOperator, is_unrendered
+from airflow_provider.operators.base import PostHogBaseOperator, check_when_known, is_known, is_unrendered
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, XComArg
@@ -156,7 +156,7 @@ class _SubscriptionFieldsOperator(PostHogBaseOperator):
             if value is None or (not rendered and _has_template(value)):
                 continue
             fields[name] = endpoints.check_subscription_field(name, value)
-        if self.extra_fields is not None and (rendered or not is_unrendered(self.extra_fields)):
+        if self.extra_fields is not None and is_known(self.extra_fields, rendered=rendered):
             if not isinstance(self.extra_fields, dict):
                 invalid("extra_fields", "a dict of PostHog field names to values", self.extra_fields)
             clashes = sorted(set(self.extra_fields) & (set(self._field_values) | {"insight", "dashboard"}))
@@ -261,7 +261,7 @@ class PostHogCreateSubscriptionOperator(_SubscriptionFieldsOperator):
         # integration, ...): on the checked fields once rendered, before on every field given (a
         # template counts as given).
         endpoints.check_new_subscription({**fields, **resource} if rendered else self._given_fields())
-        if self.invite_message is not None and (rendered or not is_unrendered(self.invite_message)):
+        if self.invite_message is not None and is_known(self.invite_message, rendered=rendered):
             require_text("invite_message", self.invite_message)
 
     def _given_fields(self) -> dict[str, Any]:
@@ -289,7 +289,7 @@ class PostHogCreateSubscriptionOperator(_SubscriptionFieldsOperator):
                 f"insight={self.insight!r}, dashboard={self.dashboard!r}, prompt={self.prompt!r}."
             )
         ((name, value),) = given.items()
-        if not rendered and is_unrendered(value):
+        if not is_known(value, rendered=rendered):
             return {}
         return {name: endpoints.check_subscription_field(name, value)}
 
@@ -436,10 +436,9 @@ class PostHogUpdateSubscriptionOperator(_SubscriptionFieldsOperator):
         self.subscription_id = subscription_id
 
     def check_arguments(self, *, rendered: bool) -> None:
-        if rendered:  # kept checked: execute sends it as it is
-            self.subscription_id = require_int("subscription_id", self.subscription_id, minimum=1)
-        elif not is_unrendered(self.subscription_id):
-            require_int("subscription_id", self.subscription_id, minimum=1)
+        self.subscription_id = check_when_known(
+            self.subscription_id, _require_subscription_id, rendered=rendered
+        )
         if not any(value is not None for value in self._field_values.values()) and self.extra_fields is None:
             raise PostHogConfigError(
                 "Pass at least one field to change (e.g. frequency, target_value or title)."
@@ -477,10 +476,9 @@ class PostHogDeleteSubscriptionOperator(PostHogBaseOperator):
         self.subscription_id = subscription_id
 
     def check_arguments(self, *, rendered: bool) -> None:
-        if rendered:  # kept checked: execute sends it as it is
-            self.subscription_id = require_int("subscription_id", self.subscription_id, minimum=1)
-        elif not is_unrendered(self.subscription_id):
-            require_int("subscription_id", self.subscription_id, minimum=1)
+        self.subscription_id = check_when_known(
+            self.subscription_id, _require_subscription_id, rendered=rendered
+        )
 
     def execute(self, context: Context) -> int:
         subscription_id = cast("int", self.subscription_id)  # made an int by check_arguments
@@ -531,3 +529,7 @@ def _same_value(name: str, current: Any, wanted: Any) -> bool:
         except ValueError:
             return False
     return bool(current == wanted)
+
+
+def _require_subscription_id(value: Any) -> int:
+    return require_int("subscription_id", value, minimum=1)

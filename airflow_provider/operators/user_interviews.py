@@ -20,7 +20,7 @@ from airflow_provider.api.errors import (
     PostHogServerError,
 )
 from airflow_provider.hooks.posthog import PostHogHook
-from airflow_provider.operators.base import PostHogBaseOperator, is_unrendered
+from airflow_provider.operators.base import PostHogBaseOperator, check_when_known, is_known
 from airflow_provider.operators.storage_paths import require_storage_path
 
 if TYPE_CHECKING:
@@ -92,9 +92,9 @@ class PostHogCreateUserInterviewOperator(PostHogBaseOperator):
         self.interviewee_emails = interviewee_emails
 
     def check_arguments(self, *, rendered: bool) -> None:
-        if rendered or not is_unrendered(self.audio):
+        if is_known(self.audio, rendered=rendered):
             require_storage_path("audio", self.audio)
-        if rendered or not is_unrendered(self.interviewee_emails):
+        if is_known(self.interviewee_emails, rendered=rendered):
             _upload_emails(self.interviewee_emails)
 
     def execute(self, context: Context) -> str:
@@ -283,11 +283,11 @@ class PostHogUpdateUserInterviewOperator(PostHogBaseOperator):
     def check_arguments(self, *, rendered: bool) -> None:
         if self.summary is None and self.interviewee_emails is None:
             raise PostHogConfigError("Pass at least one of summary and interviewee_emails to change.")
-        self.interview_id = _check_interview_id(self.interview_id, rendered=rendered)
-        summary_known = self.summary is not None and (rendered or not is_unrendered(self.summary))
+        self.interview_id = check_when_known(self.interview_id, _require_interview_id, rendered=rendered)
+        summary_known = self.summary is not None and is_known(self.summary, rendered=rendered)
         if summary_known and not isinstance(self.summary, str):
             invalid("summary", "a string", self.summary)
-        if self.interviewee_emails is not None and (rendered or not is_unrendered(self.interviewee_emails)):
+        if self.interviewee_emails is not None and is_known(self.interviewee_emails, rendered=rendered):
             _require_emails(self.interviewee_emails)
 
     def execute(self, context: Context) -> str:
@@ -322,7 +322,7 @@ class PostHogDeleteUserInterviewOperator(PostHogBaseOperator):
         self.missing_ok = missing_ok
 
     def check_arguments(self, *, rendered: bool) -> None:
-        self.interview_id = _check_interview_id(self.interview_id, rendered=rendered)
+        self.interview_id = check_when_known(self.interview_id, _require_interview_id, rendered=rendered)
 
     def execute(self, context: Context) -> str:
         interview_id = cast("str", self.interview_id)  # checked by check_arguments
@@ -369,12 +369,5 @@ def _describe_upload(path: ObjectStoragePath, emails: list[str]) -> dict[str, An
     return {"size": size, "sha256": digest.hexdigest(), "interviewee_emails": emails}
 
 
-def _check_interview_id(interview_id: Any, *, rendered: bool) -> Any:
-    """The interview id in PostHog's canonical UUID form once known; a template is left as it is.
-
-    :param interview_id: the operator's argument.
-    :param rendered: whether Airflow has rendered the templates (then the value is final).
-    """
-    if not rendered and is_unrendered(interview_id):
-        return interview_id
-    return require_uuid("interview_id", interview_id)
+def _require_interview_id(value: Any) -> str:
+    return require_uuid("interview_id", value)

@@ -12,7 +12,7 @@ from airflow_provider._compat import AirflowFailException, AirflowSensorTimeout,
 from airflow_provider.api.arguments import invalid, require_timestamp
 from airflow_provider.api.errors import PostHogConfigError
 from airflow_provider.links import PostHogSavedQueryLink
-from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_unrendered
+from airflow_provider.operators.base import PostHogBaseOperator, checked_at_execute, is_known
 from airflow_provider.saved_query_runs.io import TRANSIENT_ERRORS, read_run_state
 from airflow_provider.saved_query_runs.names import check_saved_query_arguments, saved_query_id_of
 from airflow_provider.saved_query_runs.state import SavedQueryRun, describe_run
@@ -100,15 +100,14 @@ class PostHogSavedQuerySensor(PostHogBaseOperator, BaseSensorOperator):
 
     def check_arguments(self, *, rendered: bool) -> None:
         # No request here: a name is looked up at execute (_saved_query_run).
-        def ready(value: object) -> bool:
-            return rendered or not is_unrendered(value)
-
         saved_query_id = check_saved_query_arguments(
-            self.saved_query_id, self.saved_query_name, skip=lambda value: not ready(value)
+            self.saved_query_id,
+            self.saved_query_name,
+            skip=lambda value: not is_known(value, rendered=rendered),
         )
         requested_after = (
             require_timestamp("requested_after", self.requested_after)
-            if ready(self.requested_after)
+            if is_known(self.requested_after, rendered=rendered)
             else self.requested_after
         )
         if not isinstance(self.accept_earlier_runs, bool):

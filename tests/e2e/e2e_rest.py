@@ -250,8 +250,8 @@ class AirflowREST:
 
         A test that Airflow's own worker-side supervisor failed (:data:`AIRFLOW_SUPERVISOR_FAILURE`: one
         of its calls to the api-server's execution API failed; the hook's own errors come back in the
-        hook's words) is enqueued once more. Seen once in a CI run, not reproduced since; the tests
-        still count the hook's requests to the emulator, so a second run of the hook would show.
+        hook's words) is enqueued once more. Seen once in a CI run, not reproduced since; the good-key
+        test asserts the emulator saw one project read, so a second run of the hook would show.
 
         :param body: the connection's fields, as the UI sends them.
         :param timeout: seconds for the scheduler to run the test on a worker, per attempt.

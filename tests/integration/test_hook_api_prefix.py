@@ -10,19 +10,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from subscription_body import SUBSCRIPTION
 
 from airflow_provider.api.errors import PostHogAPIError
 from airflow_provider.hooks.posthog import PostHogAsyncHook, PostHogHook
-
-SUBSCRIPTION = {
-    "insight": 101,  # an insight of the emulator's demo seed
-    "target_type": "email",
-    "target_value": "team@example.com",
-    "frequency": "weekly",
-    "interval": 1,
-    "byweekday": ["monday"],
-    "start_date": "2026-12-07T09:00:00Z",
-}
 
 
 @pytest.fixture(scope="module")

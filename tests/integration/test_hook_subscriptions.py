@@ -6,20 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from subscription_body import SUBSCRIPTION
 
 from airflow_provider.api.errors import PostHogConfigError, PostHogResponseLostError, PostHogValidationError
 from airflow_provider.hooks.posthog import PostHogHook
-
-DEMO_INSIGHT = 101  # an insight of the emulator's demo seed
-SUBSCRIPTION = {
-    "insight": DEMO_INSIGHT,
-    "target_type": "email",
-    "target_value": "team@example.com",
-    "frequency": "weekly",
-    "interval": 1,
-    "byweekday": ["monday"],
-    "start_date": "2026-12-07T09:00:00Z",
-}
 
 
 def test_subscription_lifecycle_with_soft_delete(hook: PostHogHook, posthog_conn: Any) -> None:

@@ -92,6 +92,17 @@ def test_the_trigger_event_protocol_imports_no_hook_and_no_trigger_machinery() -
 
 
 ROOT = PACKAGE.parent
+
+
+def every_python_file() -> list[Path]:
+    """Every Python file of the package, the example DAGs, the tests, the scripts and the benchmarks."""
+    return [
+        path
+        for folder in ("airflow_provider", "example_dags", "tests", "scripts", "benchmarks")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+    ]
+
+
 #: Packages whose classes are imported from their defining modules only.
 CLASS_PACKAGES = ("api", "operators", "sensors", "triggers")
 
@@ -121,14 +132,9 @@ def names_imported_from_a_package(path: Path) -> set[str]:
 
 
 def test_every_class_is_imported_from_the_module_that_defines_it(tmp_path: Path) -> None:
-    everywhere = [
-        path
-        for folder in ("airflow_provider", "example_dags", "tests", "scripts", "benchmarks")
-        for path in sorted((ROOT / folder).rglob("*.py"))
-    ]
     offenders = {
         str(path.relative_to(ROOT)): sorted(names_imported_from_a_package(path))
-        for path in everywhere
+        for path in every_python_file()
         if names_imported_from_a_package(path)
     }
     assert offenders == {}
@@ -186,14 +192,9 @@ def moved_imports(path: Path) -> set[str]:
 
 
 def test_only_the_compat_module_imports_what_moved_between_airflow_lines() -> None:
-    everywhere = [
-        path
-        for folder in ("airflow_provider", "example_dags", "tests", "scripts", "benchmarks")
-        for path in sorted((ROOT / folder).rglob("*.py"))
-    ]
     offenders = {
         str(path.relative_to(ROOT)): sorted(moved_imports(path))
-        for path in everywhere
+        for path in every_python_file()
         if path != PACKAGE / "_compat.py" and moved_imports(path)
     }
     assert offenders == {}
